@@ -1,0 +1,137 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use tagtrail::report::Format;
+
+/// Find tag-based access violations in AWS CloudTrail: who touched what, and do their
+/// product tags match?
+#[derive(Debug, Parser)]
+#[command(name = "tagtrail", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Resolve, judge against product tags, write Parquet/CSV/JSON reports (the main job).
+    Scan(ScanArgs),
+    /// Print who touched what for every record, as JSON Lines.
+    Resolve(ResolveArgs),
+    /// Check and test rule files.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Trail files, folders (walked; `AWSLogs/...` layout or any), JSON Lines or LookupEvents
+    /// output, plain or gzipped. Stdin when none is given.
+    pub paths: Vec<PathBuf>,
+    /// Scan the bundled demo (examples/demo): no AWS account, no other argument needed.
+    #[arg(long, conflicts_with_all = ["paths", "inventory"])]
+    pub demo: bool,
+    /// Tag inventory: a folder of AWS CLI JSON output (`aws resourcegroupstaggingapi
+    /// get-resources`, `aws iam get-account-authorization-details`, ...).
+    #[arg(long, value_name = "DIR", required_unless_present = "demo")]
+    pub inventory: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The tag whose value names the product.
+    #[arg(long, default_value = "product")]
+    pub tag_key: String,
+    /// Match the tag key case-insensitively (`Product`, `PRODUCT`).
+    #[arg(long)]
+    pub ignore_tag_case: bool,
+    /// Policy file (TOML) with exceptions: shared values, per-principal allowances, ignored resources.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Report folder [default: reports/<UTC timestamp>/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Report files to write.
+    #[arg(long, value_delimiter = ',', default_value = "parquet,csv,json")]
+    pub format: Vec<Format>,
+    /// Exit 1 when a finding of this kind or a more severe one exists; `never` for report-only runs.
+    #[arg(long, default_value = "product-mismatch", value_parser = parse_fail_on)]
+    pub fail_on: FailOn,
+    /// Rejected (malformed) input does not make the exit code 2.
+    #[arg(long)]
+    pub allow_partial: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Rule folder [default: the rule pack built into tagtrail].
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Only events at or after this time: RFC 3339, a date, or a duration before now (24h, 7d).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only events before this time (same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum FailOn {
+    Never,
+    Kind(tagtrail::verdict::Kind),
+}
+
+fn parse_fail_on(text: &str) -> Result<FailOn, String> {
+    if text == "never" {
+        return Ok(FailOn::Never);
+    }
+    tagtrail::verdict::Kind::parse(text).map(FailOn::Kind).ok_or_else(|| {
+        let kinds: Vec<_> = tagtrail::verdict::Kind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("expected `never` or one of {}", kinds.join(", "))
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Inputs as for `scan`; stdin when none is given.
+    pub paths: Vec<PathBuf>,
+    /// Tag inventory used to complete names into ARNs (Secrets Manager suffixes, IAM paths).
+    #[arg(long, value_name = "DIR")]
+    pub inventory: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Ignore the records' own `resources[]` (to measure what rules find alone).
+    #[arg(long)]
+    pub no_record_resources: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate every rule file and report every problem at once, at file:line:column.
+    Check(RulesArgs),
+    /// Run every test case embedded in the rule files.
+    Test(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// The rule folder.
+    #[arg(default_value = "rules")]
+    pub dir: PathBuf,
+    /// Output for people, for programs, or GitHub workflow annotations.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Github,
+}

@@ -1,0 +1,280 @@
+//! The subcommands: argument values → library calls → output and exit code.
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use chrono::Utc;
+use serde_json::json;
+
+use tagtrail::inventory::{self, Inventory, TagKey};
+use tagtrail::pipeline::{self, Inputs};
+use tagtrail::policy::Policy;
+use tagtrail::resolve::{Resolver, Sources};
+use tagtrail::ruleset::testing::{self, Status};
+use tagtrail::ruleset::{self, Diagnostic, RuleSet};
+use tagtrail::scan::{self, ScanOptions};
+use tagtrail::source::window::parse_instant;
+use tagtrail::source::Window;
+
+use crate::cli::{CommonArgs, Command, FailOn, OutputFormat, ResolveArgs, RulesArgs, RulesCommand, ScanArgs};
+
+pub fn run(command: Command) -> Result<u8> {
+    match command {
+        Command::Scan(args) => scan(args),
+        Command::Resolve(args) => resolve(args),
+        Command::Rules {
+            command: RulesCommand::Check(args),
+        } => rules_check(args),
+        Command::Rules {
+            command: RulesCommand::Test(args),
+        } => rules_test(args),
+    }
+}
+
+/// The bundled demo: `examples/demo` of the working folder, else of the source tree.
+fn demo_dir() -> Result<PathBuf> {
+    let local = PathBuf::from("examples/demo");
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo");
+    [local, built]
+        .into_iter()
+        .find(|p| p.join("trail").is_dir())
+        .context("the demo data (examples/demo) is not here: run from the tagtrail source folder")
+}
+
+fn load_rules(dir: Option<&Path>) -> Result<RuleSet> {
+    match dir {
+        Some(dir) => RuleSet::load_dir(dir).with_context(|| format!("loading rules from {}", dir.display())),
+        None => RuleSet::builtin().context("the built-in rule pack"),
+    }
+}
+
+fn window(common: &CommonArgs) -> Result<Window> {
+    let now = Utc::now();
+    let parse = |flag: &str, v: &Option<String>| -> Result<_> {
+        v.as_deref()
+            .map(|t| parse_instant(t, now).map_err(|e| anyhow::anyhow!("--{flag}: {e}")))
+            .transpose()
+    };
+    let window = Window {
+        since: parse("since", &common.since)?,
+        until: parse("until", &common.until)?,
+    };
+    if let (Some(s), Some(u)) = (window.since, window.until) {
+        if s >= u {
+            bail!("--since ({s}) is not before --until ({u})");
+        }
+    }
+    Ok(window)
+}
+
+fn inputs(paths: Vec<PathBuf>) -> Inputs {
+    if paths.is_empty() {
+        Inputs::Stdin
+    } else {
+        Inputs::Paths(paths)
+    }
+}
+
+fn load_inventory(dir: &Path, tag_key: TagKey) -> Result<Inventory> {
+    let mut inventory = Inventory::new(tag_key);
+    inventory::files::load_dir(dir, &mut inventory).context("reading the tag inventory")?;
+    Ok(inventory)
+}
+
+fn scan(args: ScanArgs) -> Result<u8> {
+    let (paths, inventory_dir, policy_file) = if args.demo {
+        let demo = demo_dir()?;
+        let policy = demo.join("policy.toml");
+        (vec![demo.join("trail")], demo.join("inventory"), args.policy.or(Some(policy)))
+    } else {
+        let inventory = args.inventory.context("--inventory is required")?;
+        (args.paths, inventory, args.policy)
+    };
+    let tag_key = TagKey {
+        key: args.tag_key,
+        case_insensitive: args.ignore_tag_case,
+    };
+    let options = ScanOptions {
+        inputs: inputs(paths),
+        window: window(&args.common)?,
+        rules: load_rules(args.common.rules.as_deref())?,
+        inventory: load_inventory(&inventory_dir, tag_key)?,
+        policy: match policy_file {
+            Some(path) => Policy::load(&path).context("reading the policy file")?,
+            None => Policy::default(),
+        },
+        out_dir: args
+            .out
+            .unwrap_or_else(|| PathBuf::from("reports").join(Utc::now().format("%Y%m%dT%H%M%SZ").to_string())),
+        formats: args.format,
+        fail_on: match args.fail_on {
+            FailOn::Never => None,
+            FailOn::Kind(kind) => Some(kind),
+        },
+        allow_partial: args.allow_partial,
+    };
+    let outcome = scan::scan(&options)?;
+    let mut out = io::stdout().lock();
+    write!(out, "{}", outcome.summary.to_text())?;
+    writeln!(out, "\nreports")?;
+    for path in &outcome.written {
+        writeln!(out, "  {}", path.display())?;
+    }
+    Ok(outcome.exit_code)
+}
+
+fn resolve(args: ResolveArgs) -> Result<u8> {
+    let rules = load_rules(args.common.rules.as_deref())?;
+    let inventory = match &args.inventory {
+        Some(dir) => Some(load_inventory(
+            dir,
+            TagKey {
+                key: "product".into(),
+                case_insensitive: false,
+            },
+        )?),
+        None => None,
+    };
+    let resolver = Resolver {
+        rules: &rules,
+        index: inventory.as_ref().map(Inventory::index),
+        sources: Sources {
+            record_resources: !args.no_record_resources,
+            ..Sources::default()
+        },
+    };
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut write_error = None;
+    let tally = pipeline::run(&inputs(args.paths), &window(&args.common)?, &resolver, |event| {
+        if write_error.is_some() {
+            return;
+        }
+        let line = json!({
+            "eventID": event.event_id,
+            "eventTime": event.event_time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            "eventSource": event.event_source,
+            "eventName": event.event_name,
+            "principal": event.resolution.principal,
+            "resources": event.resolution.resources,
+            "unresolved": event.resolution.unresolved.as_ref().map(|u| u.to_string()),
+            "source": event.source,
+        });
+        if let Err(e) = serde_json::to_writer(&mut out, &line).map_err(io::Error::from).and_then(|_| out.write_all(b"\n")) {
+            write_error = Some(e);
+        }
+    })?;
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    out.flush()?;
+    eprintln!("{}", tally.one_line());
+    for problem in &tally.rejections {
+        eprintln!("rejected {}: {}", problem.source, problem.reason);
+    }
+    Ok(if tally.rejected > 0 { 2 } else { 0 })
+}
+
+fn print_diagnostics(diagnostics: &[Diagnostic], format: OutputFormat) -> Result<()> {
+    let mut out = io::stdout().lock();
+    match format {
+        OutputFormat::Text => {
+            for d in diagnostics {
+                writeln!(out, "error: {d}")?;
+            }
+        }
+        OutputFormat::Github => {
+            for d in diagnostics {
+                writeln!(out, "::error file={},line={},col={}::{}", d.file, d.line, d.column, escape_annotation(&d.message))?;
+            }
+        }
+        OutputFormat::Json => {
+            let items: Vec<_> = diagnostics
+                .iter()
+                .map(|d| json!({"file": d.file, "line": d.line, "column": d.column, "message": d.message}))
+                .collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&json!({"ok": diagnostics.is_empty(), "problems": items}))?)?;
+        }
+    }
+    Ok(())
+}
+
+/// GitHub annotations end at a newline; `%`, CR and LF are escaped.
+fn escape_annotation(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn check(dir: &Path) -> Result<(RuleSet, Vec<Diagnostic>, usize)> {
+    let files = ruleset::read_dir(dir).with_context(|| format!("reading rules from {}", dir.display()))?;
+    if files.is_empty() {
+        bail!("{}: no *.toml rule files", dir.display());
+    }
+    let (set, diagnostics) = RuleSet::check_files(&files);
+    Ok((set, diagnostics, files.len()))
+}
+
+fn rules_check(args: RulesArgs) -> Result<u8> {
+    let (set, diagnostics, files) = check(&args.dir)?;
+    print_diagnostics(&diagnostics, args.format)?;
+    if diagnostics.is_empty() && args.format == OutputFormat::Text {
+        let events: usize = set.rules().iter().map(|r| r.events.len()).sum();
+        println!("ok: {} rules covering {events} API calls in {files} files", set.rules().len());
+    }
+    Ok(u8::from(!diagnostics.is_empty()))
+}
+
+fn rules_test(args: RulesArgs) -> Result<u8> {
+    let (set, diagnostics, _) = check(&args.dir)?;
+    if !diagnostics.is_empty() {
+        print_diagnostics(&diagnostics, args.format)?;
+        if args.format == OutputFormat::Text {
+            println!("rule files have problems (see `tagtrail rules check`): no case was run");
+        }
+        return Ok(1);
+    }
+    let outcomes = testing::run_all(&set);
+    let failed: Vec<_> = outcomes.iter().filter(|o| o.status != Status::Pass).collect();
+    let mut out = io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&json!({
+                    "passed": outcomes.len() - failed.len(),
+                    "failed": failed.len(),
+                    "cases": outcomes,
+                }))?
+            )?;
+        }
+        OutputFormat::Text | OutputFormat::Github => {
+            for o in &failed {
+                let what = describe_failure(o);
+                if args.format == OutputFormat::Github {
+                    writeln!(out, "::error file={},line={}::{}", o.file, o.line, escape_annotation(&what))?;
+                } else {
+                    writeln!(out, "{}:{}: {:?} rule `{}`: {what}", o.file, o.line, o.status, o.rule)?;
+                }
+            }
+            writeln!(out, "rules test: {} passed, {} failed", outcomes.len() - failed.len(), failed.len())?;
+        }
+    }
+    Ok(u8::from(!failed.is_empty()))
+}
+
+fn describe_failure(o: &testing::CaseOutcome) -> String {
+    let mut parts = Vec::new();
+    if let Some(name) = &o.name {
+        parts.push(format!("case `{name}`"));
+    }
+    if let Some(e) = &o.error {
+        parts.push(format!("error: {e}"));
+    }
+    if !o.missing.is_empty() {
+        parts.push(format!("missing (expected, not found): {}", o.missing.join(", ")));
+    }
+    if !o.noisy.is_empty() {
+        parts.push(format!("noisy (found, not expected): {}", o.noisy.join(", ")));
+    }
+    parts.join("; ")
+}

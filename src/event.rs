@@ -1,0 +1,220 @@
+//! `Event`: the typed fields of one CloudTrail record that tagtrail uses.
+//!
+//! In: the JSON text of one record (borrowed from the decoded input). Out: an [`Event`] whose
+//! strings borrow from that text where they can. Everything tagtrail does not need stays raw
+//! JSON, so a rule that asks for a path parses only then (see `ruleset::path`).
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// One CloudTrail record, as much of it as tagtrail reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event<'a> {
+    #[serde(borrow, default)]
+    pub event_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub event_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub event_source: Cow<'a, str>,
+    #[serde(borrow)]
+    pub event_name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub aws_region: Option<Cow<'a, str>>,
+    #[serde(rename = "eventID", borrow, default)]
+    pub event_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub event_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub event_category: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub recipient_account_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub user_identity: Option<UserIdentity<'a>>,
+    #[serde(borrow, default)]
+    pub error_code: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub read_only: Option<bool>,
+    /// Entries that are not objects (some exports hold strings) are left out.
+    #[serde(borrow, default, deserialize_with = "lenient_resources")]
+    pub resources: Option<Vec<RecordResource<'a>>>,
+    #[serde(borrow, default)]
+    pub request_parameters: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub response_elements: Option<&'a RawValue>,
+}
+
+/// `userIdentity`: who made the call.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentity<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub principal_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub arn: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub account_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub access_key_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub user_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub invoked_by: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub identity_provider: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub session_context: Option<SessionContext<'a>>,
+}
+
+/// `userIdentity.sessionContext`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionContext<'a> {
+    #[serde(borrow, default)]
+    pub session_issuer: Option<SessionIssuer<'a>>,
+    #[serde(borrow, default)]
+    pub source_identity: Option<Cow<'a, str>>,
+}
+
+/// `userIdentity.sessionContext.sessionIssuer`: the role or user behind a session.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionIssuer<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub arn: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub account_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub user_name: Option<Cow<'a, str>>,
+}
+
+/// One entry of the record's `resources[]`.
+#[derive(Debug, Deserialize)]
+pub struct RecordResource<'a> {
+    #[serde(rename = "ARN", alias = "arn", borrow, default)]
+    pub arn: Option<Cow<'a, str>>,
+    #[serde(rename = "ARNPrefix", borrow, default)]
+    pub arn_prefix: Option<Cow<'a, str>>,
+    #[serde(rename = "accountId", borrow, default)]
+    pub account_id: Option<Cow<'a, str>>,
+    #[serde(rename = "type", borrow, default)]
+    pub kind: Option<Cow<'a, str>>,
+}
+
+impl<'a> Event<'a> {
+    /// Parses one record; the error names the field that is missing or of the wrong type.
+    pub fn parse(json: &'a str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    /// The account that owns what the call touched: `recipientAccountId`, else the caller's.
+    pub fn owner_account(&self) -> Option<&str> {
+        self.recipient_account_id
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .or_else(|| self.user_identity.as_ref()?.account_id.as_deref())
+    }
+
+    /// The region of the call, if the record names one.
+    pub fn region(&self) -> Option<&str> {
+        self.aws_region.as_deref().filter(|r| !r.is_empty())
+    }
+
+    /// A CloudTrail Insights record, which describes a pattern of calls rather than one call.
+    pub fn is_insight(&self) -> bool {
+        self.event_category.as_deref() == Some("Insight")
+            || self.event_type.as_deref() == Some("AwsCloudTrailInsight")
+    }
+}
+
+/// A field of an unexpected shape is read as absent rather than failing the whole record.
+fn lenient<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Maybe<T> {
+        Value(T),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Option::<Maybe<T>>::deserialize(d)? {
+        Some(Maybe::Value(v)) => Some(v),
+        _ => None,
+    })
+}
+
+fn lenient_resources<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<RecordResource<'a>>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Entry<'a> {
+        Resource(#[serde(borrow)] RecordResource<'a>),
+        Other(serde::de::IgnoredAny),
+    }
+    let entries: Option<Vec<Entry<'a>>> = lenient(d)?;
+    Ok(entries.map(|list| {
+        list.into_iter()
+            .filter_map(|e| match e {
+                Entry::Resource(r) => Some(r),
+                Entry::Other(_) => None,
+            })
+            .collect()
+    }))
+}
+
+/// `readOnly` is a JSON boolean in CloudTrail, a string in some exports.
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag<'a> {
+        Bool(bool),
+        Text(Cow<'a, str>),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Option::<Flag>::deserialize(d)? {
+        Some(Flag::Bool(b)) => Some(b),
+        Some(Flag::Text(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+        Some(Flag::Text(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn borrows_and_reads_fields() {
+        let json = r#"{"eventSource":"ec2.amazonaws.com","eventName":"StartInstances","awsRegion":"us-east-1",
+            "recipientAccountId":"111122223333","readOnly":"false",
+            "userIdentity":{"type":"AssumedRole","accountId":"444455556666"},
+            "requestParameters":{"instancesSet":{"items":[{"instanceId":"i-1"}]}}}"#;
+        let event = Event::parse(json).unwrap();
+        assert_eq!(event.event_name, "StartInstances");
+        assert_eq!(event.owner_account(), Some("111122223333"));
+        assert_eq!(event.read_only, Some(false));
+        assert!(event.request_parameters.unwrap().get().contains("i-1"));
+    }
+
+    #[test]
+    fn odd_shapes_do_not_fail_the_record() {
+        let json = r#"{"eventSource":"sts.amazonaws.com","eventName":"AssumeRole","userIdentity":"x",
+            "resources":["{'arn': 'x'}", {"ARN":"arn:aws:iam::1:role/r"}]}"#;
+        let event = Event::parse(json).unwrap();
+        assert!(event.user_identity.is_none());
+        let resources = event.resources.unwrap();
+        assert_eq!(resources.len(), 1);
+        assert_eq!(resources[0].arn.as_deref(), Some("arn:aws:iam::1:role/r"));
+    }
+
+    #[test]
+    fn missing_event_source_is_an_error() {
+        let err = Event::parse(r#"{"eventName":"X"}"#).unwrap_err();
+        assert!(err.to_string().contains("eventSource"), "{err}");
+    }
+}

@@ -1,0 +1,116 @@
+//! The policy file: real-world exceptions to "principal and resource carry the same product".
+//!
+//! ```toml
+//! # Values that any principal may touch (shared infrastructure).
+//! shared_values = ["shared", "platform"]
+//! # Resources never judged (glob: `*` matches any run of characters).
+//! ignore_resources = ["arn:aws:kms:*:*:alias/aws/*", "arn:aws:s3:::cdk-*"]
+//! # Principals (ARN glob) → extra products they may touch.
+//! [allow]
+//! "arn:aws:iam::*:role/ci-deploy" = ["aaa", "bbb"]
+//! ```
+
+use std::path::Path;
+
+use regex::Regex;
+use serde::Deserialize;
+use thiserror::Error;
+
+/// A failure to read the policy file.
+#[derive(Debug, Error)]
+pub enum PolicyError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    #[serde(default)]
+    shared_values: Vec<String>,
+    #[serde(default)]
+    ignore_resources: Vec<String>,
+    #[serde(default)]
+    allow: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// The exceptions in force.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    shared_values: Vec<String>,
+    ignore_resources: Vec<Regex>,
+    allow: Vec<(Regex, Vec<String>)>,
+}
+
+impl Policy {
+    /// Reads a policy file.
+    pub fn load(path: &Path) -> Result<Self, PolicyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| PolicyError::Invalid {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    /// Parses a policy from TOML text; the error carries the line and column.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let raw: RawPolicy = toml::from_str(text).map_err(|e| e.to_string().trim().to_string())?;
+        Ok(Policy {
+            shared_values: raw.shared_values.iter().map(|v| v.trim().to_string()).collect(),
+            ignore_resources: raw.ignore_resources.iter().map(|g| glob(g)).collect(),
+            allow: raw.allow.iter().map(|(g, products)| (glob(g), products.clone())).collect(),
+        })
+    }
+
+    /// The resource is exempt from judgement.
+    pub fn ignores(&self, resource_arn: &str) -> bool {
+        self.ignore_resources.iter().any(|re| re.is_match(resource_arn))
+    }
+
+    /// The principal may touch a resource of this product although its own differs.
+    pub fn allows(&self, principal_arn: &str, resource_product: &str) -> bool {
+        self.shared_values.iter().any(|v| v == resource_product)
+            || self
+                .allow
+                .iter()
+                .any(|(re, products)| re.is_match(principal_arn) && products.iter().any(|p| p == resource_product))
+    }
+}
+
+/// `*` matches any run of characters; everything else is literal.
+fn glob(pattern: &str) -> Regex {
+    let body = pattern.split('*').map(regex::escape).collect::<Vec<_>>().join(".*");
+    Regex::new(&format!("^{body}$")).expect("an escaped glob is a valid regex")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_values_allow_lists_and_ignores() {
+        let policy = Policy::parse(
+            r#"shared_values = ["shared"]
+ignore_resources = ["arn:aws:s3:::cdk-*"]
+[allow]
+"arn:aws:iam::*:role/ci-deploy" = ["bbb"]
+"#,
+        )
+        .unwrap();
+        assert!(policy.allows("arn:aws:iam::1:user/a", "shared"));
+        assert!(policy.allows("arn:aws:iam::1:role/ci-deploy", "bbb"));
+        assert!(!policy.allows("arn:aws:iam::1:role/ci-deploy", "ccc"));
+        assert!(policy.ignores("arn:aws:s3:::cdk-assets-1"));
+        assert!(!policy.ignores("arn:aws:s3:::data"));
+        assert!(Policy::parse("shared = 1").unwrap_err().contains("unknown field"));
+    }
+}

@@ -1,0 +1,246 @@
+//! Findings → a polars frame with a fixed schema → Parquet and CSV; the run → `summary.json`
+//! and a table for people.
+//!
+//! Files are written under a temporary name and renamed, so a crash never leaves half a report.
+
+pub mod summary;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use polars::prelude::*;
+use thiserror::Error;
+
+use crate::pipeline::ResolvedEvent;
+use crate::verdict::Finding;
+
+/// A failure to write a report.
+#[derive(Debug, Error)]
+pub enum ReportError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Polars {
+        path: String,
+        #[source]
+        source: PolarsError,
+    },
+    #[error("summary: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Report files to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Format {
+    Parquet,
+    Csv,
+    Json,
+}
+
+/// The columns of `findings.parquet` / `findings.csv`: name, type, meaning. This is the
+/// documented contract; tests check the files against it.
+pub const SCHEMA: &[(&str, &str, &str)] = &[
+    ("event_time", "timestamp[ms, UTC]", "eventTime of the record"),
+    ("event_id", "string", "eventID"),
+    ("event_source", "string", "eventSource, e.g. s3.amazonaws.com"),
+    ("event_name", "string", "eventName, e.g. GetObject"),
+    ("aws_region", "string", "awsRegion"),
+    ("account_id", "string", "the account that received the call and owns the resource (recipientAccountId)"),
+    ("principal_arn", "string", "the IAM user or role that acted (the role behind a session)"),
+    ("principal_type", "string", "iam-user, assumed-role, identity-center, root, federated-user, web-identity, aws-account, unknown"),
+    ("principal_account", "string", "the caller's account"),
+    ("cross_account", "bool", "the caller's account differs from account_id"),
+    ("principal_product", "string", "the principal's product tag, if any"),
+    ("resource_arn", "string", "the resource touched (empty for unresolved-resource)"),
+    ("resource_product", "string", "the resource's product tag, if any"),
+    ("kind", "string", "the finding kind (see README)"),
+    ("resolved_via", "string", "how the resource was found: resources, lookup, rule:<id>, inventory"),
+    ("error_code", "string", "errorCode of the call, if it failed"),
+    ("denied", "bool", "the call was refused for lack of permission: an attempt, not an access"),
+    ("read_only", "bool", "readOnly of the record"),
+    ("source", "string", "the input file and the record's position in it"),
+];
+
+/// One row of the findings report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingRow {
+    pub event_time: Option<DateTime<Utc>>,
+    pub event_id: Option<String>,
+    pub event_source: String,
+    pub event_name: String,
+    pub aws_region: Option<String>,
+    pub account_id: Option<String>,
+    pub principal_arn: Option<String>,
+    pub principal_type: String,
+    pub principal_account: Option<String>,
+    pub cross_account: bool,
+    pub principal_product: Option<String>,
+    pub resource_arn: Option<String>,
+    pub resource_product: Option<String>,
+    pub kind: String,
+    pub resolved_via: Option<String>,
+    pub error_code: Option<String>,
+    pub denied: bool,
+    pub read_only: Option<bool>,
+    pub source: String,
+}
+
+impl FindingRow {
+    pub fn new(event: &ResolvedEvent, finding: Finding) -> Self {
+        let principal = &event.resolution.principal;
+        FindingRow {
+            event_time: event.event_time,
+            event_id: event.event_id.clone(),
+            event_source: event.event_source.clone(),
+            event_name: event.event_name.clone(),
+            aws_region: event.aws_region.clone(),
+            account_id: event.account_id.clone(),
+            principal_arn: principal.arn.clone(),
+            principal_type: principal.kind.as_str().to_string(),
+            principal_account: principal.account_id.clone(),
+            cross_account: principal.cross_account,
+            principal_product: finding.principal_product,
+            resource_arn: finding.resource_arn,
+            resource_product: finding.resource_product,
+            kind: finding.kind.as_str().to_string(),
+            resolved_via: finding.resolved_via,
+            error_code: event.error_code.clone(),
+            denied: finding.denied,
+            read_only: event.read_only,
+            source: event.source.clone(),
+        }
+    }
+
+    /// The report order: time, then event id, then resource and kind, so reruns are identical.
+    pub fn sort_key(&self) -> impl Ord + '_ {
+        (
+            self.event_time,
+            self.event_id.as_deref(),
+            self.resource_arn.as_deref(),
+            self.kind.as_str(),
+            self.source.as_str(),
+        )
+    }
+}
+
+/// Builds the findings frame, in the order of `rows`.
+pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
+    fn text<'a>(name: &str, rows: &'a [FindingRow], f: impl Fn(&'a FindingRow) -> Option<&'a str>) -> Column {
+        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+    }
+    fn flag(name: &str, rows: &[FindingRow], f: impl Fn(&FindingRow) -> Option<bool>) -> Column {
+        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+    }
+    let times = Int64Chunked::from_iter_options(
+        "event_time".into(),
+        rows.iter().map(|r| r.event_time.map(|t| t.timestamp_millis())),
+    )
+    .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC));
+    let columns = vec![
+        times.into_series().into_column(),
+        text("event_id", rows, |r| r.event_id.as_deref()),
+        text("event_source", rows, |r| Some(&r.event_source)),
+        text("event_name", rows, |r| Some(&r.event_name)),
+        text("aws_region", rows, |r| r.aws_region.as_deref()),
+        text("account_id", rows, |r| r.account_id.as_deref()),
+        text("principal_arn", rows, |r| r.principal_arn.as_deref()),
+        text("principal_type", rows, |r| Some(&r.principal_type)),
+        text("principal_account", rows, |r| r.principal_account.as_deref()),
+        flag("cross_account", rows, |r| Some(r.cross_account)),
+        text("principal_product", rows, |r| r.principal_product.as_deref()),
+        text("resource_arn", rows, |r| r.resource_arn.as_deref()),
+        text("resource_product", rows, |r| r.resource_product.as_deref()),
+        text("kind", rows, |r| Some(&r.kind)),
+        text("resolved_via", rows, |r| r.resolved_via.as_deref()),
+        text("error_code", rows, |r| r.error_code.as_deref()),
+        flag("denied", rows, |r| Some(r.denied)),
+        flag("read_only", rows, |r| r.read_only),
+        text("source", rows, |r| Some(&r.source)),
+    ];
+    DataFrame::new(rows.len(), columns)
+}
+
+/// Writes `findings.parquet`.
+pub fn write_parquet(df: &mut DataFrame, dir: &Path) -> Result<PathBuf, ReportError> {
+    write_atomically(dir, "findings.parquet", |file, path| {
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(df)
+            .map(|_| ())
+            .map_err(|source| ReportError::Polars { path, source })
+    })
+}
+
+/// Writes `findings.csv`, with cells a spreadsheet would run as a formula neutralised.
+pub fn write_csv(df: &DataFrame, dir: &Path) -> Result<PathBuf, ReportError> {
+    let mut safe = neutralize_formulas(df).map_err(|source| ReportError::Polars {
+        path: dir.join("findings.csv").display().to_string(),
+        source,
+    })?;
+    write_atomically(dir, "findings.csv", |file, path| {
+        CsvWriter::new(file)
+            .include_header(true)
+            .with_datetime_format(Some("%Y-%m-%dT%H:%M:%S%.3fZ".into()))
+            .finish(&mut safe)
+            .map_err(|source| ReportError::Polars { path, source })
+    })
+}
+
+/// Writes `bytes` as `name` in `dir`, via a temporary file and a rename.
+pub fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ReportError> {
+    write_atomically(dir, name, |mut file, path| {
+        use std::io::Write;
+        file.write_all(bytes).map_err(|source| ReportError::Io { path, source })
+    })
+}
+
+fn write_atomically(
+    dir: &Path,
+    name: &str,
+    write: impl FnOnce(fs::File, String) -> Result<(), ReportError>,
+) -> Result<PathBuf, ReportError> {
+    let io = |path: &Path, source| ReportError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let target = dir.join(name);
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let file = fs::File::create(&temp).map_err(|e| io(&temp, e))?;
+    if let Err(err) = write(file, target.display().to_string()) {
+        let _ = fs::remove_file(&temp);
+        return Err(err);
+    }
+    fs::rename(&temp, &target).map_err(|e| io(&target, e))?;
+    Ok(target)
+}
+
+/// Prefixes `'` to string cells that start with `=`, `+`, `-`, `@`, tab or carriage return
+/// (OWASP's CSV injection advice), so a spreadsheet shows them as text.
+fn neutralize_formulas(df: &DataFrame) -> PolarsResult<DataFrame> {
+    let mut out = df.clone();
+    let names: Vec<PlSmallStr> = df
+        .columns()
+        .iter()
+        .filter(|c| c.dtype() == &DataType::String)
+        .map(|c| c.name().clone())
+        .collect();
+    for name in names {
+        let column = df.column(&name)?.str()?;
+        let safe: StringChunked = column
+            .iter()
+            .map(|v| v.map(|s| if is_formula(s) { format!("'{s}") } else { s.to_string() }))
+            .collect();
+        out.replace(&name, safe.with_name(name.clone()).into_series().into_column())?;
+    }
+    Ok(out)
+}
+
+fn is_formula(cell: &str) -> bool {
+    matches!(cell.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
+}

@@ -1,0 +1,165 @@
+//! `summary.json` and the table printed for people: the record buckets, rejected inputs,
+//! findings per kind, per product pair, and the principals with most findings.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::FindingRow;
+use crate::pipeline::{Problem, Tally};
+use crate::verdict::Kind;
+
+/// The record buckets; `read` is the sum of the other four.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Records {
+    pub read: u64,
+    pub resolved: u64,
+    pub unresolved: u64,
+    pub skipped: u64,
+    pub rejected: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ProductPair {
+    pub principal_product: String,
+    pub resource_product: String,
+    pub findings: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PrincipalCount {
+    pub principal_arn: String,
+    pub findings: u64,
+}
+
+/// What was counted but not listed.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Counted {
+    pub matches: u64,
+    pub allowed_by_policy: u64,
+    pub ignored_by_policy: u64,
+    pub service_events: u64,
+}
+
+/// The content of `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub tool: &'static str,
+    pub version: &'static str,
+    pub records: Records,
+    pub inputs: u64,
+    pub unresolved_by_reason: BTreeMap<String, u64>,
+    pub skipped_by_reason: BTreeMap<String, u64>,
+    pub rejected: Vec<Problem>,
+    pub findings: BTreeMap<String, u64>,
+    pub denied_attempts: u64,
+    pub counted: Counted,
+    /// product-mismatch findings per (principal product, resource product), most first.
+    pub product_pairs: Vec<ProductPair>,
+    /// Principals with the most findings of any kind (ten at most).
+    pub top_principals: Vec<PrincipalCount>,
+    pub inventory_entries: usize,
+    pub tag_key: String,
+}
+
+impl Summary {
+    pub fn new(tally: &Tally, rows: &[FindingRow], counted: Counted, inventory_entries: usize, tag_key: &str) -> Self {
+        let mut findings: BTreeMap<String, u64> = Kind::ALL.iter().map(|k| (k.as_str().to_string(), 0)).collect();
+        let mut pairs: BTreeMap<(String, String), u64> = BTreeMap::new();
+        let mut principals: BTreeMap<String, u64> = BTreeMap::new();
+        for row in rows {
+            *findings.entry(row.kind.clone()).or_default() += 1;
+            if row.kind == Kind::ProductMismatch.as_str() {
+                let key = (
+                    row.principal_product.clone().unwrap_or_default(),
+                    row.resource_product.clone().unwrap_or_default(),
+                );
+                *pairs.entry(key).or_default() += 1;
+            }
+            let who = row.principal_arn.clone().unwrap_or_else(|| format!("({})", row.principal_type));
+            *principals.entry(who).or_default() += 1;
+        }
+        let mut product_pairs: Vec<ProductPair> = pairs
+            .into_iter()
+            .map(|((p, r), n)| ProductPair {
+                principal_product: p,
+                resource_product: r,
+                findings: n,
+            })
+            .collect();
+        product_pairs.sort_by(|a, b| b.findings.cmp(&a.findings));
+        let mut top_principals: Vec<PrincipalCount> = principals
+            .into_iter()
+            .map(|(principal_arn, findings)| PrincipalCount { principal_arn, findings })
+            .collect();
+        top_principals.sort_by(|a, b| b.findings.cmp(&a.findings));
+        top_principals.truncate(10);
+        let mut rejected = tally.rejections.clone();
+        rejected.sort();
+        Summary {
+            tool: "tagtrail",
+            version: env!("CARGO_PKG_VERSION"),
+            records: Records {
+                read: tally.read,
+                resolved: tally.resolved,
+                unresolved: tally.unresolved,
+                skipped: tally.skipped,
+                rejected: tally.rejected,
+            },
+            inputs: tally.inputs,
+            unresolved_by_reason: tally.unresolved_by_reason.clone(),
+            skipped_by_reason: tally.skipped_by_reason.clone(),
+            rejected,
+            findings,
+            denied_attempts: rows.iter().filter(|r| r.denied).count() as u64,
+            counted,
+            product_pairs,
+            top_principals,
+            inventory_entries,
+            tag_key: tag_key.to_string(),
+        }
+    }
+
+    /// The table printed on stdout after a scan.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let r = &self.records;
+        let _ = writeln!(
+            s,
+            "records  read {}  = resolved {} + unresolved {} + skipped {} + rejected {}   ({} input(s), inventory of {} ARNs, tag key `{}`)",
+            r.read, r.resolved, r.unresolved, r.skipped, r.rejected, self.inputs, self.inventory_entries, self.tag_key
+        );
+        let c = &self.counted;
+        let _ = writeln!(
+            s,
+            "counted  {} matching access(es), {} allowed by policy, {} ignored by policy, {} by AWS services",
+            c.matches, c.allowed_by_policy, c.ignored_by_policy, c.service_events
+        );
+        let _ = writeln!(s, "\nfindings");
+        for kind in Kind::ALL {
+            let n = self.findings.get(kind.as_str()).copied().unwrap_or(0);
+            let _ = writeln!(s, "  {:<27} {:>7}   {}", kind.as_str(), n, kind.description());
+        }
+        let _ = writeln!(s, "  {:<27} {:>7}   of the above, calls refused with an access-denied error", "(denied attempts)", self.denied_attempts);
+        if !self.product_pairs.is_empty() {
+            let _ = writeln!(s, "\nproduct-mismatch by product pair (principal -> resource)");
+            for p in &self.product_pairs {
+                let _ = writeln!(s, "  {:>7}   {} -> {}", p.findings, p.principal_product, p.resource_product);
+            }
+        }
+        if !self.top_principals.is_empty() {
+            let _ = writeln!(s, "\nprincipals with most findings");
+            for p in self.top_principals.iter().take(5) {
+                let _ = writeln!(s, "  {:>7}   {}", p.findings, p.principal_arn);
+            }
+        }
+        if !self.rejected.is_empty() {
+            let _ = writeln!(s, "\nrejected input");
+            for p in &self.rejected {
+                let _ = writeln!(s, "  {}: {}", p.source, p.reason);
+            }
+        }
+        s
+    }
+}

@@ -1,0 +1,116 @@
+//! Completing ARNs that cannot be built from a name alone, against the ARNs an inventory knows:
+//! Secrets Manager's random suffix, IAM paths, CloudFormation stack ids.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::arn::Arn;
+
+/// How a built ARN (the "stem") is completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    /// `…:secret:name` → `…:secret:name-AbCdEf` (a dash and six characters).
+    RandomSuffix,
+    /// `arn:aws:iam::1:role/name` → `arn:aws:iam::1:role/some/path/name`.
+    Path,
+    /// `…:stack/name` → `…:stack/name/<id>`.
+    IdSuffix,
+}
+
+impl Completion {
+    /// The names used in rule files.
+    pub const NAMES: &[&str] = &["random-suffix", "path", "id-suffix"];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "random-suffix" => Some(Completion::RandomSuffix),
+            "path" => Some(Completion::Path),
+            "id-suffix" => Some(Completion::IdSuffix),
+            _ => None,
+        }
+    }
+}
+
+/// The ARNs known to an inventory, indexed for completion.
+#[derive(Debug, Default, Clone)]
+pub struct ArnIndex {
+    arns: BTreeSet<String>,
+    /// IAM ARN without path → the ARN with its path.
+    iam_without_path: HashMap<String, String>,
+}
+
+impl ArnIndex {
+    pub fn insert(&mut self, arn: &str) {
+        if let Some(short) = iam_without_path(arn) {
+            self.iam_without_path.insert(short, arn.to_string());
+        }
+        self.arns.insert(arn.to_string());
+    }
+
+    pub fn contains(&self, arn: &str) -> bool {
+        self.arns.contains(arn)
+    }
+
+    /// The one known ARN that completes `stem`; `None` when there is none or it is ambiguous.
+    pub fn complete(&self, stem: &str, how: Completion) -> Option<String> {
+        if self.arns.contains(stem) {
+            return Some(stem.to_string());
+        }
+        match how {
+            Completion::Path => self.iam_without_path.get(stem).cloned(),
+            Completion::RandomSuffix => self.unique_with_prefix(&format!("{stem}-"), |rest| {
+                rest.len() == 6 && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+            }),
+            Completion::IdSuffix => {
+                self.unique_with_prefix(&format!("{stem}/"), |rest| !rest.is_empty() && !rest.contains('/'))
+            }
+        }
+    }
+
+    fn unique_with_prefix(&self, prefix: &str, rest_ok: impl Fn(&str) -> bool) -> Option<String> {
+        let mut found = self
+            .arns
+            .range(prefix.to_string()..)
+            .take_while(|a| a.starts_with(prefix))
+            .filter(|a| rest_ok(&a[prefix.len()..]));
+        let first = found.next()?;
+        found.next().is_none().then(|| first.clone())
+    }
+}
+
+/// `arn:aws:iam::1:role/a/b/name` → `arn:aws:iam::1:role/name`, for users, roles, groups,
+/// policies and instance profiles that carry a path.
+fn iam_without_path(arn: &str) -> Option<String> {
+    let parsed = Arn::parse(arn)?;
+    if parsed.service != "iam" {
+        return None;
+    }
+    let (kind, rest) = parsed.resource.split_once('/')?;
+    let name = rest.rsplit('/').next()?;
+    (name != rest).then(|| format!("arn:{}:iam::{}:{kind}/{name}", parsed.partition, parsed.account))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completes_suffixes_paths_and_ids() {
+        let mut index = ArnIndex::default();
+        for arn in [
+            "arn:aws:secretsmanager:us-east-1:1:secret:db-pass-AbC123",
+            "arn:aws:secretsmanager:us-east-1:1:secret:db-pass-old-XyZ789",
+            "arn:aws:iam::1:role/service/deploy",
+            "arn:aws:cloudformation:us-east-1:1:stack/web/0f1e2d3c-aaaa-bbbb-cccc-111122223333",
+        ] {
+            index.insert(arn);
+        }
+        let c = |stem, how| index.complete(stem, how);
+        assert_eq!(
+            c("arn:aws:secretsmanager:us-east-1:1:secret:db-pass", Completion::RandomSuffix).as_deref(),
+            Some("arn:aws:secretsmanager:us-east-1:1:secret:db-pass-AbC123")
+        );
+        assert_eq!(c("arn:aws:iam::1:role/deploy", Completion::Path).as_deref(), Some("arn:aws:iam::1:role/service/deploy"));
+        assert!(c("arn:aws:cloudformation:us-east-1:1:stack/web", Completion::IdSuffix).is_some());
+        assert_eq!(c("arn:aws:iam::1:role/other", Completion::Path), None);
+    }
+}

@@ -1,0 +1,358 @@
+//! The `rules/` folder as data: parse with spans → validate → compile; run embedded tests.
+//!
+//! In: TOML rule files (see `rules/README.md` for the language). Out: a [`RuleSet`] that finds
+//! the rule for an (eventSource, eventName) in one hash lookup, and every problem found in the
+//! files as a [`Diagnostic`] at its file, line and column, all at once.
+
+pub mod completion;
+mod parse;
+pub mod path;
+pub mod template;
+pub mod testing;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use regex::Regex;
+use serde_json::Value;
+use thiserror::Error;
+
+use crate::arn;
+pub use completion::{ArnIndex, Completion};
+use path::JsonPath;
+use template::Template;
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// A problem in a rule file, at its position.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+    }
+}
+
+/// Why a rule set could not be loaded.
+#[derive(Debug, Error)]
+pub enum RuleSetError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} problem(s) in the rule files:\n{}", .0.len(), .0.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Diagnostic>),
+}
+
+/// One way to get ARNs out of a record.
+#[derive(Debug, Clone)]
+pub struct Extractor {
+    pub path: JsonPath,
+    pub template: Template,
+    pub regex: Option<Regex>,
+    /// More named values for the template, each the first value at a path of the record.
+    pub vars: Vec<(String, JsonPath)>,
+    /// Conditions: the first value at each path must equal the string.
+    pub when: Vec<(JsonPath, String)>,
+    pub strip_prefix: Option<String>,
+    /// Id prefix → resource type, for `{type}` (`i-` → `instance`); longest prefix first.
+    pub types: Vec<(String, String)>,
+    /// A value that already is an ARN is used as is.
+    pub accept_arn: bool,
+    pub complete: Option<Completion>,
+}
+
+/// A rule: which calls it matches and how it finds their resources.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub source: String,
+    pub events: Vec<String>,
+    pub description: Option<String>,
+    /// The calls target no single resource by design (`ListBuckets`): resolving to nothing is right.
+    pub no_resource: bool,
+    pub extractors: Vec<Extractor>,
+    pub tests: Vec<RuleTest>,
+    pub file: String,
+    pub line: usize,
+}
+
+/// A test case embedded in a rule file.
+#[derive(Debug, Clone)]
+pub struct RuleTest {
+    pub name: Option<String>,
+    /// The CloudTrail record, as JSON text.
+    pub event: String,
+    /// The ARNs the rule must find, exactly.
+    pub expect: Vec<String>,
+    /// ARNs an inventory knows, for cases that complete names.
+    pub inventory: Vec<String>,
+    pub line: usize,
+}
+
+/// An ARN a rule found, and whether an inventory completed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    pub arn: String,
+    pub completed: bool,
+}
+
+/// What a rule needs to know of the event besides the record itself.
+#[derive(Debug, Clone, Copy)]
+pub struct EventContext<'a> {
+    pub partition: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+}
+
+impl Rule {
+    /// The ARNs this rule finds in `record`, deduplicated in order of discovery.
+    pub fn extract(&self, record: &Value, ctx: EventContext, index: Option<&ArnIndex>) -> Vec<Extracted> {
+        let mut out: Vec<Extracted> = Vec::new();
+        for extractor in &self.extractors {
+            let applies = extractor
+                .when
+                .iter()
+                .all(|(path, expected)| path.select(record).first() == Some(expected));
+            if !applies {
+                continue;
+            }
+            for value in extractor.path.select(record) {
+                if let Some(found) = extractor.apply(&value, record, ctx, index) {
+                    if !out.iter().any(|e| e.arn == found.arn) {
+                        out.push(found);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Extractor {
+    fn apply(&self, value: &str, record: &Value, ctx: EventContext, index: Option<&ArnIndex>) -> Option<Extracted> {
+        if self.accept_arn && arn::is_arn(value) {
+            return arn::normalize(value).map(|arn| Extracted { arn, completed: false });
+        }
+        let value = match &self.strip_prefix {
+            Some(prefix) => value.strip_prefix(prefix.as_str()).unwrap_or(value),
+            None => value,
+        };
+        let captures = match &self.regex {
+            Some(re) => Some(re.captures(value)?),
+            None => None,
+        };
+        let kind = if self.types.is_empty() {
+            None
+        } else {
+            Some(self.types.iter().find(|(prefix, _)| value.starts_with(prefix.as_str()))?.1.as_str())
+        };
+        let mut vars = Vec::with_capacity(self.vars.len());
+        for (name, path) in &self.vars {
+            vars.push((name.as_str(), path.select(record).into_iter().next()?));
+        }
+        let lookup = |name: &str| -> Option<&str> {
+            if let Some(m) = captures.as_ref().and_then(|c| c.name(name)) {
+                return Some(m.as_str());
+            }
+            if let Some((_, v)) = vars.iter().find(|(n, _)| *n == name) {
+                return Some(v.as_str());
+            }
+            match name {
+                "partition" => Some(ctx.partition),
+                "region" => Some(ctx.region),
+                "account" => Some(ctx.account),
+                "value" => Some(value),
+                "type" => kind,
+                _ => None,
+            }
+        };
+        let built = arn::normalize(&self.template.render(lookup)?)?;
+        if let (Some(how), Some(index)) = (self.complete, index) {
+            if let Some(full) = index.complete(&built, how) {
+                let completed = full != built;
+                return Some(Extracted { arn: full, completed });
+            }
+        }
+        Some(Extracted {
+            arn: built,
+            completed: false,
+        })
+    }
+}
+
+/// All rules, indexed by (eventSource, eventName).
+#[derive(Debug, Default, Clone)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    index: HashMap<(String, String), usize>,
+}
+
+impl RuleSet {
+    /// The rule pack built into the binary (the `rules/` folder at build time).
+    pub fn builtin() -> Result<Self, RuleSetError> {
+        let files: Vec<(String, String)> = BUILTIN_RULES
+            .iter()
+            .map(|(name, text)| (name.to_string(), text.to_string()))
+            .collect();
+        Self::from_files(&files)
+    }
+
+    /// Loads every `*.toml` file of a folder.
+    pub fn load_dir(dir: &Path) -> Result<Self, RuleSetError> {
+        Self::from_files(&read_dir(dir)?)
+    }
+
+    /// Parses and validates rule files given as (name, text); every problem is reported.
+    pub fn from_files(files: &[(String, String)]) -> Result<Self, RuleSetError> {
+        let (set, diagnostics) = Self::check_files(files);
+        if diagnostics.is_empty() {
+            Ok(set)
+        } else {
+            Err(RuleSetError::Invalid(diagnostics))
+        }
+    }
+
+    /// Like [`RuleSet::from_files`], but returns what could be compiled beside the problems.
+    pub fn check_files(files: &[(String, String)]) -> (Self, Vec<Diagnostic>) {
+        let mut diagnostics = Vec::new();
+        let mut set = RuleSet::default();
+        let mut ids: HashMap<String, (String, usize)> = HashMap::new();
+        for (name, text) in files {
+            let (rules, mut diags) = parse::parse_file(name, text);
+            diagnostics.append(&mut diags);
+            for rule in rules {
+                if let Some((file, line)) = ids.get(&rule.id) {
+                    diagnostics.push(rule.diag(format!("duplicate rule id `{}` (first at {file}:{line})", rule.id)));
+                    continue;
+                }
+                ids.insert(rule.id.clone(), (rule.file.clone(), rule.line));
+                let mut overlaps = Vec::new();
+                for event in &rule.events {
+                    let key = (rule.source.clone(), event.clone());
+                    if let Some(&other) = set.index.get(&key) {
+                        let o = &set.rules[other];
+                        overlaps.push(format!(
+                            "`{}:{event}` is matched by rule `{}` too ({}:{})",
+                            rule.source, o.id, o.file, o.line
+                        ));
+                    }
+                }
+                if !overlaps.is_empty() {
+                    for message in overlaps {
+                        diagnostics.push(rule.diag(message));
+                    }
+                    continue;
+                }
+                let slot = set.rules.len();
+                for event in &rule.events {
+                    set.index.insert((rule.source.clone(), event.clone()), slot);
+                }
+                set.rules.push(rule);
+            }
+        }
+        diagnostics.sort();
+        (set, diagnostics)
+    }
+
+    /// The rule for a call. Lambda's versioned names (`UpdateFunctionCode20150331v2`) match the
+    /// plain name too.
+    pub fn rule_for(&self, source: &str, event_name: &str) -> Option<&Rule> {
+        let key = (source.to_string(), event_name.to_string());
+        if let Some(&i) = self.index.get(&key) {
+            return Some(&self.rules[i]);
+        }
+        let base = strip_api_version(event_name);
+        (base != event_name)
+            .then(|| self.index.get(&(key.0, base.to_string())))
+            .flatten()
+            .map(|&i| &self.rules[i])
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+impl Rule {
+    fn diag(&self, message: String) -> Diagnostic {
+        Diagnostic {
+            file: self.file.clone(),
+            line: self.line,
+            column: 1,
+            message,
+        }
+    }
+}
+
+/// `CreateFunction20150331` → `CreateFunction`; `UpdateFunctionCode20150331v2` → `UpdateFunctionCode`.
+pub fn strip_api_version(name: &str) -> &str {
+    let trimmed = match name.rfind('v') {
+        Some(v) if v + 1 < name.len() && name[v + 1..].bytes().all(|b| b.is_ascii_digit()) => &name[..v],
+        _ => name,
+    };
+    let digits = trimmed.bytes().rev().take_while(u8::is_ascii_digit).count();
+    if digits == 8 && trimmed.len() > 8 {
+        &trimmed[..trimmed.len() - 8]
+    } else {
+        name
+    }
+}
+
+/// Reads the `*.toml` files of a folder, sorted by name.
+pub fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, RuleSetError> {
+    let io = |source| RuleSetError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            std::fs::read_to_string(&p)
+                .map(|text| (p.display().to_string(), text))
+                .map_err(|source| RuleSetError::Io {
+                    path: p.display().to_string(),
+                    source,
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_version_suffixes() {
+        assert_eq!(strip_api_version("UpdateFunctionCode20150331v2"), "UpdateFunctionCode");
+        assert_eq!(strip_api_version("CreateFunction20150331"), "CreateFunction");
+        assert_eq!(strip_api_version("GetObject"), "GetObject");
+        assert_eq!(strip_api_version("DescribeDBInstances"), "DescribeDBInstances");
+    }
+
+    #[test]
+    fn the_builtin_pack_is_valid() {
+        let set = RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
+        assert!(!set.is_empty());
+    }
+}

@@ -1,0 +1,161 @@
+//! Paths into a CloudTrail record: `requestParameters.instancesSet.items[*].instanceId`.
+//!
+//! Segments are separated by `.`; `[*]` walks every element of an array, `[N]` one element;
+//! a key holding dots or brackets is quoted: `requestParameters.encryptionContext."aws:s3:arn"`.
+
+use serde_json::Value;
+
+/// The record fields a path may start at.
+pub const ROOTS: &[&str] = &[
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "serviceEventDetails",
+    "resources",
+    "userIdentity",
+    "recipientAccountId",
+    "awsRegion",
+    "eventSource",
+    "eventName",
+    "sharedEventID",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+    All,
+}
+
+/// A compiled path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonPath {
+    text: String,
+    segments: Vec<Segment>,
+}
+
+impl JsonPath {
+    /// Parses a path; the error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut segments = Vec::new();
+        let mut rest = text;
+        let mut expect_key = true;
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix('[') {
+                let close = after.find(']').ok_or("`[` without `]`")?;
+                let inner = &after[..close];
+                segments.push(match inner {
+                    "*" => Segment::All,
+                    n => Segment::Index(n.parse().map_err(|_| format!("`[{n}]`: use `[*]` or an index like `[0]`"))?),
+                });
+                rest = &after[close + 1..];
+                expect_key = false;
+            } else if let Some(after) = rest.strip_prefix('.') {
+                if expect_key {
+                    return Err("empty segment".into());
+                }
+                rest = after;
+                expect_key = true;
+            } else if !expect_key {
+                return Err(format!("expected `.` or `[` before `{rest}`"));
+            } else if let Some(after) = rest.strip_prefix('"') {
+                let close = after.find('"').ok_or("unclosed quote")?;
+                segments.push(Segment::Key(after[..close].to_string()));
+                rest = &after[close + 1..];
+                expect_key = false;
+            } else {
+                let end = rest.find(['.', '[']).unwrap_or(rest.len());
+                let key = &rest[..end];
+                if key.contains(['"', ']', ' ']) {
+                    return Err(format!("bad key `{key}`"));
+                }
+                segments.push(Segment::Key(key.to_string()));
+                rest = &rest[end..];
+                expect_key = false;
+            }
+        }
+        if expect_key {
+            return Err("path is empty or ends with `.`".into());
+        }
+        match segments.first() {
+            Some(Segment::Key(root)) if ROOTS.contains(&root.as_str()) => {}
+            Some(Segment::Key(root)) => {
+                return Err(format!("path must start at one of {}, not `{root}`", ROOTS.join(", ")))
+            }
+            _ => return Err("path must start with a record field".into()),
+        }
+        Ok(JsonPath {
+            text: text.to_string(),
+            segments,
+        })
+    }
+
+    /// The path as written.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The scalar values the path selects in `record`, as strings. An array at the end of the
+    /// path yields its scalar elements; objects and nulls yield nothing.
+    pub fn select(&self, record: &Value) -> Vec<String> {
+        let mut current = vec![record];
+        for segment in &self.segments {
+            let mut next = Vec::new();
+            for value in current {
+                match (segment, value) {
+                    (Segment::Key(k), Value::Object(map)) => next.extend(map.get(k)),
+                    (Segment::Index(i), Value::Array(items)) => next.extend(items.get(*i)),
+                    (Segment::All, Value::Array(items)) => next.extend(items.iter()),
+                    _ => {}
+                }
+            }
+            current = next;
+        }
+        let mut out = Vec::new();
+        for value in current {
+            match value {
+                Value::Array(items) => items.iter().for_each(|v| push_scalar(v, &mut out)),
+                v => push_scalar(v, &mut out),
+            }
+        }
+        out
+    }
+}
+
+fn push_scalar(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) if !s.trim().is_empty() => out.push(s.trim().to_string()),
+        Value::Number(n) => out.push(n.to_string()),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn selects_through_wildcards_and_quotes() {
+        let record = json!({"requestParameters": {
+            "instancesSet": {"items": [{"instanceId": "i-1"}, {"imageId": "ami-1"}, {"instanceId": "i-2"}]},
+            "encryptionContext": {"aws:s3:arn": "arn:aws:s3:::b"},
+            "names": ["a", "b"]
+        }});
+        let p = JsonPath::parse("requestParameters.instancesSet.items[*].instanceId").unwrap();
+        assert_eq!(p.select(&record), ["i-1", "i-2"]);
+        let p = JsonPath::parse(r#"requestParameters.encryptionContext."aws:s3:arn""#).unwrap();
+        assert_eq!(p.select(&record), ["arn:aws:s3:::b"]);
+        assert_eq!(JsonPath::parse("requestParameters.names").unwrap().select(&record), ["a", "b"]);
+        assert_eq!(JsonPath::parse("requestParameters.names[1]").unwrap().select(&record), ["b"]);
+    }
+
+    #[test]
+    fn rejects_bad_paths() {
+        assert!(JsonPath::parse("request.x").unwrap_err().contains("must start"));
+        assert!(JsonPath::parse("requestParameters..x").is_err());
+        assert!(JsonPath::parse("requestParameters.x[").is_err());
+        assert!(JsonPath::parse("requestParameters.x[a]").is_err());
+        assert!(JsonPath::parse("requestParameters.").is_err());
+    }
+}

@@ -1,0 +1,99 @@
+//! ARN templates: `arn:{partition}:ec2:{region}:{account}:instance/{value}`.
+
+/// The variables every template may use; `{type}` needs `types`, other names need a regex
+/// capture group of that name.
+pub const BUILTIN_VARS: &[&str] = &["partition", "region", "account", "value"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    Var(String),
+}
+
+/// A compiled template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+impl Template {
+    /// Parses a template. It must start with `arn:` and use only `{name}` placeholders.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if !text.starts_with("arn:") {
+            return Err("an ARN template starts with `arn:`".into());
+        }
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find(['{', '}']) {
+            if rest.as_bytes()[open] == b'}' {
+                return Err("`}` without `{`".into());
+            }
+            if open > 0 {
+                parts.push(Part::Literal(rest[..open].to_string()));
+            }
+            let after = &rest[open + 1..];
+            let close = after.find('}').ok_or("`{` without `}`")?;
+            let name = &after[..close];
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(format!("bad placeholder `{{{name}}}`"));
+            }
+            parts.push(Part::Var(name.to_string()));
+            rest = &after[close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Literal(rest.to_string()));
+        }
+        Ok(Template { parts })
+    }
+
+    /// The placeholder names, in order.
+    pub fn vars(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var(v) => Some(v.as_str()),
+            Part::Literal(_) => None,
+        })
+    }
+
+    /// Fills the template; `None` when a variable has no value (an empty region, say).
+    pub fn render<'v>(&self, lookup: impl Fn(&str) -> Option<&'v str>) -> Option<String> {
+        let mut out = String::with_capacity(64);
+        for part in &self.parts {
+            match part {
+                Part::Literal(l) => out.push_str(l),
+                Part::Var(v) => match lookup(v) {
+                    Some(s) if !s.is_empty() => out.push_str(s),
+                    _ => return None,
+                },
+            }
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_and_refuses_missing_values() {
+        let t = Template::parse("arn:{partition}:ec2:{region}:{account}:instance/{value}").unwrap();
+        assert_eq!(t.vars().collect::<Vec<_>>(), ["partition", "region", "account", "value"]);
+        let vals = |k: &str| match k {
+            "partition" => Some("aws"),
+            "region" => Some("us-east-1"),
+            "account" => Some("1"),
+            "value" => Some("i-1"),
+            _ => None,
+        };
+        assert_eq!(t.render(vals).unwrap(), "arn:aws:ec2:us-east-1:1:instance/i-1");
+        assert_eq!(t.render(|k| if k == "region" { Some("") } else { vals(k) }), None);
+    }
+
+    #[test]
+    fn rejects_bad_templates() {
+        assert!(Template::parse("ec2:{value}").is_err());
+        assert!(Template::parse("arn:{value").is_err());
+        assert!(Template::parse("arn:{}").is_err());
+        assert!(Template::parse("arn:x}").is_err());
+    }
+}

@@ -1,0 +1,117 @@
+//! `tagtrail scan`: resolve every record, judge it against the tag inventory, write reports,
+//! and decide the exit code.
+
+use std::path::PathBuf;
+
+use crate::inventory::Inventory;
+use crate::pipeline::{self, Inputs, Tally};
+use crate::policy::Policy;
+use crate::report::summary::{Counted, Summary};
+use crate::report::{self, FindingRow, Format, ReportError};
+use crate::resolve::{Resolver, Sources};
+use crate::ruleset::RuleSet;
+use crate::source::{SourceError, Window};
+use crate::verdict::{self, Kind};
+
+/// Everything a scan needs.
+pub struct ScanOptions {
+    pub inputs: Inputs,
+    pub window: Window,
+    pub rules: RuleSet,
+    pub inventory: Inventory,
+    pub policy: Policy,
+    pub out_dir: PathBuf,
+    pub formats: Vec<Format>,
+    /// Findings of this kind or more severe fail the run; `None`: never.
+    pub fail_on: Option<Kind>,
+    /// Rejected input does not fail the run.
+    pub allow_partial: bool,
+}
+
+/// A failure that stops a scan.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+}
+
+/// What a scan found and wrote.
+pub struct ScanOutcome {
+    pub summary: Summary,
+    pub rows: Vec<FindingRow>,
+    pub written: Vec<PathBuf>,
+    pub tally: Tally,
+    /// 0 clean, 1 findings at or above `--fail-on`, 2 rejected input (unless allowed).
+    pub exit_code: u8,
+}
+
+/// Runs a scan and writes its reports.
+pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
+    let resolver = Resolver {
+        rules: &options.rules,
+        index: Some(options.inventory.index()),
+        sources: Sources::default(),
+    };
+    let mut rows = Vec::new();
+    let mut counted = Counted::default();
+    let tally = pipeline::run(&options.inputs, &options.window, &resolver, |event| {
+        let judgement = verdict::judge(&event, &options.inventory, &options.policy);
+        counted.matches += judgement.matches;
+        counted.allowed_by_policy += judgement.allowed_by_policy;
+        counted.ignored_by_policy += judgement.ignored_by_policy;
+        counted.service_events += judgement.service_events;
+        rows.extend(judgement.findings.into_iter().map(|f| FindingRow::new(&event, f)));
+    })?;
+    debug_assert!(tally.is_consistent());
+    rows.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let summary = Summary::new(
+        &tally,
+        &rows,
+        counted,
+        options.inventory.len(),
+        &options.inventory.tag_key().key,
+    );
+
+    let mut written = Vec::new();
+    let mut frame = None;
+    for format in &options.formats {
+        let path = match format {
+            Format::Json => report::write_bytes(&options.out_dir, "summary.json", &serde_json::to_vec_pretty(&summary).map_err(ReportError::Json)?)?,
+            Format::Parquet | Format::Csv => {
+                let df = match &mut frame {
+                    Some(df) => df,
+                    None => frame.insert(report::frame(&rows).map_err(|source| ReportError::Polars {
+                        path: options.out_dir.display().to_string(),
+                        source,
+                    })?),
+                };
+                if *format == Format::Parquet {
+                    report::write_parquet(df, &options.out_dir)?
+                } else {
+                    report::write_csv(df, &options.out_dir)?
+                }
+            }
+        };
+        written.push(path);
+    }
+
+    let failing = options
+        .fail_on
+        .is_some_and(|threshold| rows.iter().any(|r| Kind::parse(&r.kind).is_some_and(|k| k <= threshold)));
+    let exit_code = if tally.rejected > 0 && !options.allow_partial {
+        2
+    } else if failing {
+        1
+    } else {
+        0
+    };
+    Ok(ScanOutcome {
+        summary,
+        rows,
+        written,
+        tally,
+        exit_code,
+    })
+}

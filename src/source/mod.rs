@@ -1,0 +1,183 @@
+//! Where CloudTrail comes from: local files and folders, or stdin.
+//!
+//! In: paths given by the user. Out: [`Input`]s, each the decompressed bytes of one file with
+//! its name, in a stable order. Decoding the bytes into records is `decode`'s job; this module
+//! only finds, reads and decompresses, and never drops a file without saying why.
+
+pub mod decode;
+pub mod window;
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use flate2::bufread::GzDecoder;
+use thiserror::Error;
+
+pub use decode::{decode, Item, Position, RawRecord};
+pub use window::Window;
+
+/// A failure to find or open an input.
+#[derive(Debug, Error)]
+pub enum SourceError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// One input read whole: a file, or stdin.
+#[derive(Debug)]
+pub struct Input {
+    /// The file's path as given or found, or `-` for stdin.
+    pub name: String,
+    /// The decompressed content.
+    pub bytes: Vec<u8>,
+    /// Set when decompression failed part-way: what was decoded before it is in `bytes`.
+    pub damage: Option<String>,
+}
+
+/// Lists the files under `paths` (folders are walked, sorted by path), leaving out folders of
+/// the trail layout `YYYY/MM/DD` whose day is outside `window`.
+pub fn discover(paths: &[PathBuf], window: &Window) -> Result<Vec<PathBuf>, SourceError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = fs::metadata(path).map_err(|source| SourceError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        if !meta.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let walker = walkdir::WalkDir::new(path)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|entry| !entry.file_type().is_dir() || window.admits_folder(entry.path()));
+        for entry in walker {
+            let entry = entry.map_err(|err| SourceError::Io {
+                path: err
+                    .path()
+                    .map_or_else(|| path.display().to_string(), |p| p.display().to_string()),
+                source: err.into(),
+            })?;
+            if entry.file_type().is_file() {
+                files.push(entry.into_path());
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Reads and decompresses one file.
+pub fn read_file(path: &Path) -> Result<Input, SourceError> {
+    let raw = fs::read(path).map_err(|source| SourceError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(input_from_bytes(path.display().to_string(), raw))
+}
+
+/// Reads and decompresses stdin.
+pub fn read_stdin() -> Result<Input, SourceError> {
+    let mut raw = Vec::new();
+    io::stdin()
+        .lock()
+        .read_to_end(&mut raw)
+        .map_err(|source| SourceError::Io {
+            path: "-".into(),
+            source,
+        })?;
+    Ok(input_from_bytes("-".into(), raw))
+}
+
+/// Turns raw bytes into an [`Input`], gunzipping them when they start with the gzip magic.
+pub fn input_from_bytes(name: String, raw: Vec<u8>) -> Input {
+    if !is_gzip(&raw) {
+        return Input {
+            name,
+            bytes: raw,
+            damage: None,
+        };
+    }
+    let (bytes, damage) = gunzip(&raw);
+    Input {
+        name,
+        bytes,
+        damage,
+    }
+}
+
+fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// Decompresses every gzip member in `raw` (Firehose and `cat` make multi-member files).
+/// On damage, returns what was decompressed before it and where the damage starts.
+fn gunzip(raw: &[u8]) -> (Vec<u8>, Option<String>) {
+    let mut out = Vec::with_capacity(raw.len() * 8);
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let offset = raw.len() - rest.len();
+        if !is_gzip(rest) {
+            if rest.iter().all(|&b| b == 0) {
+                break; // zero padding after the last member, as some writers leave
+            }
+            return (
+                out,
+                Some(format!("trailing data that is not gzip at byte {offset}")),
+            );
+        }
+        let mut decoder = GzDecoder::new(rest);
+        match decoder.read_to_end(&mut out) {
+            Ok(_) => rest = decoder.into_inner(),
+            Err(err) => {
+                return (
+                    out,
+                    Some(format!("corrupt gzip in the member at byte {offset}: {err}")),
+                )
+            }
+        }
+    }
+    (out, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn reads_every_gzip_member() {
+        let mut raw = gz(b"{\"a\":1}\n");
+        raw.extend(gz(b"{\"b\":2}\n"));
+        let input = input_from_bytes("x".into(), raw);
+        assert_eq!(input.bytes, b"{\"a\":1}\n{\"b\":2}\n");
+        assert!(input.damage.is_none());
+    }
+
+    #[test]
+    fn keeps_what_came_before_trailing_garbage() {
+        let mut raw = gz(b"{\"a\":1}\n");
+        raw.extend(b"garbage");
+        let input = input_from_bytes("x".into(), raw);
+        assert_eq!(input.bytes, b"{\"a\":1}\n");
+        assert!(input.damage.unwrap().contains("not gzip"));
+    }
+
+    #[test]
+    fn reports_a_truncated_gzip_member() {
+        let raw = gz(&b"{\"a\":1}\n".repeat(1000));
+        let input = input_from_bytes("x".into(), raw[..raw.len() / 2].to_vec());
+        assert!(input.damage.unwrap().contains("corrupt gzip"));
+    }
+}

@@ -1,0 +1,102 @@
+//! The time window of a scan (`--since` / `--until`), applied to records and to the
+//! `YYYY/MM/DD` folders of the trail layout, so that days outside it are never opened.
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+/// A half-open interval `[since, until)` of event times; either end may be open.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Window {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl Window {
+    /// True when the event time is inside the window. A record without a readable time is
+    /// kept: dropping it silently would hide activity.
+    pub fn admits_time(&self, time: Option<DateTime<Utc>>) -> bool {
+        let Some(time) = time else { return true };
+        self.since.is_none_or(|s| time >= s) && self.until.is_none_or(|u| time < u)
+    }
+
+    /// False for a folder `…/YYYY/MM/DD` (trail layout) whose whole day is outside the window.
+    pub fn admits_folder(&self, path: &Path) -> bool {
+        if self.since.is_none() && self.until.is_none() {
+            return true;
+        }
+        let Some(day) = trail_day(path) else {
+            return true;
+        };
+        let start = day.and_hms_opt(0, 0, 0).unwrap().and_utc();
+        let end = start + Duration::days(1);
+        self.since.is_none_or(|s| end > s) && self.until.is_none_or(|u| start < u)
+    }
+}
+
+/// The day of a folder `…/YYYY/MM/DD`, when the last three components are a valid date.
+fn trail_day(path: &Path) -> Option<NaiveDate> {
+    let mut parts = path.iter().rev().map(|p| p.to_str());
+    let day = parts.next()??;
+    let month = parts.next()??;
+    let year = parts.next()??;
+    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
+}
+
+/// Parses `--since`/`--until`: RFC 3339, a date (`2026-11-01`), or a duration before `now`
+/// (`90m`, `24h`, `7d`, `2w`).
+pub fn parse_instant(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).unwrap().and_utc());
+    }
+    let (digits, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is neither RFC 3339, a date, nor a duration like 24h or 7d"))?;
+    let span = match unit {
+        "m" => Duration::minutes(n),
+        "h" => Duration::hours(n),
+        "d" => Duration::days(n),
+        "w" => Duration::weeks(n),
+        _ => return Err(format!("`{text}`: a duration ends in m, h, d or w")),
+    };
+    Ok(now - span)
+}
+
+/// Parses a CloudTrail `eventTime` (`2023-07-10T11:42:36Z`).
+pub fn parse_event_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_outside_the_window_are_not_admitted() {
+        let now = parse_instant("2026-11-23T12:00:00Z", Utc::now()).unwrap();
+        let window = Window {
+            since: Some(parse_instant("2d", now).unwrap()),
+            until: None,
+        };
+        let base = Path::new("AWSLogs/1/CloudTrail/us-east-1/2026/11");
+        assert!(!window.admits_folder(&base.join("20")));
+        assert!(window.admits_folder(&base.join("21")));
+        assert!(window.admits_folder(&base.join("23")));
+        assert!(window.admits_folder(Path::new("AWSLogs/1/CloudTrail/us-east-1/2026")));
+    }
+
+    #[test]
+    fn bad_instants_are_explained() {
+        assert!(parse_instant("yesterday", Utc::now()).unwrap_err().contains("RFC 3339"));
+        assert!(parse_instant("3y", Utc::now()).unwrap_err().contains("m, h, d or w"));
+    }
+}
