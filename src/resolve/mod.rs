@@ -174,7 +174,7 @@ impl Resolver<'_> {
                     let record: Value = serde_json::from_str(json).unwrap_or(Value::Null);
                     let (partition, region, account) = ctx;
                     let found = rule.extract(&record, EventContext { partition, region, account }, self.index);
-                    if found.is_empty() {
+                    if found.is_empty() && !rule.is_fallback() {
                         rule_outcome = Some(Unresolved::NothingFound { rule: rule.id.clone() });
                     }
                     for e in found {

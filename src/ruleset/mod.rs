@@ -272,10 +272,12 @@ impl RuleSet {
             return Some(&self.rules[i]);
         }
         let base = strip_api_version(event_name);
-        (base != event_name)
-            .then(|| self.index.get(&(key.0, base.to_string())))
-            .flatten()
-            .map(|&i| &self.rules[i])
+        if base != event_name {
+            if let Some(&i) = self.index.get(&(key.0.clone(), base.to_string())) {
+                return Some(&self.rules[i]);
+            }
+        }
+        self.index.get(&(key.0, "*".to_string())).map(|&i| &self.rules[i])
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -288,6 +290,17 @@ impl RuleSet {
 }
 
 impl Rule {
+    /// A rule for every call of its source that no other rule matches (`events = ["*"]`).
+    pub fn is_fallback(&self) -> bool {
+        self.events.iter().any(|e| e == "*")
+    }
+
+    /// True when the rule matches this event name.
+    pub fn matches(&self, event_name: &str) -> bool {
+        let base = strip_api_version(event_name);
+        self.events.iter().any(|e| e == "*" || e == event_name || e == base)
+    }
+
     fn diag(&self, message: String) -> Diagnostic {
         Diagnostic {
             file: self.file.clone(),

@@ -184,7 +184,11 @@ impl Cx<'_> {
         }
         let mut seen = Vec::new();
         for (event, s) in &events {
-            if !event.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) || !event.chars().all(|c| c.is_ascii_alphanumeric()) {
+            if event == "*" {
+                if events.len() > 1 {
+                    self.error(s.clone(), "`*` (every other call of the source) stands alone in `events`".into());
+                }
+            } else if !event.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) || !event.chars().all(|c| c.is_ascii_alphanumeric()) {
                 self.error(s.clone(), format!("event name `{event}` is not an API name like `StartInstances`"));
             } else if seen.contains(event) {
                 self.error(s.clone(), format!("event `{event}` is listed twice"));

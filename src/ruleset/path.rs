@@ -1,7 +1,8 @@
 //! Paths into a CloudTrail record: `requestParameters.instancesSet.items[*].instanceId`.
 //!
-//! Segments are separated by `.`; `[*]` walks every element of an array, `[N]` one element;
-//! a key holding dots or brackets is quoted: `requestParameters.encryptionContext."aws:s3:arn"`.
+//! Segments are separated by `.`; `[*]` walks every element of an array, `[N]` one element,
+//! `[name=vpc-id]` the elements whose `name` is `vpc-id`; a key holding dots or brackets is
+//! quoted: `requestParameters.encryptionContext."aws:s3:arn"`.
 
 use serde_json::Value;
 
@@ -25,6 +26,8 @@ enum Segment {
     Key(String),
     Index(usize),
     All,
+    /// Elements of an array whose `key` is the string `value`.
+    Filter(String, String),
 }
 
 /// A compiled path.
@@ -46,7 +49,17 @@ impl JsonPath {
                 let inner = &after[..close];
                 segments.push(match inner {
                     "*" => Segment::All,
-                    n => Segment::Index(n.parse().map_err(|_| format!("`[{n}]`: use `[*]` or an index like `[0]`"))?),
+                    filter if filter.contains('=') => {
+                        let (key, value) = filter.split_once('=').unwrap_or_default();
+                        if key.is_empty() || value.is_empty() {
+                            return Err(format!("`[{filter}]`: a filter is `[key=value]`"));
+                        }
+                        Segment::Filter(key.to_string(), value.to_string())
+                    }
+                    n => Segment::Index(
+                        n.parse()
+                            .map_err(|_| format!("`[{n}]`: use `[*]`, an index like `[0]` or a filter like `[name=vpc-id]`"))?,
+                    ),
                 });
                 rest = &after[close + 1..];
                 expect_key = false;
@@ -106,6 +119,11 @@ impl JsonPath {
                     (Segment::Key(k), Value::Object(map)) => next.extend(map.get(k)),
                     (Segment::Index(i), Value::Array(items)) => next.extend(items.get(*i)),
                     (Segment::All, Value::Array(items)) => next.extend(items.iter()),
+                    (Segment::Filter(key, wanted), Value::Array(items)) => next.extend(
+                        items
+                            .iter()
+                            .filter(|item| item.get(key).and_then(Value::as_str) == Some(wanted.as_str())),
+                    ),
                     _ => {}
                 }
             }
@@ -148,6 +166,17 @@ mod tests {
         assert_eq!(p.select(&record), ["arn:aws:s3:::b"]);
         assert_eq!(JsonPath::parse("requestParameters.names").unwrap().select(&record), ["a", "b"]);
         assert_eq!(JsonPath::parse("requestParameters.names[1]").unwrap().select(&record), ["b"]);
+    }
+
+    #[test]
+    fn filters_array_elements_by_a_key() {
+        let record = json!({"requestParameters": {"filterSet": {"items": [
+            {"name": "association.main", "valueSet": {"items": [{"value": "true"}]}},
+            {"name": "vpc-id", "valueSet": {"items": [{"value": "vpc-1"}, {"value": "vpc-2"}]}}
+        ]}}});
+        let p = JsonPath::parse("requestParameters.filterSet.items[name=vpc-id].valueSet.items[*].value").unwrap();
+        assert_eq!(p.select(&record), ["vpc-1", "vpc-2"]);
+        assert!(JsonPath::parse("requestParameters.x[=a]").is_err());
     }
 
     #[test]

@@ -82,9 +82,7 @@ fn found_by(rule: &Rule, case: &RuleTest) -> Result<Vec<String>, String> {
     let record: Value = serde_json::from_str(&case.event).map_err(|e| format!("`event` is not JSON: {e}"))?;
     let text = |key: &str| record.get(key).and_then(Value::as_str).unwrap_or("");
     let (source, name) = (text("eventSource"), text("eventName"));
-    let matches = source == rule.source
-        && (rule.events.iter().any(|e| e == name) || rule.events.iter().any(|e| e == super::strip_api_version(name)));
-    if !matches {
+    if source != rule.source || !rule.matches(name) {
         return Err(format!("the case's event `{source}:{name}` is not matched by the rule"));
     }
     let event = crate::event::Event::parse(&case.event).map_err(|e| format!("`event` is not a CloudTrail record: {e}"))?;
