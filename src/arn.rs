@@ -41,7 +41,8 @@ impl<'a> Arn<'a> {
             account: parts.next()?,
             resource: parts.next()?,
         };
-        (!arn.partition.is_empty() && !arn.service.is_empty() && !arn.resource.is_empty()).then_some(arn)
+        (!arn.partition.is_empty() && !arn.service.is_empty() && !arn.resource.is_empty())
+            .then_some(arn)
     }
 }
 
@@ -58,6 +59,11 @@ pub fn normalize(text: &str) -> Option<String> {
     let mut resource = arn.resource;
     match arn.service {
         "s3" => {
+            // `bucket/` (an ARNPrefix of every object) is the bucket itself.
+            let resource = resource
+                .strip_suffix('/')
+                .filter(|b| !b.contains('/'))
+                .unwrap_or(resource);
             return Some(format!("arn:{}:s3:::{}", arn.partition, resource));
         }
         "logs" => {
@@ -87,7 +93,8 @@ pub fn parent(text: &str) -> Option<String> {
     match arn.service {
         "s3" => {
             let (bucket, key) = r.split_once('/')?;
-            (!key.is_empty() || r.ends_with('/')).then(|| format!("arn:{}:s3:::{}", arn.partition, bucket))
+            (!key.is_empty() || r.ends_with('/'))
+                .then(|| format!("arn:{}:s3:::{}", arn.partition, bucket))
         }
         "dynamodb" => {
             let rest = r.strip_prefix("table/")?;
@@ -136,6 +143,14 @@ mod tests {
             normalize("arn:aws:logs:us-east-1:1:log-group:/aws/lambda/f:*").unwrap(),
             "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/f"
         );
+        assert_eq!(
+            normalize("arn:aws:s3:::bucket/").unwrap(),
+            "arn:aws:s3:::bucket"
+        );
+        assert_eq!(
+            normalize("arn:aws:s3:::bucket/dir/").unwrap(),
+            "arn:aws:s3:::bucket/dir/"
+        );
         assert_eq!(normalize("i-123"), None);
     }
 
@@ -144,12 +159,27 @@ mod tests {
         let cases = [
             ("arn:aws:s3:::b/k/x.txt", Some("arn:aws:s3:::b")),
             ("arn:aws:s3:::b", None),
-            ("arn:aws:dynamodb:r:1:table/t/index/i", Some("arn:aws:dynamodb:r:1:table/t")),
-            ("arn:aws:lambda:r:1:function:f:3", Some("arn:aws:lambda:r:1:function:f")),
+            (
+                "arn:aws:dynamodb:r:1:table/t/index/i",
+                Some("arn:aws:dynamodb:r:1:table/t"),
+            ),
+            (
+                "arn:aws:lambda:r:1:function:f:3",
+                Some("arn:aws:lambda:r:1:function:f"),
+            ),
             ("arn:aws:lambda:r:1:function:f", None),
-            ("arn:aws:logs:r:1:log-group:g:log-stream:s", Some("arn:aws:logs:r:1:log-group:g")),
-            ("arn:aws:sns:r:1:topic:abc-123", Some("arn:aws:sns:r:1:topic")),
-            ("arn:aws:states:r:1:execution:m:e", Some("arn:aws:states:r:1:stateMachine:m")),
+            (
+                "arn:aws:logs:r:1:log-group:g:log-stream:s",
+                Some("arn:aws:logs:r:1:log-group:g"),
+            ),
+            (
+                "arn:aws:sns:r:1:topic:abc-123",
+                Some("arn:aws:sns:r:1:topic"),
+            ),
+            (
+                "arn:aws:states:r:1:execution:m:e",
+                Some("arn:aws:states:r:1:stateMachine:m"),
+            ),
         ];
         for (arn, want) in cases {
             assert_eq!(parent(arn).as_deref(), want, "{arn}");

@@ -91,10 +91,15 @@ fn parse_fail_on(text: &str) -> Result<FailOn, String> {
     if text == "never" {
         return Ok(FailOn::Never);
     }
-    tagtrail::verdict::Kind::parse(text).map(FailOn::Kind).ok_or_else(|| {
-        let kinds: Vec<_> = tagtrail::verdict::Kind::ALL.iter().map(|k| k.as_str()).collect();
-        format!("expected `never` or one of {}", kinds.join(", "))
-    })
+    tagtrail::verdict::Kind::parse(text)
+        .map(FailOn::Kind)
+        .ok_or_else(|| {
+            let kinds: Vec<_> = tagtrail::verdict::Kind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect();
+            format!("expected `never` or one of {}", kinds.join(", "))
+        })
 }
 
 #[derive(Debug, Args)]

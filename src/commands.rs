@@ -17,7 +17,9 @@ use tagtrail::scan::{self, ScanOptions};
 use tagtrail::source::window::parse_instant;
 use tagtrail::source::Window;
 
-use crate::cli::{CommonArgs, Command, FailOn, OutputFormat, ResolveArgs, RulesArgs, RulesCommand, ScanArgs};
+use crate::cli::{
+    Command, CommonArgs, FailOn, OutputFormat, ResolveArgs, RulesArgs, RulesCommand, ScanArgs,
+};
 
 pub fn run(command: Command) -> Result<u8> {
     match command {
@@ -44,7 +46,9 @@ fn demo_dir() -> Result<PathBuf> {
 
 fn load_rules(dir: Option<&Path>) -> Result<RuleSet> {
     match dir {
-        Some(dir) => RuleSet::load_dir(dir).with_context(|| format!("loading rules from {}", dir.display())),
+        Some(dir) => {
+            RuleSet::load_dir(dir).with_context(|| format!("loading rules from {}", dir.display()))
+        }
         None => RuleSet::builtin().context("the built-in rule pack"),
     }
 }
@@ -86,7 +90,11 @@ fn scan(args: ScanArgs) -> Result<u8> {
     let (paths, inventory_dir, policy_file) = if args.demo {
         let demo = demo_dir()?;
         let policy = demo.join("policy.toml");
-        (vec![demo.join("trail")], demo.join("inventory"), args.policy.or(Some(policy)))
+        (
+            vec![demo.join("trail")],
+            demo.join("inventory"),
+            args.policy.or(Some(policy)),
+        )
     } else {
         let inventory = args.inventory.context("--inventory is required")?;
         (args.paths, inventory, args.policy)
@@ -104,9 +112,9 @@ fn scan(args: ScanArgs) -> Result<u8> {
             Some(path) => Policy::load(&path).context("reading the policy file")?,
             None => Policy::default(),
         },
-        out_dir: args
-            .out
-            .unwrap_or_else(|| PathBuf::from("reports").join(Utc::now().format("%Y%m%dT%H%M%SZ").to_string())),
+        out_dir: args.out.unwrap_or_else(|| {
+            PathBuf::from("reports").join(Utc::now().format("%Y%m%dT%H%M%SZ").to_string())
+        }),
         formats: args.format,
         fail_on: match args.fail_on {
             FailOn::Never => None,
@@ -146,24 +154,32 @@ fn resolve(args: ResolveArgs) -> Result<u8> {
     };
     let mut out = BufWriter::new(io::stdout().lock());
     let mut write_error = None;
-    let tally = pipeline::run(&inputs(args.paths), &window(&args.common)?, &resolver, |event| {
-        if write_error.is_some() {
-            return;
-        }
-        let line = json!({
-            "eventID": event.event_id,
-            "eventTime": event.event_time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-            "eventSource": event.event_source,
-            "eventName": event.event_name,
-            "principal": event.resolution.principal,
-            "resources": event.resolution.resources,
-            "unresolved": event.resolution.unresolved.as_ref().map(|u| u.to_string()),
-            "source": event.source,
-        });
-        if let Err(e) = serde_json::to_writer(&mut out, &line).map_err(io::Error::from).and_then(|_| out.write_all(b"\n")) {
-            write_error = Some(e);
-        }
-    })?;
+    let tally = pipeline::run(
+        &inputs(args.paths),
+        &window(&args.common)?,
+        &resolver,
+        |event| {
+            if write_error.is_some() {
+                return;
+            }
+            let line = json!({
+                "eventID": event.event_id,
+                "eventTime": event.event_time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                "eventSource": event.event_source,
+                "eventName": event.event_name,
+                "principal": event.resolution.principal,
+                "resources": event.resolution.resources,
+                "unresolved": event.resolution.unresolved.as_ref().map(|u| u.to_string()),
+                "source": event.source,
+            });
+            if let Err(e) = serde_json::to_writer(&mut out, &line)
+                .map_err(io::Error::from)
+                .and_then(|_| out.write_all(b"\n"))
+            {
+                write_error = Some(e);
+            }
+        },
+    )?;
     if let Some(e) = write_error {
         return Err(e.into());
     }
@@ -185,7 +201,14 @@ fn print_diagnostics(diagnostics: &[Diagnostic], format: OutputFormat) -> Result
         }
         OutputFormat::Github => {
             for d in diagnostics {
-                writeln!(out, "::error file={},line={},col={}::{}", d.file, d.line, d.column, escape_annotation(&d.message))?;
+                writeln!(
+                    out,
+                    "::error file={},line={},col={}::{}",
+                    d.file,
+                    d.line,
+                    d.column,
+                    escape_annotation(&d.message)
+                )?;
             }
         }
         OutputFormat::Json => {
@@ -193,7 +216,13 @@ fn print_diagnostics(diagnostics: &[Diagnostic], format: OutputFormat) -> Result
                 .iter()
                 .map(|d| json!({"file": d.file, "line": d.line, "column": d.column, "message": d.message}))
                 .collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&json!({"ok": diagnostics.is_empty(), "problems": items}))?)?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(
+                    &json!({"ok": diagnostics.is_empty(), "problems": items})
+                )?
+            )?;
         }
     }
     Ok(())
@@ -201,11 +230,14 @@ fn print_diagnostics(diagnostics: &[Diagnostic], format: OutputFormat) -> Result
 
 /// GitHub annotations end at a newline; `%`, CR and LF are escaped.
 fn escape_annotation(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn check(dir: &Path) -> Result<(RuleSet, Vec<Diagnostic>, usize)> {
-    let files = ruleset::read_dir(dir).with_context(|| format!("reading rules from {}", dir.display()))?;
+    let files =
+        ruleset::read_dir(dir).with_context(|| format!("reading rules from {}", dir.display()))?;
     if files.is_empty() {
         bail!("{}: no *.toml rule files", dir.display());
     }
@@ -218,7 +250,10 @@ fn rules_check(args: RulesArgs) -> Result<u8> {
     print_diagnostics(&diagnostics, args.format)?;
     if diagnostics.is_empty() && args.format == OutputFormat::Text {
         let events: usize = set.rules().iter().map(|r| r.events.len()).sum();
-        println!("ok: {} rules covering {events} API calls in {files} files", set.rules().len());
+        println!(
+            "ok: {} rules covering {events} API calls in {files} files",
+            set.rules().len()
+        );
     }
     Ok(u8::from(!diagnostics.is_empty()))
 }
@@ -233,7 +268,10 @@ fn rules_test(args: RulesArgs) -> Result<u8> {
         return Ok(1);
     }
     let outcomes = testing::run_all(&set);
-    let failed: Vec<_> = outcomes.iter().filter(|o| o.status != Status::Pass).collect();
+    let failed: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.status != Status::Pass)
+        .collect();
     let mut out = io::stdout().lock();
     match args.format {
         OutputFormat::Json => {
@@ -251,12 +289,27 @@ fn rules_test(args: RulesArgs) -> Result<u8> {
             for o in &failed {
                 let what = describe_failure(o);
                 if args.format == OutputFormat::Github {
-                    writeln!(out, "::error file={},line={}::{}", o.file, o.line, escape_annotation(&what))?;
+                    writeln!(
+                        out,
+                        "::error file={},line={}::{}",
+                        o.file,
+                        o.line,
+                        escape_annotation(&what)
+                    )?;
                 } else {
-                    writeln!(out, "{}:{}: {:?} rule `{}`: {what}", o.file, o.line, o.status, o.rule)?;
+                    writeln!(
+                        out,
+                        "{}:{}: {:?} rule `{}`: {what}",
+                        o.file, o.line, o.status, o.rule
+                    )?;
                 }
             }
-            writeln!(out, "rules test: {} passed, {} failed", outcomes.len() - failed.len(), failed.len())?;
+            writeln!(
+                out,
+                "rules test: {} passed, {} failed",
+                outcomes.len() - failed.len(),
+                failed.len()
+            )?;
         }
     }
     Ok(u8::from(!failed.is_empty()))
@@ -271,10 +324,16 @@ fn describe_failure(o: &testing::CaseOutcome) -> String {
         parts.push(format!("error: {e}"));
     }
     if !o.missing.is_empty() {
-        parts.push(format!("missing (expected, not found): {}", o.missing.join(", ")));
+        parts.push(format!(
+            "missing (expected, not found): {}",
+            o.missing.join(", ")
+        ));
     }
     if !o.noisy.is_empty() {
-        parts.push(format!("noisy (found, not expected): {}", o.noisy.join(", ")));
+        parts.push(format!(
+            "noisy (found, not expected): {}",
+            o.noisy.join(", ")
+        ));
     }
     parts.join("; ")
 }

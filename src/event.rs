@@ -134,7 +134,9 @@ impl<'a> Event<'a> {
 }
 
 /// A field of an unexpected shape is read as absent rather than failing the whole record.
-fn lenient<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+fn lenient<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Maybe<T> {

@@ -83,7 +83,10 @@ impl Tally {
     fn skip(&mut self, reason: &str) {
         self.read += 1;
         self.skipped += 1;
-        *self.skipped_by_reason.entry(reason.to_string()).or_default() += 1;
+        *self
+            .skipped_by_reason
+            .entry(reason.to_string())
+            .or_default() += 1;
     }
 
     fn reject(&mut self, source: String, reason: String) {
@@ -168,7 +171,10 @@ pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<Reso
                 let event = match Event::parse(&record.json) {
                     Ok(event) => event,
                     Err(err) => {
-                        tally.reject(at(record.position), format!("not a CloudTrail record: {err}"));
+                        tally.reject(
+                            at(record.position),
+                            format!("not a CloudTrail record: {err}"),
+                        );
                         continue;
                     }
                 };
@@ -176,7 +182,10 @@ pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<Reso
                     tally.skip("CloudTrail Insights event");
                     continue;
                 }
-                let event_time = event.event_time.as_deref().and_then(source::window::parse_event_time);
+                let event_time = event
+                    .event_time
+                    .as_deref()
+                    .and_then(source::window::parse_event_time);
                 if !window.admits_time(event_time) {
                     tally.skip("outside the time window");
                     continue;
@@ -187,7 +196,10 @@ pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<Reso
                     None => tally.resolved += 1,
                     Some(reason) => {
                         tally.unresolved += 1;
-                        *tally.unresolved_by_reason.entry(reason.code().to_string()).or_default() += 1;
+                        *tally
+                            .unresolved_by_reason
+                            .entry(reason.code().to_string())
+                            .or_default() += 1;
                     }
                 }
                 let owned = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);

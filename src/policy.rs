@@ -65,30 +65,43 @@ impl Policy {
     pub fn parse(text: &str) -> Result<Self, String> {
         let raw: RawPolicy = toml::from_str(text).map_err(|e| e.to_string().trim().to_string())?;
         Ok(Policy {
-            shared_values: raw.shared_values.iter().map(|v| v.trim().to_string()).collect(),
+            shared_values: raw
+                .shared_values
+                .iter()
+                .map(|v| v.trim().to_string())
+                .collect(),
             ignore_resources: raw.ignore_resources.iter().map(|g| glob(g)).collect(),
-            allow: raw.allow.iter().map(|(g, products)| (glob(g), products.clone())).collect(),
+            allow: raw
+                .allow
+                .iter()
+                .map(|(g, products)| (glob(g), products.clone()))
+                .collect(),
         })
     }
 
     /// The resource is exempt from judgement.
     pub fn ignores(&self, resource_arn: &str) -> bool {
-        self.ignore_resources.iter().any(|re| re.is_match(resource_arn))
+        self.ignore_resources
+            .iter()
+            .any(|re| re.is_match(resource_arn))
     }
 
     /// The principal may touch a resource of this product although its own differs.
     pub fn allows(&self, principal_arn: &str, resource_product: &str) -> bool {
         self.shared_values.iter().any(|v| v == resource_product)
-            || self
-                .allow
-                .iter()
-                .any(|(re, products)| re.is_match(principal_arn) && products.iter().any(|p| p == resource_product))
+            || self.allow.iter().any(|(re, products)| {
+                re.is_match(principal_arn) && products.iter().any(|p| p == resource_product)
+            })
     }
 }
 
 /// `*` matches any run of characters; everything else is literal.
 fn glob(pattern: &str) -> Regex {
-    let body = pattern.split('*').map(regex::escape).collect::<Vec<_>>().join(".*");
+    let body = pattern
+        .split('*')
+        .map(regex::escape)
+        .collect::<Vec<_>>()
+        .join(".*");
     Regex::new(&format!("^{body}$")).expect("an escaped glob is a valid regex")
 }
 
@@ -111,6 +124,8 @@ ignore_resources = ["arn:aws:s3:::cdk-*"]
         assert!(!policy.allows("arn:aws:iam::1:role/ci-deploy", "ccc"));
         assert!(policy.ignores("arn:aws:s3:::cdk-assets-1"));
         assert!(!policy.ignores("arn:aws:s3:::data"));
-        assert!(Policy::parse("shared = 1").unwrap_err().contains("unknown field"));
+        assert!(Policy::parse("shared = 1")
+            .unwrap_err()
+            .contains("unknown field"));
     }
 }

@@ -82,7 +82,8 @@ impl Principal {
 /// Reads the principal of one record.
 pub fn principal_of(event: &Event) -> Principal {
     let identity = event.user_identity.as_ref();
-    let get = |s: Option<&std::borrow::Cow<str>>| s.map(|c| c.to_string()).filter(|s| !s.is_empty());
+    let get =
+        |s: Option<&std::borrow::Cow<str>>| s.map(|c| c.to_string()).filter(|s| !s.is_empty());
     let kind_text = identity.and_then(|i| i.kind.as_deref()).unwrap_or("");
     let own_arn = identity.and_then(|i| get(i.arn.as_ref()));
     let issuer = identity
@@ -100,9 +101,11 @@ pub fn principal_of(event: &Event) -> Principal {
             (role_kind(role.as_deref()), role, session)
         }
         "Root" => {
-            let arn = own_arn
-                .clone()
-                .or_else(|| account_id.as_ref().map(|a| format!("arn:aws:iam::{a}:root")));
+            let arn = own_arn.clone().or_else(|| {
+                account_id
+                    .as_ref()
+                    .map(|a| format!("arn:aws:iam::{a}:root"))
+            });
             (PrincipalKind::Root, arn, None)
         }
         "FederatedUser" => {
@@ -111,7 +114,11 @@ pub fn principal_of(event: &Event) -> Principal {
                 .and_then(|a| a.rsplit_once("federated-user/").map(|(_, n)| n.to_string()));
             (PrincipalKind::FederatedUser, issuer_arn, session)
         }
-        "WebIdentityUser" | "SAMLUser" => (PrincipalKind::WebIdentity, None, get(identity.and_then(|i| i.user_name.as_ref()))),
+        "WebIdentityUser" | "SAMLUser" => (
+            PrincipalKind::WebIdentity,
+            None,
+            get(identity.and_then(|i| i.user_name.as_ref())),
+        ),
         "AWSService" => (PrincipalKind::AwsService, None, None),
         "AWSAccount" => (PrincipalKind::AwsAccount, None, None),
         // Identity Center user-directory calls and older records name IAM users by ARN only.
@@ -166,7 +173,10 @@ fn role_of_assumed_role(arn: &str) -> Option<String> {
     let parsed = Arn::parse(arn)?;
     let rest = parsed.resource.strip_prefix("assumed-role/")?;
     let (role, _) = rest.split_once('/')?;
-    Some(format!("arn:{}:iam::{}:role/{}", parsed.partition, parsed.account, role))
+    Some(format!(
+        "arn:{}:iam::{}:role/{}",
+        parsed.partition, parsed.account, role
+    ))
 }
 
 fn session_of_assumed_role(arn: &str) -> Option<String> {
@@ -191,7 +201,10 @@ mod tests {
             r#"{"type":"AssumedRole","arn":"arn:aws:sts::111111111111:assumed-role/deploy/alice","accountId":"111111111111",
             "accessKeyId":"ASIAX","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111111111111:role/ci/deploy"}}}"#,
         );
-        assert_eq!(p.arn.as_deref(), Some("arn:aws:iam::111111111111:role/ci/deploy"));
+        assert_eq!(
+            p.arn.as_deref(),
+            Some("arn:aws:iam::111111111111:role/ci/deploy")
+        );
         assert_eq!(p.kind, PrincipalKind::AssumedRole);
         assert_eq!(p.session_name.as_deref(), Some("alice"));
         assert_eq!(p.access_key_id.as_deref(), Some("ASIAX"));
@@ -204,13 +217,19 @@ mod tests {
             r#"{"type":"AssumedRole","arn":"arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_Admin_0123/bob","accountId":"222222222222"}"#,
         );
         assert_eq!(p.kind, PrincipalKind::IdentityCenter);
-        assert_eq!(p.arn.as_deref(), Some("arn:aws:iam::222222222222:role/AWSReservedSSO_Admin_0123"));
+        assert_eq!(
+            p.arn.as_deref(),
+            Some("arn:aws:iam::222222222222:role/AWSReservedSSO_Admin_0123")
+        );
         assert!(p.cross_account);
     }
 
     #[test]
     fn users_root_and_services() {
-        assert_eq!(principal(r#"{"type":"IAMUser","arn":"arn:aws:iam::1:user/a"}"#).kind, PrincipalKind::IamUser);
+        assert_eq!(
+            principal(r#"{"type":"IAMUser","arn":"arn:aws:iam::1:user/a"}"#).kind,
+            PrincipalKind::IamUser
+        );
         let root = principal(r#"{"type":"Root","accountId":"111111111111"}"#);
         assert_eq!(root.arn.as_deref(), Some("arn:aws:iam::111111111111:root"));
         let svc = principal(r#"{"type":"AWSService","invokedBy":"lambda.amazonaws.com"}"#);

@@ -62,7 +62,12 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         counted.allowed_by_policy += judgement.allowed_by_policy;
         counted.ignored_by_policy += judgement.ignored_by_policy;
         counted.service_events += judgement.service_events;
-        rows.extend(judgement.findings.into_iter().map(|f| FindingRow::new(&event, f)));
+        rows.extend(
+            judgement
+                .findings
+                .into_iter()
+                .map(|f| FindingRow::new(&event, f)),
+        );
     })?;
     debug_assert!(tally.is_consistent());
     rows.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -78,13 +83,19 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let mut frame = None;
     for format in &options.formats {
         let path = match format {
-            Format::Json => report::write_bytes(&options.out_dir, "summary.json", &serde_json::to_vec_pretty(&summary).map_err(ReportError::Json)?)?,
+            Format::Json => report::write_bytes(
+                &options.out_dir,
+                "summary.json",
+                &serde_json::to_vec_pretty(&summary).map_err(ReportError::Json)?,
+            )?,
             Format::Parquet | Format::Csv => {
                 let df = match &mut frame {
                     Some(df) => df,
-                    None => frame.insert(report::frame(&rows).map_err(|source| ReportError::Polars {
-                        path: options.out_dir.display().to_string(),
-                        source,
+                    None => frame.insert(report::frame(&rows).map_err(|source| {
+                        ReportError::Polars {
+                            path: options.out_dir.display().to_string(),
+                            source,
+                        }
                     })?),
                 };
                 if *format == Format::Parquet {
@@ -97,9 +108,10 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         written.push(path);
     }
 
-    let failing = options
-        .fail_on
-        .is_some_and(|threshold| rows.iter().any(|r| Kind::parse(&r.kind).is_some_and(|k| k <= threshold)));
+    let failing = options.fail_on.is_some_and(|threshold| {
+        rows.iter()
+            .any(|r| Kind::parse(&r.kind).is_some_and(|k| k <= threshold))
+    });
     let exit_code = if tally.rejected > 0 && !options.allow_partial {
         2
     } else if failing {

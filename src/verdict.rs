@@ -90,7 +90,10 @@ pub struct Judgement {
 /// Error codes that mean the call was refused for lack of permission.
 pub fn is_access_denied(code: &str) -> bool {
     let lower = code.to_ascii_lowercase();
-    lower.contains("accessdenied") || lower.contains("unauthorized") || lower == "authfailure" || lower == "forbidden"
+    lower.contains("accessdenied")
+        || lower.contains("unauthorized")
+        || lower == "authfailure"
+        || lower == "forbidden"
 }
 
 /// Judges one event.
@@ -107,7 +110,10 @@ pub fn judge(event: &ResolvedEvent, inventory: &Inventory, policy: &Policy) -> J
         Some(Product::Tagged(p)) => Some(p),
         _ => None,
     };
-    let finding = |kind, resource_arn: Option<&str>, resource_product: Option<&str>, via: Option<String>| Finding {
+    let finding = |kind,
+                   resource_arn: Option<&str>,
+                   resource_product: Option<&str>,
+                   via: Option<String>| Finding {
         kind,
         principal_product: principal_product.map(str::to_string),
         resource_arn: resource_arn.map(str::to_string),
@@ -115,8 +121,11 @@ pub fn judge(event: &ResolvedEvent, inventory: &Inventory, policy: &Policy) -> J
         resolved_via: via,
         denied,
     };
-    if let Some(Unresolved::NoRule | Unresolved::UnknownLookupType(_)) = &event.resolution.unresolved {
-        out.findings.push(finding(Kind::UnresolvedResource, None, None, None));
+    if let Some(Unresolved::NoRule | Unresolved::UnknownLookupType(_)) =
+        &event.resolution.unresolved
+    {
+        out.findings
+            .push(finding(Kind::UnresolvedResource, None, None, None));
         return out;
     }
     for touched in &event.resolution.resources {
@@ -145,7 +154,8 @@ pub fn judge(event: &ResolvedEvent, inventory: &Inventory, policy: &Policy) -> J
             }
             (Some(_), Product::Tagged(_)) => Kind::ProductMismatch,
         };
-        out.findings.push(finding(kind, Some(arn), resource_product, via));
+        out.findings
+            .push(finding(kind, Some(arn), resource_product, via));
     }
     out
 }

@@ -80,20 +80,38 @@ pub fn load_dir(dir: &Path, inventory: &mut Inventory) -> Result<(), InventoryEr
 }
 
 /// Reads one AWS CLI JSON document into `inventory`.
-pub fn load_document(bytes: &[u8], name: &str, inventory: &mut Inventory) -> Result<(), InventoryError> {
+pub fn load_document(
+    bytes: &[u8],
+    name: &str,
+    inventory: &mut Inventory,
+) -> Result<(), InventoryError> {
     let format = |message: String| InventoryError::Format {
         path: name.to_string(),
         message,
     };
-    let doc: Document = serde_json::from_slice(bytes).map_err(|e| format(format!("not an inventory file: {e}")))?;
-    let lists = [doc.resources, doc.user_details, doc.role_details, doc.group_details, doc.users, doc.roles];
+    let doc: Document =
+        serde_json::from_slice(bytes).map_err(|e| format(format!("not an inventory file: {e}")))?;
+    let lists = [
+        doc.resources,
+        doc.user_details,
+        doc.role_details,
+        doc.group_details,
+        doc.users,
+        doc.roles,
+    ];
     if lists.iter().all(Option::is_none) {
         return Err(format(
             "not an inventory file: expected ResourceTagMappingList, UserDetailList, RoleDetailList, Users or Roles".into(),
         ));
     }
     for entry in lists.into_iter().flatten().flatten() {
-        inventory.insert(&entry.arn, entry.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())));
+        inventory.insert(
+            &entry.arn,
+            entry
+                .tags
+                .iter()
+                .map(|t| (t.key.as_str(), t.value.as_str())),
+        );
     }
     inventory.sources.push(name.to_string());
     Ok(())
@@ -115,10 +133,19 @@ mod tests {
                       "RoleDetailList":[{"RoleName":"r","Arn":"arn:aws:iam::1:role/r"}],"GroupDetailList":[],"Policies":[]}"#;
         load_document(tagging, "t.json", &mut inv).unwrap();
         load_document(iam, "i.json", &mut inv).unwrap();
-        assert_eq!(inv.product("arn:aws:ec2:us-east-1:1:instance/i-1"), Product::Tagged("aaa"));
-        assert_eq!(inv.product("arn:aws:iam::1:user/dev/a"), Product::Tagged("bbb"));
+        assert_eq!(
+            inv.product("arn:aws:ec2:us-east-1:1:instance/i-1"),
+            Product::Tagged("aaa")
+        );
+        assert_eq!(
+            inv.product("arn:aws:iam::1:user/dev/a"),
+            Product::Tagged("bbb")
+        );
         assert_eq!(inv.product("arn:aws:iam::1:role/r"), Product::Untagged);
         let err = load_document(br#"{"Foo":[]}"#, "x.json", &mut inv).unwrap_err();
-        assert!(err.to_string().starts_with("x.json: not an inventory file"), "{err}");
+        assert!(
+            err.to_string().starts_with("x.json: not an inventory file"),
+            "{err}"
+        );
     }
 }

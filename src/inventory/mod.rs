@@ -134,7 +134,10 @@ mod tests {
         });
         inv.insert("arn:aws:s3:::data", [("Product", " aaa ")]);
         inv.insert("arn:aws:s3:::logs", [("team", "x")]);
-        assert_eq!(inv.product("arn:aws:s3:::data/2024/x.csv"), Product::Tagged("aaa"));
+        assert_eq!(
+            inv.product("arn:aws:s3:::data/2024/x.csv"),
+            Product::Tagged("aaa")
+        );
         assert_eq!(inv.product("arn:aws:s3:::logs"), Product::Untagged);
         assert_eq!(inv.product("arn:aws:s3:::other"), Product::Absent);
         inv.insert("arn:aws:s3:::logs", [("product", "bbb")]);

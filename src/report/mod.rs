@@ -130,7 +130,11 @@ impl FindingRow {
 
 /// Builds the findings frame, in the order of `rows`.
 pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
-    fn text<'a>(name: &str, rows: &'a [FindingRow], f: impl Fn(&'a FindingRow) -> Option<&'a str>) -> Column {
+    fn text<'a>(
+        name: &str,
+        rows: &'a [FindingRow],
+        f: impl Fn(&'a FindingRow) -> Option<&'a str>,
+    ) -> Column {
         Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
     }
     fn flag(name: &str, rows: &[FindingRow], f: impl Fn(&FindingRow) -> Option<bool>) -> Column {
@@ -138,7 +142,8 @@ pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
     }
     let times = Int64Chunked::from_iter_options(
         "event_time".into(),
-        rows.iter().map(|r| r.event_time.map(|t| t.timestamp_millis())),
+        rows.iter()
+            .map(|r| r.event_time.map(|t| t.timestamp_millis())),
     )
     .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC));
     let columns = vec![
@@ -150,9 +155,13 @@ pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
         text("account_id", rows, |r| r.account_id.as_deref()),
         text("principal_arn", rows, |r| r.principal_arn.as_deref()),
         text("principal_type", rows, |r| Some(&r.principal_type)),
-        text("principal_account", rows, |r| r.principal_account.as_deref()),
+        text("principal_account", rows, |r| {
+            r.principal_account.as_deref()
+        }),
         flag("cross_account", rows, |r| Some(r.cross_account)),
-        text("principal_product", rows, |r| r.principal_product.as_deref()),
+        text("principal_product", rows, |r| {
+            r.principal_product.as_deref()
+        }),
         text("resource_arn", rows, |r| r.resource_arn.as_deref()),
         text("resource_product", rows, |r| r.resource_product.as_deref()),
         text("kind", rows, |r| Some(&r.kind)),
@@ -195,7 +204,8 @@ pub fn write_csv(df: &DataFrame, dir: &Path) -> Result<PathBuf, ReportError> {
 pub fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ReportError> {
     write_atomically(dir, name, |mut file, path| {
         use std::io::Write;
-        file.write_all(bytes).map_err(|source| ReportError::Io { path, source })
+        file.write_all(bytes)
+            .map_err(|source| ReportError::Io { path, source })
     })
 }
 
@@ -234,13 +244,27 @@ fn neutralize_formulas(df: &DataFrame) -> PolarsResult<DataFrame> {
         let column = df.column(&name)?.str()?;
         let safe: StringChunked = column
             .iter()
-            .map(|v| v.map(|s| if is_formula(s) { format!("'{s}") } else { s.to_string() }))
+            .map(|v| {
+                v.map(|s| {
+                    if is_formula(s) {
+                        format!("'{s}")
+                    } else {
+                        s.to_string()
+                    }
+                })
+            })
             .collect();
-        out.replace(&name, safe.with_name(name.clone()).into_series().into_column())?;
+        out.replace(
+            &name,
+            safe.with_name(name.clone()).into_series().into_column(),
+        )?;
     }
     Ok(out)
 }
 
 fn is_formula(cell: &str) -> bool {
-    matches!(cell.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
+    matches!(
+        cell.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    )
 }

@@ -64,8 +64,17 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn new(tally: &Tally, rows: &[FindingRow], counted: Counted, inventory_entries: usize, tag_key: &str) -> Self {
-        let mut findings: BTreeMap<String, u64> = Kind::ALL.iter().map(|k| (k.as_str().to_string(), 0)).collect();
+    pub fn new(
+        tally: &Tally,
+        rows: &[FindingRow],
+        counted: Counted,
+        inventory_entries: usize,
+        tag_key: &str,
+    ) -> Self {
+        let mut findings: BTreeMap<String, u64> = Kind::ALL
+            .iter()
+            .map(|k| (k.as_str().to_string(), 0))
+            .collect();
         let mut pairs: BTreeMap<(String, String), u64> = BTreeMap::new();
         let mut principals: BTreeMap<String, u64> = BTreeMap::new();
         for row in rows {
@@ -77,7 +86,10 @@ impl Summary {
                 );
                 *pairs.entry(key).or_default() += 1;
             }
-            let who = row.principal_arn.clone().unwrap_or_else(|| format!("({})", row.principal_type));
+            let who = row
+                .principal_arn
+                .clone()
+                .unwrap_or_else(|| format!("({})", row.principal_type));
             *principals.entry(who).or_default() += 1;
         }
         let mut product_pairs: Vec<ProductPair> = pairs
@@ -88,12 +100,15 @@ impl Summary {
                 findings: n,
             })
             .collect();
-        product_pairs.sort_by(|a, b| b.findings.cmp(&a.findings));
+        product_pairs.sort_by_key(|p| std::cmp::Reverse(p.findings));
         let mut top_principals: Vec<PrincipalCount> = principals
             .into_iter()
-            .map(|(principal_arn, findings)| PrincipalCount { principal_arn, findings })
+            .map(|(principal_arn, findings)| PrincipalCount {
+                principal_arn,
+                findings,
+            })
             .collect();
-        top_principals.sort_by(|a, b| b.findings.cmp(&a.findings));
+        top_principals.sort_by_key(|p| std::cmp::Reverse(p.findings));
         top_principals.truncate(10);
         let mut rejected = tally.rejections.clone();
         rejected.sort();
@@ -139,13 +154,30 @@ impl Summary {
         let _ = writeln!(s, "\nfindings");
         for kind in Kind::ALL {
             let n = self.findings.get(kind.as_str()).copied().unwrap_or(0);
-            let _ = writeln!(s, "  {:<27} {:>7}   {}", kind.as_str(), n, kind.description());
+            let _ = writeln!(
+                s,
+                "  {:<27} {:>7}   {}",
+                kind.as_str(),
+                n,
+                kind.description()
+            );
         }
-        let _ = writeln!(s, "  {:<27} {:>7}   of the above, calls refused with an access-denied error", "(denied attempts)", self.denied_attempts);
+        let _ = writeln!(
+            s,
+            "  {:<27} {:>7}   of the above, calls refused with an access-denied error",
+            "(denied attempts)", self.denied_attempts
+        );
         if !self.product_pairs.is_empty() {
-            let _ = writeln!(s, "\nproduct-mismatch by product pair (principal -> resource)");
+            let _ = writeln!(
+                s,
+                "\nproduct-mismatch by product pair (principal -> resource)"
+            );
             for p in &self.product_pairs {
-                let _ = writeln!(s, "  {:>7}   {} -> {}", p.findings, p.principal_product, p.resource_product);
+                let _ = writeln!(
+                    s,
+                    "  {:>7}   {} -> {}",
+                    p.findings, p.principal_product, p.resource_product
+                );
             }
         }
         if !self.top_principals.is_empty() {

@@ -82,10 +82,21 @@ impl Unresolved {
 impl fmt::Display for Unresolved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Unresolved::NoRule => f.write_str("no-rule: no rule for this call and no resources[] in the record"),
-            Unresolved::NoResource { rule } => write!(f, "no-resource: the call targets no single resource (rule {rule})"),
-            Unresolved::NothingFound { rule } => write!(f, "nothing-found: rule {rule} found no resource in the record"),
-            Unresolved::UnknownLookupType(t) => write!(f, "unknown-lookup-type: LookupEvents type {t} has no ARN format"),
+            Unresolved::NoRule => {
+                f.write_str("no-rule: no rule for this call and no resources[] in the record")
+            }
+            Unresolved::NoResource { rule } => write!(
+                f,
+                "no-resource: the call targets no single resource (rule {rule})"
+            ),
+            Unresolved::NothingFound { rule } => write!(
+                f,
+                "nothing-found: rule {rule} found no resource in the record"
+            ),
+            Unresolved::UnknownLookupType(t) => write!(
+                f,
+                "unknown-lookup-type: LookupEvents type {t} has no ARN format"
+            ),
         }
     }
 }
@@ -125,10 +136,25 @@ pub struct Resolver<'r> {
     pub sources: Sources,
 }
 
-/// Partition, region and account of the event, for building ARNs.
-pub fn context_of<'e>(event: &'e Event) -> (&'static str, &'e str, &'e str) {
+/// Partition, region and account of the event, for building ARNs. The partition is the
+/// caller's (calls never cross partitions), else the region's.
+pub fn context_of<'e>(event: &'e Event) -> (&'e str, &'e str, &'e str) {
     let region = event.region().unwrap_or("");
-    (arn::partition_of(region), region, event.owner_account().unwrap_or(""))
+    let identity = event.user_identity.as_ref();
+    let caller_arn = identity.and_then(|i| {
+        i.arn.as_deref().or_else(|| {
+            i.session_context
+                .as_ref()
+                .and_then(|c| c.session_issuer.as_ref())
+                .and_then(|s| s.arn.as_deref())
+        })
+    });
+    let partition = caller_arn
+        .and_then(arn::Arn::parse)
+        .map(|a| a.partition)
+        .filter(|p| p.starts_with("aws"))
+        .unwrap_or_else(|| arn::partition_of(region));
+    (partition, region, event.owner_account().unwrap_or(""))
 }
 
 impl Resolver<'_> {
@@ -158,9 +184,18 @@ impl Resolver<'_> {
         let mut unknown_type = None;
         if self.sources.lookup {
             for entry in lookup {
-                let Some(name) = entry.name.as_deref().filter(|n| !n.trim().is_empty()) else { continue };
+                let Some(name) = entry.name.as_deref().filter(|n| !n.trim().is_empty()) else {
+                    continue;
+                };
                 match lookup::build(entry.kind.as_deref(), name, ctx, self.index) {
-                    lookup::Built::Arn { arn, completed } => add(arn, if completed { Via::Inventory } else { Via::Lookup }),
+                    lookup::Built::Arn { arn, completed } => add(
+                        arn,
+                        if completed {
+                            Via::Inventory
+                        } else {
+                            Via::Lookup
+                        },
+                    ),
                     lookup::Built::UnknownType(t) => unknown_type = Some(t),
                 }
             }
@@ -169,23 +204,44 @@ impl Resolver<'_> {
         if self.sources.rules {
             if let Some(rule) = self.rules.rule_for(&event.event_source, &event.event_name) {
                 if rule.no_resource {
-                    rule_outcome = Some(Unresolved::NoResource { rule: rule.id.clone() });
+                    rule_outcome = Some(Unresolved::NoResource {
+                        rule: rule.id.clone(),
+                    });
                 } else {
                     let record: Value = serde_json::from_str(json).unwrap_or(Value::Null);
                     let (partition, region, account) = ctx;
-                    let found = rule.extract(&record, EventContext { partition, region, account }, self.index);
+                    let found = rule.extract(
+                        &record,
+                        EventContext {
+                            partition,
+                            region,
+                            account,
+                        },
+                        self.index,
+                    );
                     if found.is_empty() && !rule.is_fallback() {
-                        rule_outcome = Some(Unresolved::NothingFound { rule: rule.id.clone() });
+                        rule_outcome = Some(Unresolved::NothingFound {
+                            rule: rule.id.clone(),
+                        });
                     }
                     for e in found {
-                        add(e.arn, if e.completed { Via::Inventory } else { Via::Rule(rule.id.clone()) });
+                        add(
+                            e.arn,
+                            if e.completed {
+                                Via::Inventory
+                            } else {
+                                Via::Rule(rule.id.clone())
+                            },
+                        );
                     }
                 }
             }
         }
-        let unresolved = resources
-            .is_empty()
-            .then(|| rule_outcome.or(unknown_type.map(Unresolved::UnknownLookupType)).unwrap_or(Unresolved::NoRule));
+        let unresolved = resources.is_empty().then(|| {
+            rule_outcome
+                .or(unknown_type.map(Unresolved::UnknownLookupType))
+                .unwrap_or(Unresolved::NoRule)
+        });
         Resolution {
             principal,
             resources,

@@ -60,9 +60,9 @@ impl ArnIndex {
             Completion::RandomSuffix => self.unique_with_prefix(&format!("{stem}-"), |rest| {
                 rest.len() == 6 && rest.bytes().all(|b| b.is_ascii_alphanumeric())
             }),
-            Completion::IdSuffix => {
-                self.unique_with_prefix(&format!("{stem}/"), |rest| !rest.is_empty() && !rest.contains('/'))
-            }
+            Completion::IdSuffix => self.unique_with_prefix(&format!("{stem}/"), |rest| {
+                !rest.is_empty() && !rest.contains('/')
+            }),
         }
     }
 
@@ -86,7 +86,12 @@ fn iam_without_path(arn: &str) -> Option<String> {
     }
     let (kind, rest) = parsed.resource.split_once('/')?;
     let name = rest.rsplit('/').next()?;
-    (name != rest).then(|| format!("arn:{}:iam::{}:{kind}/{name}", parsed.partition, parsed.account))
+    (name != rest).then(|| {
+        format!(
+            "arn:{}:iam::{}:{kind}/{name}",
+            parsed.partition, parsed.account
+        )
+    })
 }
 
 #[cfg(test)]
@@ -106,11 +111,22 @@ mod tests {
         }
         let c = |stem, how| index.complete(stem, how);
         assert_eq!(
-            c("arn:aws:secretsmanager:us-east-1:1:secret:db-pass", Completion::RandomSuffix).as_deref(),
+            c(
+                "arn:aws:secretsmanager:us-east-1:1:secret:db-pass",
+                Completion::RandomSuffix
+            )
+            .as_deref(),
             Some("arn:aws:secretsmanager:us-east-1:1:secret:db-pass-AbC123")
         );
-        assert_eq!(c("arn:aws:iam::1:role/deploy", Completion::Path).as_deref(), Some("arn:aws:iam::1:role/service/deploy"));
-        assert!(c("arn:aws:cloudformation:us-east-1:1:stack/web", Completion::IdSuffix).is_some());
+        assert_eq!(
+            c("arn:aws:iam::1:role/deploy", Completion::Path).as_deref(),
+            Some("arn:aws:iam::1:role/service/deploy")
+        );
+        assert!(c(
+            "arn:aws:cloudformation:us-east-1:1:stack/web",
+            Completion::IdSuffix
+        )
+        .is_some());
         assert_eq!(c("arn:aws:iam::1:role/other", Completion::Path), None);
     }
 }

@@ -36,7 +36,11 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
     }
 }
 
@@ -116,7 +120,12 @@ pub struct EventContext<'a> {
 
 impl Rule {
     /// The ARNs this rule finds in `record`, deduplicated in order of discovery.
-    pub fn extract(&self, record: &Value, ctx: EventContext, index: Option<&ArnIndex>) -> Vec<Extracted> {
+    pub fn extract(
+        &self,
+        record: &Value,
+        ctx: EventContext,
+        index: Option<&ArnIndex>,
+    ) -> Vec<Extracted> {
         let mut out: Vec<Extracted> = Vec::new();
         for extractor in &self.extractors {
             let applies = extractor
@@ -139,9 +148,18 @@ impl Rule {
 }
 
 impl Extractor {
-    fn apply(&self, value: &str, record: &Value, ctx: EventContext, index: Option<&ArnIndex>) -> Option<Extracted> {
+    fn apply(
+        &self,
+        value: &str,
+        record: &Value,
+        ctx: EventContext,
+        index: Option<&ArnIndex>,
+    ) -> Option<Extracted> {
         if self.accept_arn && arn::is_arn(value) {
-            return arn::normalize(value).map(|arn| Extracted { arn, completed: false });
+            return arn::normalize(value).map(|arn| Extracted {
+                arn,
+                completed: false,
+            });
         }
         let value = match &self.strip_prefix {
             Some(prefix) => value.strip_prefix(prefix.as_str()).unwrap_or(value),
@@ -154,7 +172,13 @@ impl Extractor {
         let kind = if self.types.is_empty() {
             None
         } else {
-            Some(self.types.iter().find(|(prefix, _)| value.starts_with(prefix.as_str()))?.1.as_str())
+            Some(
+                self.types
+                    .iter()
+                    .find(|(prefix, _)| value.starts_with(prefix.as_str()))?
+                    .1
+                    .as_str(),
+            )
         };
         let mut vars = Vec::with_capacity(self.vars.len());
         for (name, path) in &self.vars {
@@ -180,7 +204,10 @@ impl Extractor {
         if let (Some(how), Some(index)) = (self.complete, index) {
             if let Some(full) = index.complete(&built, how) {
                 let completed = full != built;
-                return Some(Extracted { arn: full, completed });
+                return Some(Extracted {
+                    arn: full,
+                    completed,
+                });
             }
         }
         Some(Extracted {
@@ -232,7 +259,10 @@ impl RuleSet {
             diagnostics.append(&mut diags);
             for rule in rules {
                 if let Some((file, line)) = ids.get(&rule.id) {
-                    diagnostics.push(rule.diag(format!("duplicate rule id `{}` (first at {file}:{line})", rule.id)));
+                    diagnostics.push(rule.diag(format!(
+                        "duplicate rule id `{}` (first at {file}:{line})",
+                        rule.id
+                    )));
                     continue;
                 }
                 ids.insert(rule.id.clone(), (rule.file.clone(), rule.line));
@@ -277,7 +307,9 @@ impl RuleSet {
                 return Some(&self.rules[i]);
             }
         }
-        self.index.get(&(key.0, "*".to_string())).map(|&i| &self.rules[i])
+        self.index
+            .get(&(key.0, "*".to_string()))
+            .map(|&i| &self.rules[i])
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -298,7 +330,9 @@ impl Rule {
     /// True when the rule matches this event name.
     pub fn matches(&self, event_name: &str) -> bool {
         let base = strip_api_version(event_name);
-        self.events.iter().any(|e| e == "*" || e == event_name || e == base)
+        self.events
+            .iter()
+            .any(|e| e == "*" || e == event_name || e == base)
     }
 
     fn diag(&self, message: String) -> Diagnostic {
@@ -314,7 +348,9 @@ impl Rule {
 /// `CreateFunction20150331` → `CreateFunction`; `UpdateFunctionCode20150331v2` → `UpdateFunctionCode`.
 pub fn strip_api_version(name: &str) -> &str {
     let trimmed = match name.rfind('v') {
-        Some(v) if v + 1 < name.len() && name[v + 1..].bytes().all(|b| b.is_ascii_digit()) => &name[..v],
+        Some(v) if v + 1 < name.len() && name[v + 1..].bytes().all(|b| b.is_ascii_digit()) => {
+            &name[..v]
+        }
         _ => name,
     };
     let digits = trimmed.bytes().rev().take_while(u8::is_ascii_digit).count();
@@ -357,10 +393,19 @@ mod tests {
 
     #[test]
     fn api_version_suffixes() {
-        assert_eq!(strip_api_version("UpdateFunctionCode20150331v2"), "UpdateFunctionCode");
-        assert_eq!(strip_api_version("CreateFunction20150331"), "CreateFunction");
+        assert_eq!(
+            strip_api_version("UpdateFunctionCode20150331v2"),
+            "UpdateFunctionCode"
+        );
+        assert_eq!(
+            strip_api_version("CreateFunction20150331"),
+            "CreateFunction"
+        );
         assert_eq!(strip_api_version("GetObject"), "GetObject");
-        assert_eq!(strip_api_version("DescribeDBInstances"), "DescribeDBInstances");
+        assert_eq!(
+            strip_api_version("DescribeDBInstances"),
+            "DescribeDBInstances"
+        );
     }
 
     #[test]

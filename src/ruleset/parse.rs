@@ -13,8 +13,26 @@ use super::template::{Template, BUILTIN_VARS};
 use super::{Completion, Diagnostic, Extractor, Rule, RuleTest};
 
 const FILE_KEYS: &[&str] = &["source", "rule"];
-const RULE_KEYS: &[&str] = &["id", "source", "events", "description", "no_resource", "extract", "test"];
-const EXTRACT_KEYS: &[&str] = &["path", "arn", "regex", "vars", "when", "strip_prefix", "types", "accept_arn", "complete"];
+const RULE_KEYS: &[&str] = &[
+    "id",
+    "source",
+    "events",
+    "description",
+    "no_resource",
+    "extract",
+    "test",
+];
+const EXTRACT_KEYS: &[&str] = &[
+    "path",
+    "arn",
+    "regex",
+    "vars",
+    "when",
+    "strip_prefix",
+    "types",
+    "accept_arn",
+    "complete",
+];
 const TEST_KEYS: &[&str] = &["name", "event", "expect", "inventory"];
 
 /// Parses one rule file; returns the rules that are valid and the problems found.
@@ -61,7 +79,10 @@ type Spanned2<T> = (T, Range<usize>);
 
 impl Cx<'_> {
     fn error(&mut self, span: Range<usize>, message: String) {
-        let line = self.line_starts.partition_point(|&s| s <= span.start).max(1);
+        let line = self
+            .line_starts
+            .partition_point(|&s| s <= span.start)
+            .max(1);
         let column = span.start - self.line_starts[line - 1] + 1;
         self.diagnostics.push(Diagnostic {
             file: self.file.to_string(),
@@ -72,23 +93,34 @@ impl Cx<'_> {
     }
 
     fn line_of(&self, span: &Range<usize>) -> usize {
-        self.line_starts.partition_point(|&s| s <= span.start).max(1)
+        self.line_starts
+            .partition_point(|&s| s <= span.start)
+            .max(1)
     }
 
     fn unknown_keys(&mut self, table: &DeTable, allowed: &[&str], what: &str) {
         for key in table.keys() {
             if !allowed.contains(&key.get_ref().as_ref()) {
-                let hint = closest(key.get_ref(), allowed).map(|k| format!("; did you mean `{k}`?")).unwrap_or_default();
+                let hint = closest(key.get_ref(), allowed)
+                    .map(|k| format!("; did you mean `{k}`?"))
+                    .unwrap_or_default();
                 self.error(
                     key.span(),
-                    format!("unknown key `{}` in {what} (expected one of: {}){hint}", key.get_ref(), allowed.join(", ")),
+                    format!(
+                        "unknown key `{}` in {what} (expected one of: {}){hint}",
+                        key.get_ref(),
+                        allowed.join(", ")
+                    ),
                 );
             }
         }
     }
 
     fn get<'t, 'i>(table: &'t DeTable<'i>, key: &str) -> Option<&'t Spanned<DeValue<'i>>> {
-        table.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
+        table
+            .iter()
+            .find(|(k, _)| k.get_ref() == key)
+            .map(|(_, v)| v)
     }
 
     fn string(&mut self, table: &DeTable, key: &str, required: bool) -> Option<Spanned2<String>> {
@@ -96,7 +128,10 @@ impl Cx<'_> {
             Some(v) => match v.get_ref() {
                 DeValue::String(s) => Some((s.to_string(), v.span())),
                 other => {
-                    self.error(v.span(), format!("`{key}` must be a string, not {}", other.type_str()));
+                    self.error(
+                        v.span(),
+                        format!("`{key}` must be a string, not {}", other.type_str()),
+                    );
                     None
                 }
             },
@@ -114,7 +149,10 @@ impl Cx<'_> {
         match v.get_ref() {
             DeValue::Boolean(b) => Some(*b),
             other => {
-                self.error(v.span(), format!("`{key}` must be true or false, not {}", other.type_str()));
+                self.error(
+                    v.span(),
+                    format!("`{key}` must be true or false, not {}", other.type_str()),
+                );
                 None
             }
         }
@@ -130,23 +168,38 @@ impl Cx<'_> {
         for item in items.iter() {
             match item.get_ref() {
                 DeValue::String(s) => out.push((s.to_string(), item.span())),
-                other => self.error(item.span(), format!("`{key}` must hold strings, not {}", other.type_str())),
+                other => self.error(
+                    item.span(),
+                    format!("`{key}` must hold strings, not {}", other.type_str()),
+                ),
             }
         }
         Some(out)
     }
 
-    fn tables<'t, 'i>(&mut self, table: &'t DeTable<'i>, key: &str) -> Vec<(&'t DeTable<'i>, Range<usize>)> {
-        let Some(v) = Self::get(table, key) else { return Vec::new() };
+    fn tables<'t, 'i>(
+        &mut self,
+        table: &'t DeTable<'i>,
+        key: &str,
+    ) -> Vec<(&'t DeTable<'i>, Range<usize>)> {
+        let Some(v) = Self::get(table, key) else {
+            return Vec::new();
+        };
         let DeValue::Array(items) = v.get_ref() else {
-            self.error(v.span(), format!("`{key}` must be an array of tables (`[[...{key}]]`)"));
+            self.error(
+                v.span(),
+                format!("`{key}` must be an array of tables (`[[...{key}]]`)"),
+            );
             return Vec::new();
         };
         let mut out = Vec::new();
         for item in items.iter() {
             match item.get_ref() {
                 DeValue::Table(t) => out.push((t, item.span())),
-                other => self.error(item.span(), format!("`{key}` must hold tables, not {}", other.type_str())),
+                other => self.error(
+                    item.span(),
+                    format!("`{key}` must hold tables, not {}", other.type_str()),
+                ),
             }
         }
         out
@@ -160,21 +213,38 @@ impl Cx<'_> {
         value
     }
 
-    fn rule(&mut self, table: &DeTable, span: Range<usize>, file_source: Option<&Spanned2<String>>) -> Option<Rule> {
+    fn rule(
+        &mut self,
+        table: &DeTable,
+        span: Range<usize>,
+        file_source: Option<&Spanned2<String>>,
+    ) -> Option<Rule> {
         self.unknown_keys(table, RULE_KEYS, "[[rule]]");
         let before = self.diagnostics.len();
         let id = self.string_opt(table, "id");
         let id = self.require(id, &span, "id");
         if let Some((id, s)) = &id {
             if !is_kebab(id) {
-                self.error(s.clone(), format!("rule id `{id}` must be kebab-case (a-z, 0-9, -)"));
+                self.error(
+                    s.clone(),
+                    format!("rule id `{id}` must be kebab-case (a-z, 0-9, -)"),
+                );
             }
         }
-        let source = self.string_opt(table, "source").or_else(|| file_source.cloned());
-        let source = self.require(source, &span, "source (in the rule or at the top of the file)");
+        let source = self
+            .string_opt(table, "source")
+            .or_else(|| file_source.cloned());
+        let source = self.require(
+            source,
+            &span,
+            "source (in the rule or at the top of the file)",
+        );
         if let Some((source, s)) = &source {
             if !source.ends_with(".amazonaws.com") || source.contains(char::is_whitespace) {
-                self.error(s.clone(), format!("source `{source}` must be an eventSource such as `ec2.amazonaws.com`"));
+                self.error(
+                    s.clone(),
+                    format!("source `{source}` must be an eventSource such as `ec2.amazonaws.com`"),
+                );
             }
         }
         let events = self.strings(table, "events");
@@ -186,10 +256,21 @@ impl Cx<'_> {
         for (event, s) in &events {
             if event == "*" {
                 if events.len() > 1 {
-                    self.error(s.clone(), "`*` (every other call of the source) stands alone in `events`".into());
+                    self.error(
+                        s.clone(),
+                        "`*` (every other call of the source) stands alone in `events`".into(),
+                    );
                 }
-            } else if !event.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) || !event.chars().all(|c| c.is_ascii_alphanumeric()) {
-                self.error(s.clone(), format!("event name `{event}` is not an API name like `StartInstances`"));
+            } else if !event
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
+                || !event.chars().all(|c| c.is_ascii_alphanumeric())
+            {
+                self.error(
+                    s.clone(),
+                    format!("event name `{event}` is not an API name like `StartInstances`"),
+                );
             } else if seen.contains(event) {
                 self.error(s.clone(), format!("event `{event}` is listed twice"));
             }
@@ -200,10 +281,16 @@ impl Cx<'_> {
         let mut extractors = Vec::new();
         let extract_tables = self.tables(table, "extract");
         if no_resource && !extract_tables.is_empty() {
-            self.error(span.clone(), "a rule with `no_resource = true` has no `[[rule.extract]]`".into());
+            self.error(
+                span.clone(),
+                "a rule with `no_resource = true` has no `[[rule.extract]]`".into(),
+            );
         }
         if !no_resource && extract_tables.is_empty() {
-            self.error(span.clone(), "a rule needs at least one `[[rule.extract]]`, or `no_resource = true`".into());
+            self.error(
+                span.clone(),
+                "a rule needs at least one `[[rule.extract]]`, or `no_resource = true`".into(),
+            );
         }
         for (t, s) in extract_tables {
             if let Some(e) = self.extractor(t, s) {
@@ -217,7 +304,10 @@ impl Cx<'_> {
             }
         }
         if tests.is_empty() {
-            self.error(span.clone(), "a rule needs at least one `[[rule.test]]` taken from a real record".into());
+            self.error(
+                span.clone(),
+                "a rule needs at least one `[[rule.test]]` taken from a real record".into(),
+            );
         }
         if self.diagnostics.len() > before {
             return None;
@@ -243,32 +333,44 @@ impl Cx<'_> {
         self.unknown_keys(table, EXTRACT_KEYS, "[[rule.extract]]");
         let before = self.diagnostics.len();
         let path = self.string_opt(table, "path");
-        let path = self.require(path, &span, "path").and_then(|(p, s)| match JsonPath::parse(&p) {
-            Ok(path) => Some(path),
-            Err(e) => {
-                self.error(s, format!("bad path `{p}`: {e}"));
-                None
-            }
-        });
-        let regex = self.string_opt(table, "regex").and_then(|(r, s)| match Regex::new(&r) {
-            Ok(re) => Some(re),
-            Err(e) => {
-                self.error(s, format!("bad regex: {e}"));
-                None
-            }
-        });
+        let path = self
+            .require(path, &span, "path")
+            .and_then(|(p, s)| match JsonPath::parse(&p) {
+                Ok(path) => Some(path),
+                Err(e) => {
+                    self.error(s, format!("bad path `{p}`: {e}"));
+                    None
+                }
+            });
+        let regex = self
+            .string_opt(table, "regex")
+            .and_then(|(r, s)| match Regex::new(&r) {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    self.error(s, format!("bad regex: {e}"));
+                    None
+                }
+            });
         let mut types = Vec::new();
         if let Some(v) = Self::get(table, "types") {
             match v.get_ref() {
                 DeValue::Table(t) => {
                     for (k, val) in t.iter() {
                         match val.get_ref() {
-                            DeValue::String(s) => types.push((k.get_ref().to_string(), s.to_string())),
-                            _ => self.error(val.span(), "`types` maps an id prefix to a resource type string".into()),
+                            DeValue::String(s) => {
+                                types.push((k.get_ref().to_string(), s.to_string()))
+                            }
+                            _ => self.error(
+                                val.span(),
+                                "`types` maps an id prefix to a resource type string".into(),
+                            ),
                         }
                     }
                 }
-                _ => self.error(v.span(), "`types` must be a table: { \"i-\" = \"instance\" }".into()),
+                _ => self.error(
+                    v.span(),
+                    "`types` must be a table: { \"i-\" = \"instance\" }".into(),
+                ),
             }
         }
         types.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
@@ -279,18 +381,27 @@ impl Cx<'_> {
                     for (k, val) in t.iter() {
                         let name = k.get_ref().to_string();
                         if BUILTIN_VARS.contains(&name.as_str()) || name == "type" {
-                            self.error(k.span(), format!("`{name}` is a built-in variable; choose another name"));
+                            self.error(
+                                k.span(),
+                                format!("`{name}` is a built-in variable; choose another name"),
+                            );
                         }
                         match val.get_ref() {
                             DeValue::String(p) => match JsonPath::parse(p) {
                                 Ok(path) => vars.push((name, path)),
-                                Err(e) => self.error(val.span(), format!("bad path `{p}` for `{name}`: {e}")),
+                                Err(e) => self
+                                    .error(val.span(), format!("bad path `{p}` for `{name}`: {e}")),
                             },
-                            _ => self.error(val.span(), "`vars` maps a name to a path string".into()),
+                            _ => {
+                                self.error(val.span(), "`vars` maps a name to a path string".into())
+                            }
                         }
                     }
                 }
-                _ => self.error(v.span(), "`vars` must be a table: { bucket = \"requestParameters.bucketName\" }".into()),
+                _ => self.error(
+                    v.span(),
+                    "`vars` must be a table: { bucket = \"requestParameters.bucketName\" }".into(),
+                ),
             }
         }
         let mut when = Vec::new();
@@ -316,29 +427,46 @@ impl Cx<'_> {
             }
         }
         let template = self.string_opt(table, "arn");
-        let template = self.require(template, &span, "arn").and_then(|(t, s)| match Template::parse(&t) {
-            Ok(template) => {
-                for var in template.vars() {
-                    let known = BUILTIN_VARS.contains(&var)
-                        || (var == "type" && !types.is_empty())
-                        || vars.iter().any(|(n, _)| n == var)
-                        || regex.as_ref().is_some_and(|r| r.capture_names().flatten().any(|n| n == var));
-                    if !known {
-                        let why = if var == "type" { "`{type}` needs `types`" } else { "not a built-in variable, a `vars` name, nor a regex group" };
-                        self.error(s.clone(), format!("unknown placeholder `{{{var}}}` in `arn`: {why}"));
+        let template =
+            self.require(template, &span, "arn")
+                .and_then(|(t, s)| match Template::parse(&t) {
+                    Ok(template) => {
+                        for var in template.vars() {
+                            let known = BUILTIN_VARS.contains(&var)
+                                || (var == "type" && !types.is_empty())
+                                || vars.iter().any(|(n, _)| n == var)
+                                || regex
+                                    .as_ref()
+                                    .is_some_and(|r| r.capture_names().flatten().any(|n| n == var));
+                            if !known {
+                                let why = if var == "type" {
+                                    "`{type}` needs `types`"
+                                } else {
+                                    "not a built-in variable, a `vars` name, nor a regex group"
+                                };
+                                self.error(
+                                    s.clone(),
+                                    format!("unknown placeholder `{{{var}}}` in `arn`: {why}"),
+                                );
+                            }
+                        }
+                        Some(template)
                     }
-                }
-                Some(template)
-            }
-            Err(e) => {
-                self.error(s, format!("bad ARN template `{t}`: {e}"));
-                None
-            }
-        });
+                    Err(e) => {
+                        self.error(s, format!("bad ARN template `{t}`: {e}"));
+                        None
+                    }
+                });
         let complete = self.string_opt(table, "complete").and_then(|(c, s)| {
             let parsed = Completion::parse(&c);
             if parsed.is_none() {
-                self.error(s, format!("`complete` is one of {}, not `{c}`", Completion::NAMES.join(", ")));
+                self.error(
+                    s,
+                    format!(
+                        "`complete` is one of {}, not `{c}`",
+                        Completion::NAMES.join(", ")
+                    ),
+                );
             }
             parsed
         });
@@ -366,7 +494,11 @@ impl Cx<'_> {
         let event = self.string_opt(table, "event");
         let event = self.require(event, &span, "event");
         let expect = self.strings(table, "expect");
-        let expect = self.require(expect, &span, "expect (an empty list when the rule must find nothing)");
+        let expect = self.require(
+            expect,
+            &span,
+            "expect (an empty list when the rule must find nothing)",
+        );
         let inventory = self.strings(table, "inventory").unwrap_or_default();
         Some(RuleTest {
             name,
@@ -382,7 +514,9 @@ fn is_kebab(id: &str) -> bool {
     !id.is_empty()
         && !id.starts_with('-')
         && !id.ends_with('-')
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// The allowed key one edit or two away, for "did you mean".
@@ -436,7 +570,8 @@ expect = []
         let text: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
         let has = |line: usize, needle: &str| {
             assert!(
-                text.iter().any(|d| d.starts_with(&format!("rules/x.toml:{line}:")) && d.contains(needle)),
+                text.iter()
+                    .any(|d| d.starts_with(&format!("rules/x.toml:{line}:")) && d.contains(needle)),
                 "no `{needle}` at line {line} in {text:#?}"
             )
         };
@@ -456,7 +591,15 @@ expect = []
 
     #[test]
     fn suggests_the_closest_key() {
-        let (_, diags) = parse_file("r.toml", "source = \"s3.amazonaws.com\"\n[[rule]]\nid = \"a\"\nevent = [\"X\"]\n");
-        assert!(diags.iter().any(|d| d.message.contains("did you mean `events`")), "{diags:?}");
+        let (_, diags) = parse_file(
+            "r.toml",
+            "source = \"s3.amazonaws.com\"\n[[rule]]\nid = \"a\"\nevent = [\"X\"]\n",
+        );
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.message.contains("did you mean `events`")),
+            "{diags:?}"
+        );
     }
 }

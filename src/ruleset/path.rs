@@ -93,7 +93,10 @@ impl JsonPath {
         match segments.first() {
             Some(Segment::Key(root)) if ROOTS.contains(&root.as_str()) => {}
             Some(Segment::Key(root)) => {
-                return Err(format!("path must start at one of {}, not `{root}`", ROOTS.join(", ")))
+                return Err(format!(
+                    "path must start at one of {}, not `{root}`",
+                    ROOTS.join(", ")
+                ))
             }
             _ => return Err("path must start with a record field".into()),
         }
@@ -119,11 +122,11 @@ impl JsonPath {
                     (Segment::Key(k), Value::Object(map)) => next.extend(map.get(k)),
                     (Segment::Index(i), Value::Array(items)) => next.extend(items.get(*i)),
                     (Segment::All, Value::Array(items)) => next.extend(items.iter()),
-                    (Segment::Filter(key, wanted), Value::Array(items)) => next.extend(
-                        items
-                            .iter()
-                            .filter(|item| item.get(key).and_then(Value::as_str) == Some(wanted.as_str())),
-                    ),
+                    (Segment::Filter(key, wanted), Value::Array(items)) => {
+                        next.extend(items.iter().filter(|item| {
+                            item.get(key).and_then(Value::as_str) == Some(wanted.as_str())
+                        }))
+                    }
                     _ => {}
                 }
             }
@@ -164,8 +167,18 @@ mod tests {
         assert_eq!(p.select(&record), ["i-1", "i-2"]);
         let p = JsonPath::parse(r#"requestParameters.encryptionContext."aws:s3:arn""#).unwrap();
         assert_eq!(p.select(&record), ["arn:aws:s3:::b"]);
-        assert_eq!(JsonPath::parse("requestParameters.names").unwrap().select(&record), ["a", "b"]);
-        assert_eq!(JsonPath::parse("requestParameters.names[1]").unwrap().select(&record), ["b"]);
+        assert_eq!(
+            JsonPath::parse("requestParameters.names")
+                .unwrap()
+                .select(&record),
+            ["a", "b"]
+        );
+        assert_eq!(
+            JsonPath::parse("requestParameters.names[1]")
+                .unwrap()
+                .select(&record),
+            ["b"]
+        );
     }
 
     #[test]
@@ -174,14 +187,19 @@ mod tests {
             {"name": "association.main", "valueSet": {"items": [{"value": "true"}]}},
             {"name": "vpc-id", "valueSet": {"items": [{"value": "vpc-1"}, {"value": "vpc-2"}]}}
         ]}}});
-        let p = JsonPath::parse("requestParameters.filterSet.items[name=vpc-id].valueSet.items[*].value").unwrap();
+        let p = JsonPath::parse(
+            "requestParameters.filterSet.items[name=vpc-id].valueSet.items[*].value",
+        )
+        .unwrap();
         assert_eq!(p.select(&record), ["vpc-1", "vpc-2"]);
         assert!(JsonPath::parse("requestParameters.x[=a]").is_err());
     }
 
     #[test]
     fn rejects_bad_paths() {
-        assert!(JsonPath::parse("request.x").unwrap_err().contains("must start"));
+        assert!(JsonPath::parse("request.x")
+            .unwrap_err()
+            .contains("must start"));
         assert!(JsonPath::parse("requestParameters..x").is_err());
         assert!(JsonPath::parse("requestParameters.x[").is_err());
         assert!(JsonPath::parse("requestParameters.x[a]").is_err());

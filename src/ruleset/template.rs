@@ -77,7 +77,10 @@ mod tests {
     #[test]
     fn renders_and_refuses_missing_values() {
         let t = Template::parse("arn:{partition}:ec2:{region}:{account}:instance/{value}").unwrap();
-        assert_eq!(t.vars().collect::<Vec<_>>(), ["partition", "region", "account", "value"]);
+        assert_eq!(
+            t.vars().collect::<Vec<_>>(),
+            ["partition", "region", "account", "value"]
+        );
         let vals = |k: &str| match k {
             "partition" => Some("aws"),
             "region" => Some("us-east-1"),
@@ -85,8 +88,14 @@ mod tests {
             "value" => Some("i-1"),
             _ => None,
         };
-        assert_eq!(t.render(vals).unwrap(), "arn:aws:ec2:us-east-1:1:instance/i-1");
-        assert_eq!(t.render(|k| if k == "region" { Some("") } else { vals(k) }), None);
+        assert_eq!(
+            t.render(vals).unwrap(),
+            "arn:aws:ec2:us-east-1:1:instance/i-1"
+        );
+        assert_eq!(
+            t.render(|k| if k == "region" { Some("") } else { vals(k) }),
+            None
+        );
     }
 
     #[test]

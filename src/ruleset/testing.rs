@@ -79,13 +79,17 @@ pub fn run_case(rule: &Rule, case: &RuleTest) -> CaseOutcome {
 }
 
 fn found_by(rule: &Rule, case: &RuleTest) -> Result<Vec<String>, String> {
-    let record: Value = serde_json::from_str(&case.event).map_err(|e| format!("`event` is not JSON: {e}"))?;
+    let record: Value =
+        serde_json::from_str(&case.event).map_err(|e| format!("`event` is not JSON: {e}"))?;
     let text = |key: &str| record.get(key).and_then(Value::as_str).unwrap_or("");
     let (source, name) = (text("eventSource"), text("eventName"));
     if source != rule.source || !rule.matches(name) {
-        return Err(format!("the case's event `{source}:{name}` is not matched by the rule"));
+        return Err(format!(
+            "the case's event `{source}:{name}` is not matched by the rule"
+        ));
     }
-    let event = crate::event::Event::parse(&case.event).map_err(|e| format!("`event` is not a CloudTrail record: {e}"))?;
+    let event = crate::event::Event::parse(&case.event)
+        .map_err(|e| format!("`event` is not a CloudTrail record: {e}"))?;
     let mut index = ArnIndex::default();
     for arn in &case.inventory {
         index.insert(arn);
@@ -96,5 +100,9 @@ fn found_by(rule: &Rule, case: &RuleTest) -> Result<Vec<String>, String> {
         region,
         account,
     };
-    Ok(rule.extract(&record, ctx, Some(&index)).into_iter().map(|e| e.arn).collect())
+    Ok(rule
+        .extract(&record, ctx, Some(&index))
+        .into_iter()
+        .map(|e| e.arn)
+        .collect())
 }

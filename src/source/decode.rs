@@ -163,7 +163,11 @@ impl<'a> Decoder<'_, 'a> {
                 match stream.next() {
                     None => break,
                     Some(Ok(value)) => {
-                        let pos = if values == 0 { position } else { position.with_index(values) };
+                        let pos = if values == 0 {
+                            position
+                        } else {
+                            position.with_index(values)
+                        };
                         values += 1;
                         self.document(value, pos);
                     }
@@ -190,7 +194,10 @@ impl<'a> Decoder<'_, 'a> {
                         self.record(element, position.with_index(i));
                     }
                 }
-                Err(err) => self.reject(position, format!("`Records` is not an array of records: {err}")),
+                Err(err) => self.reject(
+                    position,
+                    format!("`Records` is not an array of records: {err}"),
+                ),
             }
         } else if let Some(events) = shape.events {
             match serde_json::from_str::<Vec<LookupEvent>>(events.get()) {
@@ -199,7 +206,10 @@ impl<'a> Decoder<'_, 'a> {
                         self.lookup_event(event, position.with_index(i));
                     }
                 }
-                Err(err) => self.reject(position, format!("`Events` is not LookupEvents output: {err}")),
+                Err(err) => self.reject(
+                    position,
+                    format!("`Events` is not LookupEvents output: {err}"),
+                ),
             }
         } else if shape.cloudtrail_event.is_some() {
             match serde_json::from_str::<LookupEvent>(value.get()) {
@@ -227,7 +237,10 @@ impl<'a> Decoder<'_, 'a> {
                         }));
                     }
                 }
-                Err(err) => self.reject(position, format!("malformed CloudWatch Logs `logEvents`: {err}")),
+                Err(err) => self.reject(
+                    position,
+                    format!("malformed CloudWatch Logs `logEvents`: {err}"),
+                ),
             }
         } else if shape.digest_start_time.is_some() || shape.digest_signature_algorithm.is_some() {
             self.skip(position, "CloudTrail digest file")
@@ -255,7 +268,10 @@ impl<'a> Decoder<'_, 'a> {
                 position,
                 lookup: event.resources.unwrap_or_default(),
             })),
-            None => self.reject(position, "LookupEvents event without `CloudTrailEvent`".into()),
+            None => self.reject(
+                position,
+                "LookupEvents event without `CloudTrailEvent`".into(),
+            ),
         }
     }
 
@@ -282,7 +298,11 @@ impl<'a> Decoder<'_, 'a> {
                 self.reject(position, damage.to_string());
             }
             _ => {
-                let what = if err.is_eof() { "truncated JSON" } else { "malformed JSON" };
+                let what = if err.is_eof() {
+                    "truncated JSON"
+                } else {
+                    "malformed JSON"
+                };
                 self.reject(position, format!("{what}: {err}"));
             }
         }
@@ -433,12 +453,17 @@ mod tests {
     #[test]
     fn trail_file() {
         let doc = format!(r#"{{"Records":[{REC},{REC}]}}"#);
-        assert_eq!(kinds(&decode(doc.as_bytes(), None)), ["record@record 0", "record@record 1"]);
+        assert_eq!(
+            kinds(&decode(doc.as_bytes(), None)),
+            ["record@record 0", "record@record 1"]
+        );
     }
 
     #[test]
     fn eventbridge_lines_and_concatenated_values() {
-        let env = format!(r#"{{"version":"0","detail-type":"AWS API Call via CloudTrail","detail":{REC}}}"#);
+        let env = format!(
+            r#"{{"version":"0","detail-type":"AWS API Call via CloudTrail","detail":{REC}}}"#
+        );
         let other = r#"{"detail-type":"Scheduled Event","detail":{}}"#;
         let doc = format!("{env}\n{other}\n\n{env}{env}\n");
         let got = kinds(&decode(doc.as_bytes(), None));
@@ -454,14 +479,17 @@ mod tests {
             r#"{{"Events":[{{"EventId":"1","Resources":[{{"ResourceType":"AWS::S3::Bucket","ResourceName":"hoge0109tmp"}}],"CloudTrailEvent":{inner}}}]}}"#
         );
         let items = decode(doc.as_bytes(), None);
-        let Item::Record(record) = &items[0] else { panic!("{items:?}") };
+        let Item::Record(record) = &items[0] else {
+            panic!("{items:?}")
+        };
         assert_eq!(record.json, REC);
         assert_eq!(record.lookup[0].name.as_deref(), Some("hoge0109tmp"));
     }
 
     #[test]
     fn digest_and_foreign_json_are_skipped() {
-        let digest = r#"{"awsAccountId":"1","digestStartTime":"2023-01-01T00:00:00Z","logFiles":[]}"#;
+        let digest =
+            r#"{"awsAccountId":"1","digestStartTime":"2023-01-01T00:00:00Z","logFiles":[]}"#;
         assert!(kinds(&decode(digest.as_bytes(), None))[0].contains("digest file"));
         assert!(kinds(&decode(br#"{"name":"x"}"#, None))[0].contains("not a CloudTrail record"));
         assert!(kinds(&decode(b"id,name\n1,x\n", None))[0].contains("not JSON"));
@@ -472,7 +500,10 @@ mod tests {
         let doc = format!(r#"{{"Records":[{REC},{REC},{{"eventSource":"s3.am"#);
         let got = kinds(&decode(doc.as_bytes(), None));
         assert_eq!(got[..2], ["record@record 0", "record@record 1"]);
-        assert!(got[2].starts_with("rejected@line 1:truncated JSON"), "{got:?}");
+        assert!(
+            got[2].starts_with("rejected@line 1:truncated JSON"),
+            "{got:?}"
+        );
         assert_eq!(got.len(), 3);
     }
 
@@ -481,7 +512,10 @@ mod tests {
         let doc = format!("{REC}\n{{\"eventSource\": oops}}\n{REC}\n");
         let got = kinds(&decode(doc.as_bytes(), None));
         assert_eq!(got[0], "record@line 1");
-        assert!(got[1].starts_with("rejected@line 2:malformed JSON"), "{got:?}");
+        assert!(
+            got[1].starts_with("rejected@line 2:malformed JSON"),
+            "{got:?}"
+        );
         assert_eq!(got[2], "record@line 3");
     }
 

@@ -55,7 +55,9 @@ pub fn discover(paths: &[PathBuf], window: &Window) -> Result<Vec<PathBuf>, Sour
         let walker = walkdir::WalkDir::new(path)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|entry| !entry.file_type().is_dir() || window.admits_folder(entry.path()));
+            .filter_entry(|entry| {
+                !entry.file_type().is_dir() || window.admits_folder(entry.path())
+            });
         for entry in walker {
             let entry = entry.map_err(|err| SourceError::Io {
                 path: err
@@ -136,7 +138,9 @@ fn gunzip(raw: &[u8]) -> (Vec<u8>, Option<String>) {
             Err(err) => {
                 return (
                     out,
-                    Some(format!("corrupt gzip in the member at byte {offset}: {err}")),
+                    Some(format!(
+                        "corrupt gzip in the member at byte {offset}: {err}"
+                    )),
                 )
             }
         }

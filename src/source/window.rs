@@ -56,9 +56,9 @@ pub fn parse_instant(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, St
         return Ok(d.and_hms_opt(0, 0, 0).unwrap().and_utc());
     }
     let (digits, unit) = text.split_at(text.len().saturating_sub(1));
-    let n: i64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is neither RFC 3339, a date, nor a duration like 24h or 7d"))?;
+    let n: i64 = digits.parse().map_err(|_| {
+        format!("`{text}` is neither RFC 3339, a date, nor a duration like 24h or 7d")
+    })?;
     let span = match unit {
         "m" => Duration::minutes(n),
         "h" => Duration::hours(n),
@@ -96,7 +96,11 @@ mod tests {
 
     #[test]
     fn bad_instants_are_explained() {
-        assert!(parse_instant("yesterday", Utc::now()).unwrap_err().contains("RFC 3339"));
-        assert!(parse_instant("3y", Utc::now()).unwrap_err().contains("m, h, d or w"));
+        assert!(parse_instant("yesterday", Utc::now())
+            .unwrap_err()
+            .contains("RFC 3339"));
+        assert!(parse_instant("3y", Utc::now())
+            .unwrap_err()
+            .contains("m, h, d or w"));
     }
 }

@@ -1,1 +1,52 @@
+//! The one integration test binary (modules per area), so the crate's dependencies link once.
 
+mod bad_input;
+mod containers;
+mod corpus;
+mod rules;
+mod scan;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `tagtrail` binary in `dir` with `args`.
+pub fn tagtrail(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tagtrail"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the tagtrail binary runs")
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/corpus` beside the repository: real CloudTrail records from public sources.
+pub fn corpus_dir() -> PathBuf {
+    let dir = root().join("../shared/corpus");
+    assert!(
+        dir.join("SOURCES.md").is_file(),
+        "the shared corpus is missing at {}: these tests need the real records beside the repository",
+        dir.display()
+    );
+    dir
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Writes `bytes` gzipped.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}

@@ -1,0 +1,278 @@
+//! `tagtrail scan` on the bundled demo: the expected findings (checked by hand against
+//! examples/demo/generate.py), the Parquet schema, identical reruns, exit codes and windows.
+
+use std::path::Path;
+
+use polars::prelude::*;
+use serde_json::Value;
+
+use crate::{gzip, root, stderr, stdout, tagtrail};
+
+fn scan_demo(out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["scan", "--demo", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    tagtrail(&root(), &args)
+}
+
+/// (kind, principal, resource, via, denied) of every finding row, from the CSV.
+fn csv_rows(dir: &Path) -> Vec<[String; 5]> {
+    let text = std::fs::read_to_string(dir.join("findings.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (kind, principal, resource, via, denied) = (
+        col("kind"),
+        col("principal_arn"),
+        col("resource_arn"),
+        col("resolved_via"),
+        col("denied"),
+    );
+    lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            [kind, principal, resource, via, denied].map(|i| cells[i].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn demo_findings_are_the_planted_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = scan_demo(dir.path(), &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "product-mismatch findings fail the run: {}",
+        stderr(&out)
+    );
+    const A1: &str = "arn:aws:iam::401234567890";
+    let row = |kind: &str, principal: &str, resource: &str, via: &str, denied: bool| {
+        [
+            kind,
+            principal,
+            resource,
+            via,
+            if denied { "true" } else { "false" },
+        ]
+        .map(str::to_string)
+    };
+    let expected = vec![
+        // 2026-11-20: bob (bbb) stops an aaa instance; no resources[] in the record.
+        row("product-mismatch", &format!("{A1}:user/bob"), "arn:aws:ec2:us-east-1:401234567890:instance/i-0aaa1111111111111", "rule:ec2-resource-ids", false),
+        // aaa-app (role with a path) reads a bbb object: resources[] names bucket and object.
+        row("product-mismatch", &format!("{A1}:role/service/aaa-app"), "arn:aws:s3:::bbb-reports", "resources", false),
+        row("product-mismatch", &format!("{A1}:role/service/aaa-app"), "arn:aws:s3:::bbb-reports/2026/q3.csv", "resources", false),
+        // 2026-11-21: alice (aaa) reads a bbb secret by name; the suffix comes from the inventory.
+        row("product-mismatch", &format!("{A1}:user/alice"), "arn:aws:secretsmanager:us-east-1:401234567890:secret:bbb/api-key-XyZ789", "inventory", false),
+        // carol has no product tag.
+        row("untagged-principal", &format!("{A1}:user/carol"), "arn:aws:ec2:us-east-1:401234567890:instance/i-0bbb2222222222222", "rule:ec2-resource-ids", false),
+        row("untagged-resource", &format!("{A1}:user/alice"), "arn:aws:s3:::logs-untagged", "rule:s3-bucket", false),
+        // bbb-batch from the other account sends to an aaa queue.
+        row("product-mismatch", "arn:aws:iam::402345678901:role/bbb-batch", "arn:aws:sqs:us-east-1:401234567890:aaa-orders", "rule:sqs-queue", false),
+        // 2026-11-22: bob tries to delete an aaa object and is denied.
+        row("product-mismatch", &format!("{A1}:user/bob"), "arn:aws:s3:::aaa-data", "resources", true),
+        row("product-mismatch", &format!("{A1}:user/bob"), "arn:aws:s3:::aaa-data/daily/21.parquet", "resources", true),
+        row("resource-not-in-inventory", &format!("{A1}:user/alice"), "arn:aws:ec2:us-east-1:401234567890:instance/i-0ccc3333333333333", "rule:ec2-resource-ids", false),
+        row("unresolved-resource", &format!("{A1}:user/alice"), "", "", false),
+        // An Identity Center session (aaa) reconfigures a bbb function in the other account.
+        row(
+            "product-mismatch",
+            &format!("{A1}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdminAccess_2b1c3d4e5f6a7b8c"),
+            "arn:aws:lambda:eu-west-1:402345678901:function:bbb-worker",
+            "rule:lambda-function",
+            false,
+        ),
+    ];
+    assert_eq!(csv_rows(dir.path()), expected);
+
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary["records"],
+        serde_json::json!({"read": 57, "resolved": 47, "unresolved": 4, "skipped": 6, "rejected": 0})
+    );
+    assert_eq!(summary["skipped_by_reason"]["CloudTrail digest file"], 6);
+    assert_eq!(summary["counted"]["matches"], 36);
+    assert_eq!(
+        summary["counted"]["allowed_by_policy"], 8,
+        "shared bucket reads and the CI role"
+    );
+    assert_eq!(summary["counted"]["service_events"], 3);
+    assert_eq!(summary["denied_attempts"], 2);
+    assert!(
+        stdout(&out).contains("product-mismatch                  8"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn parquet_reads_back_with_the_documented_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    scan_demo(dir.path(), &["--fail-on", "never"]);
+    let file = std::fs::File::open(dir.path().join("findings.parquet")).unwrap();
+    let df = ParquetReader::new(file).finish().unwrap();
+    assert_eq!(df.height(), 12);
+    let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
+    let documented: Vec<&str> = tagtrail::report::SCHEMA
+        .iter()
+        .map(|(n, _, _)| *n)
+        .collect();
+    assert_eq!(names, documented);
+    assert_eq!(
+        df.column("event_time").unwrap().dtype(),
+        &DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+    );
+    for (name, kind, _) in tagtrail::report::SCHEMA {
+        let dtype = df.column(name).unwrap().dtype().clone();
+        match *kind {
+            "string" => assert_eq!(dtype, DataType::String, "{name}"),
+            "bool" => assert_eq!(dtype, DataType::Boolean, "{name}"),
+            _ => {}
+        }
+    }
+    let kinds = df.column("kind").unwrap().str().unwrap();
+    assert_eq!(kinds.get(0), Some("product-mismatch"));
+}
+
+#[test]
+fn two_runs_give_identical_csv() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    scan_demo(a.path(), &[]);
+    scan_demo(b.path(), &[]);
+    let read = |d: &Path| std::fs::read(d.join("findings.csv")).unwrap();
+    assert_eq!(read(a.path()), read(b.path()));
+    assert!(!read(a.path()).is_empty());
+}
+
+#[test]
+fn formats_fail_on_and_no_half_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = scan_demo(
+        dir.path(),
+        &["--format", "csv", "--fail-on", "untagged-resource"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let mut files: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["findings.csv"],
+        "only the asked format, no temporary file left"
+    );
+    let out = scan_demo(dir.path(), &["--format", "json", "--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn csv_cells_that_look_like_formulas_are_neutralised() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inv");
+    std::fs::create_dir(&inv).unwrap();
+    std::fs::write(
+        inv.join("tags.json"),
+        r#"{"ResourceTagMappingList":[{"ResourceARN":"arn:aws:s3:::b","Tags":[{"Key":"product","Value":"=HYPERLINK(\"http://x\")"}]}],
+            "UserDetailList":[{"Arn":"arn:aws:iam::1:user/u","Tags":[{"Key":"product","Value":"@aaa"}]}]}"#,
+    )
+    .unwrap();
+    let rec = r#"{"Records":[{"eventSource":"s3.amazonaws.com","eventName":"GetBucketAcl","eventID":"-1","awsRegion":"us-east-1","recipientAccountId":"1","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/u","accountId":"1"},"requestParameters":{"bucketName":"b"}}]}"#;
+    std::fs::write(dir.path().join("t.json"), rec).unwrap();
+    let out = tagtrail(
+        dir.path(),
+        &[
+            "scan",
+            "t.json",
+            "--inventory",
+            "inv",
+            "--out",
+            "out",
+            "--fail-on",
+            "never",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = std::fs::read_to_string(dir.path().join("out/findings.csv")).unwrap();
+    assert!(csv.contains(",'-1,"), "{csv}");
+    assert!(csv.contains(",'@aaa,"), "{csv}");
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{csv}");
+    let df =
+        ParquetReader::new(std::fs::File::open(dir.path().join("out/findings.parquet")).unwrap())
+            .finish()
+            .unwrap();
+    assert_eq!(
+        df.column("principal_product")
+            .unwrap()
+            .str()
+            .unwrap()
+            .get(0),
+        Some("@aaa"),
+        "Parquet keeps the raw value"
+    );
+}
+
+#[test]
+fn days_outside_the_window_are_never_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = |d: &str| {
+        let p = dir
+            .path()
+            .join(format!("AWSLogs/1/CloudTrail/us-east-1/2026/11/{d}"));
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    };
+    let rec = |t: &str| {
+        format!(
+            r#"{{"Records":[{{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","eventTime":"{t}","recipientAccountId":"1"}}]}}"#
+        )
+    };
+    std::fs::write(
+        day("20").join("a.json.gz"),
+        b"not gzip at all, and not JSON",
+    )
+    .unwrap();
+    std::fs::write(
+        day("21").join("b.json.gz"),
+        gzip(rec("2026-11-21T10:00:00Z").as_bytes()),
+    )
+    .unwrap();
+    std::fs::write(
+        day("22").join("c.json.gz"),
+        gzip(rec("2026-11-22T10:00:00Z").as_bytes()),
+    )
+    .unwrap();
+    let inv = root().join("examples/demo/inventory");
+    let out = tagtrail(
+        dir.path(),
+        &[
+            "scan",
+            "AWSLogs",
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--out",
+            "out",
+            "--since",
+            "2026-11-21T00:00:00Z",
+            "--until",
+            "2026-11-22T05:00:00Z",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["inputs"], 2, "day 20 was not opened");
+    assert_eq!(summary["records"]["read"], 2);
+    assert_eq!(
+        summary["skipped_by_reason"]["outside the time window"], 1,
+        "day 22's record is outside --until"
+    );
+}
