@@ -29,6 +29,60 @@ pub enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Tag inventories from AWS.
+    Inventory {
+        #[command(subcommand)]
+        command: InventoryCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// Fetch resources (tagging API, per region) and principals (IAM) with their tags, and
+    /// write them as the AWS CLI JSON files `--inventory DIR` reads.
+    Fetch(FetchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Folder to write the inventory files to.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Only resources that carry this tag key (the tagging API's TagFilters).
+    #[arg(long, value_name = "KEY")]
+    pub only_tag_key: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// AWS profile (else the default credential chain: environment, SSO, instance role...).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Regions to read (comma-separated) [default: the configured region; for S3 trails, all].
+    #[arg(long, value_delimiter = ',', global = true)]
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LiveArgs {
+    /// Trail objects in S3 (`s3://bucket/prefix/`), listed along the `AWSLogs/` layout so that
+    /// only the accounts, regions and days asked for are read. Repeatable.
+    #[arg(long, value_name = "S3URL")]
+    pub logs: Vec<tagtrail::source::s3::S3Url>,
+    /// Pull management events from the CloudTrail LookupEvents API (90 days at most; paced at
+    /// 2 requests per second per region).
+    #[arg(long)]
+    pub lookup_events: bool,
+    /// Accounts of the trail layout to read (comma-separated) [default: all].
+    #[arg(long, value_delimiter = ',')]
+    pub accounts: Vec<String>,
+    /// S3 downloads in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -37,12 +91,15 @@ pub struct ScanArgs {
     /// output, plain or gzipped. Stdin when none is given.
     pub paths: Vec<PathBuf>,
     /// Scan the bundled demo (examples/demo): no AWS account, no other argument needed.
-    #[arg(long, conflicts_with_all = ["paths", "inventory"])]
+    #[arg(long, conflicts_with_all = ["paths", "inventory", "logs", "lookup_events"])]
     pub demo: bool,
     /// Tag inventory: a folder of AWS CLI JSON output (`aws resourcegroupstaggingapi
-    /// get-resources`, `aws iam get-account-authorization-details`, ...).
-    #[arg(long, value_name = "DIR", required_unless_present = "demo")]
-    pub inventory: Option<PathBuf>,
+    /// get-resources`, `aws iam get-account-authorization-details`, ...), or `aws` to fetch it
+    /// live for this run.
+    #[arg(long, value_name = "DIR|aws", required_unless_present = "demo")]
+    pub inventory: Option<String>,
+    #[command(flatten)]
+    pub live: LiveArgs,
     #[command(flatten)]
     pub common: CommonArgs,
     /// The tag whose value names the product.
@@ -109,6 +166,8 @@ pub struct ResolveArgs {
     /// Tag inventory used to complete names into ARNs (Secrets Manager suffixes, IAM paths).
     #[arg(long, value_name = "DIR")]
     pub inventory: Option<PathBuf>,
+    #[command(flatten)]
+    pub live: LiveArgs,
     #[command(flatten)]
     pub common: CommonArgs,
     /// Ignore the records' own `resources[]` (to measure what rules find alone).

@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use tagtrail::inventory::{self, Inventory, TagKey};
-use tagtrail::pipeline::{self, Inputs};
+use tagtrail::pipeline::{self, AwsOptions, Inputs, Plan, Problem};
 use tagtrail::policy::Policy;
 use tagtrail::resolve::{Resolver, Sources};
 use tagtrail::ruleset::testing::{self, Status};
@@ -18,7 +18,8 @@ use tagtrail::source::window::parse_instant;
 use tagtrail::source::Window;
 
 use crate::cli::{
-    Command, CommonArgs, FailOn, OutputFormat, ResolveArgs, RulesArgs, RulesCommand, ScanArgs,
+    AwsArgs, Command, CommonArgs, FailOn, FetchArgs, InventoryCommand, LiveArgs, OutputFormat,
+    ResolveArgs, RulesArgs, RulesCommand, ScanArgs,
 };
 
 pub fn run(command: Command) -> Result<u8> {
@@ -31,6 +32,94 @@ pub fn run(command: Command) -> Result<u8> {
         Command::Rules {
             command: RulesCommand::Test(args),
         } => rules_test(args),
+        Command::Inventory {
+            command: InventoryCommand::Fetch(args),
+        } => inventory_fetch(args),
+    }
+}
+
+/// A runtime for the few async calls made outside the pipeline (inventory fetches).
+fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(future))
+}
+
+/// Fetches the inventory live: documents in AWS CLI shape, and what could not be fetched.
+fn fetch_inventory(
+    aws: &AwsArgs,
+    only_tag_key: Option<&str>,
+) -> Result<(tagtrail::inventory::aws::Fetched, Vec<String>)> {
+    block_on(async {
+        let config = tagtrail::aws::load_config(
+            aws.profile.as_deref(),
+            aws.regions.first().map(String::as_str),
+        )
+        .await;
+        let regions = tagtrail::aws::regions(&config, &aws.regions);
+        if regions.is_empty() {
+            anyhow::bail!("no region: pass --regions or configure one (AWS_REGION, a profile)");
+        }
+        let fetched = tagtrail::inventory::aws::fetch(&config, &regions, only_tag_key).await;
+        Ok((fetched, regions))
+    })?
+}
+
+fn inventory_fetch(args: FetchArgs) -> Result<u8> {
+    let (fetched, regions) = fetch_inventory(&args.aws, args.only_tag_key.as_deref())?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    for (name, document) in &fetched.documents {
+        let text = serde_json::to_string_pretty(document)? + "\n";
+        tagtrail::report::write_bytes(&args.out, name, text.as_bytes())?;
+    }
+    let manifest = json!({"tagtrail_inventory_fetch": {
+        "fetched_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "regions": regions,
+        "resources": fetched.resources,
+        "users": fetched.users,
+        "roles": fetched.roles,
+        "problems": fetched.problems,
+    }});
+    tagtrail::report::write_bytes(
+        &args.out,
+        "fetch.json",
+        (serde_json::to_string_pretty(&manifest)? + "\n").as_bytes(),
+    )?;
+    println!(
+        "{} resources, {} users, {} roles -> {}",
+        fetched.resources,
+        fetched.users,
+        fetched.roles,
+        args.out.display()
+    );
+    for p in &fetched.problems {
+        eprintln!("could not fetch {}: {}", p.source, p.reason);
+    }
+    Ok(if fetched.problems.is_empty() { 0 } else { 2 })
+}
+
+/// The sources of a run: local paths (stdin when there is no source at all), S3, LookupEvents.
+fn plan(paths: Vec<PathBuf>, live: LiveArgs) -> Plan {
+    let has_live = !live.logs.is_empty() || live.lookup_events;
+    let local = if !paths.is_empty() {
+        Some(Inputs::Paths(paths))
+    } else if has_live {
+        None
+    } else {
+        Some(Inputs::Stdin)
+    };
+    Plan {
+        local,
+        s3: live.logs,
+        lookup_events: live.lookup_events,
+        aws: AwsOptions {
+            profile: live.aws.profile,
+            regions: live.aws.regions,
+            accounts: live.accounts,
+            concurrency: live.concurrency,
+        },
     }
 }
 
@@ -72,14 +161,6 @@ fn window(common: &CommonArgs) -> Result<Window> {
     Ok(window)
 }
 
-fn inputs(paths: Vec<PathBuf>) -> Inputs {
-    if paths.is_empty() {
-        Inputs::Stdin
-    } else {
-        Inputs::Paths(paths)
-    }
-}
-
 fn load_inventory(dir: &Path, tag_key: TagKey) -> Result<Inventory> {
     let mut inventory = Inventory::new(tag_key);
     inventory::files::load_dir(dir, &mut inventory).context("reading the tag inventory")?;
@@ -87,12 +168,12 @@ fn load_inventory(dir: &Path, tag_key: TagKey) -> Result<Inventory> {
 }
 
 fn scan(args: ScanArgs) -> Result<u8> {
-    let (paths, inventory_dir, policy_file) = if args.demo {
+    let (paths, inventory_source, policy_file) = if args.demo {
         let demo = demo_dir()?;
         let policy = demo.join("policy.toml");
         (
             vec![demo.join("trail")],
-            demo.join("inventory"),
+            demo.join("inventory").display().to_string(),
             args.policy.or(Some(policy)),
         )
     } else {
@@ -103,11 +184,24 @@ fn scan(args: ScanArgs) -> Result<u8> {
         key: args.tag_key,
         case_insensitive: args.ignore_tag_case,
     };
+    let (inventory, inventory_problems) = if inventory_source == "aws" {
+        let (fetched, _) = fetch_inventory(&args.live.aws, None)?;
+        let mut inventory = Inventory::new(tag_key);
+        for (name, document) in &fetched.documents {
+            let bytes = serde_json::to_vec(document)?;
+            inventory::files::load_document(&bytes, &format!("aws:{name}"), &mut inventory)?;
+        }
+        (inventory, fetched.problems)
+    } else {
+        let inventory = load_inventory(Path::new(&inventory_source), tag_key)?;
+        (inventory, Vec::<Problem>::new())
+    };
     let options = ScanOptions {
-        inputs: inputs(paths),
+        plan: plan(paths, args.live),
         window: window(&args.common)?,
         rules: load_rules(args.common.rules.as_deref())?,
-        inventory: load_inventory(&inventory_dir, tag_key)?,
+        inventory,
+        inventory_problems,
         policy: match policy_file {
             Some(path) => Policy::load(&path).context("reading the policy file")?,
             None => Policy::default(),
@@ -154,8 +248,8 @@ fn resolve(args: ResolveArgs) -> Result<u8> {
     };
     let mut out = BufWriter::new(io::stdout().lock());
     let mut write_error = None;
-    let tally = pipeline::run(
-        &inputs(args.paths),
+    let tally = pipeline::run_plan(
+        &plan(args.paths, args.live),
         &window(&args.common)?,
         &resolver,
         |event| {

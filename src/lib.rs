@@ -9,6 +9,7 @@
 //! cores and counts every record in exactly one bucket; [`scan`] is the main job.
 
 pub mod arn;
+pub mod aws;
 pub mod event;
 pub mod inventory;
 pub mod pipeline;

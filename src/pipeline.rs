@@ -2,7 +2,8 @@
 //! every record counted in exactly one bucket.
 //!
 //! Files are processed in chunks on all cores (rayon); results are handed to the caller's sink
-//! in input order, so output is deterministic and memory is bounded by one chunk.
+//! in input order, so output is deterministic and memory is bounded by one chunk. Inputs read
+//! elsewhere (S3 objects, LookupEvents pages) are fed to the same [`Run`].
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,7 +14,8 @@ use serde::Serialize;
 
 use crate::event::Event;
 use crate::resolve::{Resolution, Resolver};
-use crate::source::{self, decode, Input, Item, SourceError, Window};
+use crate::source::s3::{self, S3Url};
+use crate::source::{self, decode, lookup_api, Input, Item, SourceError, Window};
 
 /// Where the records come from.
 #[derive(Debug, Clone)]
@@ -22,6 +24,27 @@ pub enum Inputs {
     Paths(Vec<PathBuf>),
     /// Standard input.
     Stdin,
+}
+
+/// Every source of one run: local inputs, trail objects in S3, the LookupEvents API.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub local: Option<Inputs>,
+    pub s3: Vec<S3Url>,
+    pub lookup_events: bool,
+    pub aws: AwsOptions,
+}
+
+/// How to reach AWS for the live sources.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub profile: Option<String>,
+    /// Regions for LookupEvents and the trail layout (empty: the configured region; all for S3).
+    pub regions: Vec<String>,
+    /// Accounts of the trail layout to read (empty: all).
+    pub accounts: Vec<String>,
+    /// S3 downloads in flight at once.
+    pub concurrency: usize,
 }
 
 /// One resolved record with the fields reports need.
@@ -89,10 +112,25 @@ impl Tally {
             .or_default() += 1;
     }
 
+    /// An input that yielded nothing because it could not be read.
+    fn unreadable(source: String, reason: String) -> Self {
+        let mut t = Tally {
+            inputs: 1,
+            ..Tally::default()
+        };
+        t.reject(source, reason);
+        t
+    }
+
     fn reject(&mut self, source: String, reason: String) {
         self.read += 1;
         self.rejected += 1;
         self.rejections.push(Problem { source, reason });
+    }
+
+    /// Counts a source that could not be read at all.
+    pub fn add_unreadable(&mut self, source: String, reason: String) {
+        self.merge(Tally::unreadable(source, reason));
     }
 
     /// True when the buckets add up to what was read.
@@ -112,47 +150,160 @@ impl Tally {
 /// How many files are processed together; bounds the memory held at once.
 const CHUNK: usize = 64;
 
-/// Reads, decodes and resolves every record of `inputs`, handing each resolved event to `sink`
-/// in input order. Fails only when an input named by the user cannot be found.
+/// One run over any number of inputs: decodes and resolves each, counts every record, and
+/// hands resolved events to the sink in input order. Local files, S3 objects and LookupEvents
+/// pages all go through it.
+pub struct Run<'r, F> {
+    window: &'r Window,
+    resolver: &'r Resolver<'r>,
+    sink: F,
+    tally: Tally,
+}
+
+impl<'r, F: FnMut(ResolvedEvent)> Run<'r, F> {
+    pub fn new(window: &'r Window, resolver: &'r Resolver<'r>, sink: F) -> Self {
+        Run {
+            window,
+            resolver,
+            sink,
+            tally: Tally::default(),
+        }
+    }
+
+    /// Decodes and resolves one input read whole.
+    pub fn input(&mut self, input: &Input) {
+        let (events, tally) = process(input, self.window, self.resolver);
+        self.absorb(events, tally);
+    }
+
+    /// Reads, decodes and resolves files in parallel, in chunks, keeping their order.
+    pub fn files(&mut self, files: &[PathBuf]) {
+        for chunk in files.chunks(CHUNK) {
+            let results: Vec<_> = chunk
+                .par_iter()
+                .map(|path| match source::read_file(path) {
+                    Ok(input) => process(&input, self.window, self.resolver),
+                    Err(err) => (
+                        Vec::new(),
+                        Tally::unreadable(
+                            path.display().to_string(),
+                            format!("cannot read: {err}"),
+                        ),
+                    ),
+                })
+                .collect();
+            for (events, tally) in results {
+                self.absorb(events, tally);
+            }
+        }
+    }
+
+    /// Counts an input that could not be read at all (a bucket that denies access, say).
+    pub fn unreadable(&mut self, source: String, reason: String) {
+        self.tally.add_unreadable(source, reason);
+    }
+
+    fn absorb(&mut self, events: Vec<ResolvedEvent>, tally: Tally) {
+        self.tally.merge(tally);
+        events.into_iter().for_each(&mut self.sink);
+    }
+
+    /// The counts of everything this run read.
+    pub fn finish(self) -> Tally {
+        self.tally
+    }
+}
+
+/// Runs every source of `plan`. Live sources that fail (a bucket or region that denies access)
+/// are counted as rejected input with their reason; the rest of the run goes on.
+pub fn run_plan(
+    plan: &Plan,
+    window: &Window,
+    resolver: &Resolver,
+    sink: impl FnMut(ResolvedEvent),
+) -> Result<Tally, SourceError> {
+    let mut run = Run::new(window, resolver, sink);
+    match &plan.local {
+        Some(Inputs::Stdin) => run.input(&source::read_stdin()?),
+        Some(Inputs::Paths(paths)) => run.files(&source::discover(paths, window)?),
+        None => {}
+    }
+    if plan.s3.is_empty() && !plan.lookup_events {
+        return Ok(run.finish());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| SourceError::Io {
+            path: "tokio runtime".into(),
+            source,
+        })?;
+    runtime.block_on(async {
+        let opts = &plan.aws;
+        let config = crate::aws::load_config(
+            opts.profile.as_deref(),
+            opts.regions.first().map(String::as_str),
+        )
+        .await;
+        let filter = s3::LayoutFilter {
+            accounts: opts.accounts.clone(),
+            regions: opts.regions.clone(),
+        };
+        for url in &plan.s3 {
+            let client = crate::aws::s3_client(&config);
+            match s3::list(&client, url, window, &filter).await {
+                Ok(objects) => {
+                    tracing::info!(url = %url, objects = objects.len(), "listed");
+                    s3::read(
+                        &client,
+                        &url.bucket,
+                        objects,
+                        opts.concurrency,
+                        |object| match object {
+                            Ok(input) => run.input(&input),
+                            Err((source, reason)) => run.unreadable(source, reason),
+                        },
+                    )
+                    .await
+                }
+                Err(reason) => run.unreadable(url.to_string(), reason),
+            }
+        }
+        if plan.lookup_events {
+            for region in crate::aws::regions(&config, &opts.regions) {
+                let client = aws_sdk_cloudtrail::Client::from_conf(
+                    aws_sdk_cloudtrail::config::Builder::from(&config)
+                        .region(aws_config::Region::new(region.clone()))
+                        .build(),
+                );
+                let pulled =
+                    lookup_api::pull(&client, &region, window, lookup_api::MIN_INTERVAL, |page| {
+                        run.input(&page)
+                    })
+                    .await;
+                if let Err(reason) = pulled {
+                    run.unreadable(format!("lookup-events:{region}"), reason);
+                }
+            }
+        }
+    });
+    Ok(run.finish())
+}
+
+/// Reads, decodes and resolves every record of local `inputs`, handing each resolved event to
+/// `sink` in input order. Fails only when an input named by the user cannot be found.
 pub fn run(
     inputs: &Inputs,
     window: &Window,
     resolver: &Resolver,
-    mut sink: impl FnMut(ResolvedEvent),
+    sink: impl FnMut(ResolvedEvent),
 ) -> Result<Tally, SourceError> {
-    let mut tally = Tally::default();
+    let mut run = Run::new(window, resolver, sink);
     match inputs {
-        Inputs::Stdin => {
-            let input = source::read_stdin()?;
-            let (events, t) = process(&input, window, resolver);
-            tally.merge(t);
-            events.into_iter().for_each(&mut sink);
-        }
-        Inputs::Paths(paths) => {
-            let files = source::discover(paths, window)?;
-            for chunk in files.chunks(CHUNK) {
-                let results: Vec<_> = chunk
-                    .par_iter()
-                    .map(|path| match source::read_file(path) {
-                        Ok(input) => process(&input, window, resolver),
-                        Err(err) => {
-                            let mut t = Tally {
-                                inputs: 1,
-                                ..Tally::default()
-                            };
-                            t.reject(path.display().to_string(), format!("cannot read: {err}"));
-                            (Vec::new(), t)
-                        }
-                    })
-                    .collect();
-                for (events, t) in results {
-                    tally.merge(t);
-                    events.into_iter().for_each(&mut sink);
-                }
-            }
-        }
+        Inputs::Stdin => run.input(&source::read_stdin()?),
+        Inputs::Paths(paths) => run.files(&source::discover(paths, window)?),
     }
-    Ok(tally)
+    Ok(run.finish())
 }
 
 /// Decodes and resolves one input.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::inventory::Inventory;
-use crate::pipeline::{self, Inputs, Tally};
+use crate::pipeline::{self, Plan, Problem, Tally};
 use crate::policy::Policy;
 use crate::report::summary::{Counted, Summary};
 use crate::report::{self, FindingRow, Format, ReportError};
@@ -15,10 +15,12 @@ use crate::verdict::{self, Kind};
 
 /// Everything a scan needs.
 pub struct ScanOptions {
-    pub inputs: Inputs,
+    pub plan: Plan,
     pub window: Window,
     pub rules: RuleSet,
     pub inventory: Inventory,
+    /// Parts of a live inventory that could not be fetched: reported like rejected input.
+    pub inventory_problems: Vec<Problem>,
     pub policy: Policy,
     pub out_dir: PathBuf,
     pub formats: Vec<Format>,
@@ -56,7 +58,7 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     };
     let mut rows = Vec::new();
     let mut counted = Counted::default();
-    let tally = pipeline::run(&options.inputs, &options.window, &resolver, |event| {
+    let mut tally = pipeline::run_plan(&options.plan, &options.window, &resolver, |event| {
         let judgement = verdict::judge(&event, &options.inventory, &options.policy);
         counted.matches += judgement.matches;
         counted.allowed_by_policy += judgement.allowed_by_policy;
@@ -69,6 +71,12 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
                 .map(|f| FindingRow::new(&event, f)),
         );
     })?;
+    for problem in &options.inventory_problems {
+        tally.add_unreadable(
+            format!("inventory {}", problem.source),
+            problem.reason.clone(),
+        );
+    }
     debug_assert!(tally.is_consistent());
     rows.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     let summary = Summary::new(

@@ -41,6 +41,8 @@ struct Document {
     users: Option<Vec<Tagged>>,
     #[serde(rename = "Roles")]
     roles: Option<Vec<Tagged>>,
+    /// The manifest `tagtrail inventory fetch` writes beside the documents.
+    tagtrail_inventory_fetch: Option<serde::de::IgnoredAny>,
 }
 
 /// Reads every `*.json` / `*.json.gz` file under `dir` (sorted) into `inventory`.
@@ -91,6 +93,9 @@ pub fn load_document(
     };
     let doc: Document =
         serde_json::from_slice(bytes).map_err(|e| format(format!("not an inventory file: {e}")))?;
+    if doc.tagtrail_inventory_fetch.is_some() {
+        return Ok(());
+    }
     let lists = [
         doc.resources,
         doc.user_details,

@@ -5,6 +5,7 @@
 //! inventory stays small in memory. Lookups fall back to the parent of parts that are never
 //! tagged on their own (S3 object → bucket, ...).
 
+pub mod aws;
 pub mod files;
 
 use std::collections::HashMap;

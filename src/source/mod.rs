@@ -1,10 +1,13 @@
-//! Where CloudTrail comes from: local files and folders, or stdin.
+//! Where CloudTrail comes from: local files and folders, stdin, S3 (`s3`), the LookupEvents
+//! API (`lookup_api`).
 //!
 //! In: paths given by the user. Out: [`Input`]s, each the decompressed bytes of one file with
 //! its name, in a stable order. Decoding the bytes into records is `decode`'s job; this module
 //! only finds, reads and decompresses, and never drops a file without saying why.
 
 pub mod decode;
+pub mod lookup_api;
+pub mod s3;
 pub mod window;
 
 use std::fs;

@@ -1,8 +1,10 @@
 //! The one integration test binary (modules per area), so the crate's dependencies link once.
 
+mod aws;
 mod bad_input;
 mod containers;
 mod corpus;
+mod lookup;
 mod rules;
 mod scan;
 

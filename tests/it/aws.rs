@@ -1,0 +1,436 @@
+//! Live AWS against a real AWS API server on loopback: moto in server mode (installed by
+//! `scripts/test`). The server is started on a free port of 127.0.0.1, reset between
+//! scenarios and stopped at the end. A machine without moto fails here, saying how to get it.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::{root, stderr, stdout};
+
+const SECRET: &str = "tagtrailTESTsecretKEYthatMUSTnotLEAK000";
+const TOKEN: &str = "tagtrailTESTsessionTOKENthatMUSTnotLEAK";
+
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn moto_server() -> PathBuf {
+    let candidates = [
+        std::env::var_os("TAGTRAIL_MOTO_SERVER").map(PathBuf::from),
+        Some(root().join("target/moto-venv/bin/moto_server")),
+    ];
+    candidates.into_iter().flatten().find(|p| p.is_file()).unwrap_or_else(|| {
+        panic!(
+            "moto is not installed, so the live AWS tests cannot run. Run the suite with `scripts/test`, \
+             which installs it, or: python3 -m venv target/moto-venv && target/moto-venv/bin/pip install 'moto[server]'"
+        )
+    })
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let server = moto_server();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
+        let moto = Moto { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while moto.http("GET", "/moto-api/").is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "moto did not answer on 127.0.0.1:{port}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        moto
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A bare HTTP request; the status code, or None when nothing answers.
+    fn http(&self, method: &str, path: &str) -> Option<u16> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        write!(stream, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        response.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    fn reset(&self) {
+        assert_eq!(self.http("POST", "/moto-api/reset"), Some(200));
+    }
+
+    /// Runs a Python script with the venv's interpreter (boto3 comes with moto).
+    fn python(&self, script: &Path, args: &[&str]) -> String {
+        let python = moto_server().with_file_name("python");
+        let out = Command::new(python)
+            .arg(script)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The tagtrail binary, pointed at this server with dummy credentials and no local config.
+    fn tagtrail(&self, dir: &Path, args: &[&str]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_tagtrail"))
+            .args(args)
+            .current_dir(dir)
+            .env_remove("RUST_LOG")
+            .env("AWS_ENDPOINT_URL", self.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "AKIATAGTRAILTEST0001")
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .env("AWS_SESSION_TOKEN", TOKEN)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        for text in [stdout(&out), stderr(&out)] {
+            assert!(
+                !text.contains(SECRET) && !text.contains(TOKEN),
+                "a credential leaked into the output: {text}"
+            );
+        }
+        out
+    }
+
+    /// Uploads every file under `from` to `s3://bucket/prefix…` (creating the bucket).
+    fn upload(&self, from: &Path, bucket: &str, prefix: &str) {
+        let script = format!(
+            r#"
+import boto3, os, sys
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+try:
+    s3.create_bucket(Bucket="{bucket}")
+except s3.exceptions.BucketAlreadyOwnedByYou:
+    pass
+for d, _, files in os.walk(sys.argv[2]):
+    for f in files:
+        path = os.path.join(d, f)
+        s3.upload_file(path, "{bucket}", "{prefix}" + os.path.relpath(path, sys.argv[2]))
+"#
+        );
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), script).unwrap();
+        self.python(file.path(), &[&self.endpoint(), from.to_str().unwrap()]);
+    }
+}
+
+/// No file under `dir` holds a credential.
+fn assert_no_credentials_in(dir: &Path) {
+    for entry in walkdir(dir) {
+        let bytes = std::fs::read(&entry).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(SECRET) && !text.contains(TOKEN),
+            "a credential leaked into {}",
+            entry.display()
+        );
+    }
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walkdir(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn json_file(path: &Path) -> Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+#[test]
+fn live_aws_against_moto() {
+    let moto = Moto::start();
+    inventory_fetch_finds_exactly_what_was_created(&moto);
+    moto.reset();
+    scan_reads_trail_objects_from_s3(&moto);
+    moto.reset();
+    a_failing_bucket_is_reported_and_the_scan_goes_on(&moto);
+}
+
+fn inventory_fetch_finds_exactly_what_was_created(moto: &Moto) {
+    let created: BTreeMap<String, Option<String>> =
+        serde_json::from_str(&moto.python(&root().join("tests/moto/seed.py"), &[&moto.endpoint()]))
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = moto.tagtrail(
+        dir.path(),
+        &[
+            "inventory",
+            "fetch",
+            "--out",
+            "inv",
+            "--regions",
+            "us-east-1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "128 resources, 130 users, 3 roles -> inv"
+    );
+
+    // Every ARN created, with its product tag, and nothing else.
+    let mut fetched: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let product = |item: &Value| {
+        item["Tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["Key"] == "product")
+            .map(|t| t["Value"].as_str().unwrap().to_string())
+    };
+    for item in json_file(&dir.path().join("inv/resources-us-east-1.json"))
+        ["ResourceTagMappingList"]
+        .as_array()
+        .unwrap()
+    {
+        fetched.insert(
+            item["ResourceARN"].as_str().unwrap().to_string(),
+            product(item),
+        );
+    }
+    let details = json_file(&dir.path().join("inv/account-authorization-details.json"));
+    for item in details["UserDetailList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(details["RoleDetailList"].as_array().unwrap())
+    {
+        fetched.insert(item["Arn"].as_str().unwrap().to_string(), product(item));
+    }
+    assert_eq!(fetched, created);
+    let manifest = json_file(&dir.path().join("inv/fetch.json"));
+    assert_eq!(
+        manifest["tagtrail_inventory_fetch"]["regions"],
+        serde_json::json!(["us-east-1"])
+    );
+
+    // The written inventory is one `--inventory DIR` reads; `--inventory aws` gives the same scan.
+    let trail = dir.path().join("trail.json");
+    std::fs::write(
+        &trail,
+        r#"{"Records":[{"eventSource":"s3.amazonaws.com","eventName":"GetBucketAcl","awsRegion":"us-east-1","recipientAccountId":"123456789012","eventTime":"2026-11-20T10:00:00Z",
+        "userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/people/user-001","accountId":"123456789012"},"requestParameters":{"bucketName":"bucket-000"}}]}"#,
+    )
+    .unwrap();
+    let from_files = moto.tagtrail(
+        dir.path(),
+        &[
+            "scan",
+            "trail.json",
+            "--inventory",
+            "inv",
+            "--out",
+            "a",
+            "--format",
+            "csv",
+        ],
+    );
+    let live = moto.tagtrail(
+        dir.path(),
+        &[
+            "scan",
+            "trail.json",
+            "--inventory",
+            "aws",
+            "--out",
+            "b",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(
+        from_files.status.code(),
+        Some(1),
+        "user-001 (bbb) reads bucket-000 (aaa): {}",
+        stderr(&from_files)
+    );
+    assert_eq!(live.status.code(), Some(1), "{}", stderr(&live));
+    let a = std::fs::read_to_string(dir.path().join("a/findings.csv")).unwrap();
+    assert_eq!(
+        a,
+        std::fs::read_to_string(dir.path().join("b/findings.csv")).unwrap()
+    );
+    assert!(a.contains("product-mismatch"), "{a}");
+    assert_no_credentials_in(dir.path());
+}
+
+fn scan_reads_trail_objects_from_s3(moto: &Moto) {
+    // The demo trail (two accounts, two regions, three days, digests beside) under a prefix,
+    // plus 1,001 more trail files in one day folder so that listing takes two pages.
+    moto.upload(&root().join("examples/demo/trail"), "trail-bucket", "org/");
+    let many = tempfile::tempdir().unwrap();
+    let day = many
+        .path()
+        .join("AWSLogs/401234567890/CloudTrail/us-east-1/2026/11/19");
+    std::fs::create_dir_all(&day).unwrap();
+    let rec = r#"{"Records":[{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","eventTime":"2026-11-19T12:00:00Z","recipientAccountId":"401234567890"}]}"#;
+    for i in 0..1001 {
+        std::fs::write(day.join(format!("f{i:04}.json")), rec).unwrap();
+    }
+    moto.upload(many.path(), "trail-bucket", "org/");
+
+    let dir = tempfile::tempdir().unwrap();
+    let inv = root().join("examples/demo/inventory");
+    let policy = root().join("examples/demo/policy.toml");
+    let args = |extra: &[&'static str]| {
+        let mut a: Vec<String> = [
+            "scan",
+            "--logs",
+            "s3://trail-bucket/org/",
+            "--inventory",
+            inv.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(["--policy".into(), policy.display().to_string()]);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |extra: &[&'static str]| {
+        let a = args(extra);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        moto.tagtrail(dir.path(), &refs)
+    };
+
+    // The whole bucket: the demo's findings, from S3 this time; digests are never listed.
+    let out = run(&["--out", "all"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary = json_file(&dir.path().join("all/summary.json"));
+    assert_eq!(summary["inputs"], 6 + 1001);
+    assert_eq!(summary["records"]["read"], 51 + 1001);
+    assert_eq!(summary["findings"]["product-mismatch"], 8);
+    let local = tempfile::tempdir().unwrap();
+    let demo_out = local.path().join("demo");
+    crate::tagtrail(
+        &root(),
+        &[
+            "scan",
+            "--demo",
+            "--out",
+            demo_out.to_str().unwrap(),
+            "--format",
+            "csv",
+        ],
+    );
+    let strip_source = |text: String| -> Vec<String> {
+        text.lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    assert_eq!(
+        strip_source(std::fs::read_to_string(dir.path().join("all/findings.csv")).unwrap()),
+        strip_source(std::fs::read_to_string(demo_out.join("findings.csv")).unwrap()),
+        "S3 and the local copy give the same findings"
+    );
+
+    // One day of one region: only that day's objects are listed and read.
+    let out = run(&[
+        "--out",
+        "day",
+        "--regions",
+        "us-east-1",
+        "--since",
+        "2026-11-21T00:00:00Z",
+        "--until",
+        "2026-11-22T00:00:00Z",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let summary = json_file(&dir.path().join("day/summary.json"));
+    assert_eq!(
+        summary["inputs"], 1,
+        "one object: account 401234567890, us-east-1, 2026/11/21"
+    );
+    assert_eq!(
+        summary["findings"]["product-mismatch"], 2,
+        "that day alice reads a bbb secret and bbb-batch writes to an aaa queue"
+    );
+    assert_no_credentials_in(dir.path());
+}
+
+fn a_failing_bucket_is_reported_and_the_scan_goes_on(moto: &Moto) {
+    moto.upload(&root().join("examples/demo/trail"), "trail-bucket", "");
+    let dir = tempfile::tempdir().unwrap();
+    let inv = root().join("examples/demo/inventory");
+    let out = moto.tagtrail(
+        dir.path(),
+        &[
+            "scan",
+            "--logs",
+            "s3://no-such-bucket/AWSLogs/",
+            "--logs",
+            "s3://trail-bucket/",
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--out",
+            "o",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a source that fails makes exit code 2: {}",
+        stderr(&out)
+    );
+    let summary = json_file(&dir.path().join("o/summary.json"));
+    let rejected = summary["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert_eq!(rejected[0]["source"], "s3://no-such-bucket/AWSLogs/");
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("NoSuchBucket"),
+        "{rejected:?}"
+    );
+    assert_eq!(
+        summary["records"]["resolved"], 47,
+        "the other bucket was read whole"
+    );
+    assert_no_credentials_in(dir.path());
+}
