@@ -386,6 +386,37 @@ fn scan_reads_trail_objects_from_s3(moto: &Moto) {
         summary["inputs"], 1,
         "one object: account 401234567890, us-east-1, 2026/11/21"
     );
+
+    // An organisation trail, AWSLogs/<org-id>/<account>/..., read for one account only.
+    moto.upload(
+        &root().join("examples/demo/trail/AWSLogs"),
+        "trail-bucket",
+        "orgtrail/AWSLogs/o-aa11bb22cc/",
+    );
+    let inv_dir = inv.to_str().unwrap();
+    let out = moto.tagtrail(
+        dir.path(),
+        &[
+            "scan",
+            "--logs",
+            "s3://trail-bucket/orgtrail/",
+            "--accounts",
+            "402345678901",
+            "--inventory",
+            inv_dir,
+            "--out",
+            "org",
+            "--fail-on",
+            "never",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary = json_file(&dir.path().join("org/summary.json"));
+    assert_eq!(
+        summary["inputs"], 3,
+        "the three days of account 402345678901, no digest"
+    );
+    assert_eq!(summary["skipped_by_reason"], serde_json::json!({}));
     assert_eq!(
         summary["findings"]["product-mismatch"], 2,
         "that day alice reads a bbb secret and bbb-batch writes to an aaa queue"
