@@ -78,19 +78,14 @@ fn resolve_counts_add_up_and_keeps_what_is_readable() {
 fn scan_exit_codes_follow_the_rule() {
     let dir = bad_folder();
     let inventory = root().join("examples/demo/inventory");
-    let inv = inventory.to_str().unwrap();
     let out_dir = dir.path().join("out");
-    let out = tagtrail(
-        dir.path(),
-        &[
-            "scan",
-            ".",
-            "--inventory",
-            inv,
-            "--out",
-            out_dir.to_str().unwrap(),
-        ],
-    );
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", ".", "--inventory", inventory.to_str().unwrap()];
+        args.extend(["--out", out_dir.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        tagtrail(dir.path(), &args)
+    };
+    let out = scan(&[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let summary: Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
@@ -106,38 +101,14 @@ fn scan_exit_codes_follow_the_rule() {
     let mismatches = summary["findings"]["product-mismatch"].as_u64().unwrap();
     assert_eq!(mismatches, n("resolved"), "every readable record is judged");
 
-    let out = tagtrail(
-        dir.path(),
-        &[
-            "scan",
-            ".",
-            "--inventory",
-            inv,
-            "--out",
-            out_dir.to_str().unwrap(),
-            "--allow-partial",
-        ],
-    );
+    let out = scan(&["--allow-partial"]);
     assert_eq!(
         out.status.code(),
         Some(1),
         "findings at or above product-mismatch: {}",
         stderr(&out)
     );
-    let out = tagtrail(
-        dir.path(),
-        &[
-            "scan",
-            ".",
-            "--inventory",
-            inv,
-            "--out",
-            out_dir.to_str().unwrap(),
-            "--allow-partial",
-            "--fail-on",
-            "never",
-        ],
-    );
+    let out = scan(&["--allow-partial", "--fail-on", "never"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("rejected input"),
