@@ -34,6 +34,10 @@ pub enum Command {
         #[command(subcommand)]
         command: InventoryCommand,
     },
+    /// Benchmark floor: find and decompress the inputs with tagtrail's gzip code on all cores,
+    /// and nothing else (used by bench/run.sh).
+    #[command(hide = true)]
+    BenchFloor { paths: Vec<PathBuf> },
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,7 +35,21 @@ pub fn run(command: Command) -> Result<u8> {
         Command::Inventory {
             command: InventoryCommand::Fetch(args),
         } => inventory_fetch(args),
+        Command::BenchFloor { paths } => bench_floor(&paths),
     }
+}
+
+fn bench_floor(paths: &[PathBuf]) -> Result<u8> {
+    use rayon::prelude::*;
+    let files = tagtrail::source::discover(paths, &Window::default())?;
+    let bytes: usize = files
+        .par_iter()
+        .map(|f| tagtrail::source::read_file(f).map(|input| input.bytes.len()))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .sum();
+    println!("files={} bytes={bytes}", files.len());
+    Ok(0)
 }
 
 /// A runtime for the few async calls made outside the pipeline (inventory fetches).
@@ -248,29 +262,30 @@ fn resolve(args: ResolveArgs) -> Result<u8> {
     };
     let mut out = BufWriter::new(io::stdout().lock());
     let mut write_error = None;
+    // Lines are serialised on the worker threads; the sink only writes them, in order.
+    let to_line = |event: pipeline::ResolvedEvent| {
+        let line = json!({
+            "eventID": event.event_id,
+            "eventTime": event.event_time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            "eventSource": event.event_source,
+            "eventName": event.event_name,
+            "principal": event.resolution.principal,
+            "resources": event.resolution.resources,
+            "unresolved": event.resolution.unresolved.as_ref().map(|u| u.to_string()),
+            "source": event.source,
+        });
+        let mut text = line.to_string();
+        text.push('\n');
+        text
+    };
     let tally = pipeline::run_plan(
         &plan(args.paths, args.live),
         &window(&args.common)?,
         &resolver,
-        |event| {
-            if write_error.is_some() {
-                return;
-            }
-            let line = json!({
-                "eventID": event.event_id,
-                "eventTime": event.event_time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                "eventSource": event.event_source,
-                "eventName": event.event_name,
-                "principal": event.resolution.principal,
-                "resources": event.resolution.resources,
-                "unresolved": event.resolution.unresolved.as_ref().map(|u| u.to_string()),
-                "source": event.source,
-            });
-            if let Err(e) = serde_json::to_writer(&mut out, &line)
-                .map_err(io::Error::from)
-                .and_then(|_| out.write_all(b"\n"))
-            {
-                write_error = Some(e);
+        to_line,
+        |line| {
+            if write_error.is_none() {
+                write_error = out.write_all(line.as_bytes()).err();
             }
         },
     )?;

@@ -44,6 +44,10 @@ pub struct Event<'a> {
     pub request_parameters: Option<&'a RawValue>,
     #[serde(borrow, default)]
     pub response_elements: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub additional_event_data: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub service_event_details: Option<&'a RawValue>,
 }
 
 /// `userIdentity`: who made the call.
@@ -134,39 +138,118 @@ impl<'a> Event<'a> {
 }
 
 /// A field of an unexpected shape is read as absent rather than failing the whole record.
+/// Reads in one pass without buffering, so strings still borrow from the input.
 fn lenient<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Maybe<T> {
-        Value(T),
-        Other(serde::de::IgnoredAny),
-    }
-    Ok(match Option::<Maybe<T>>::deserialize(d)? {
-        Some(Maybe::Value(v)) => Some(v),
-        _ => None,
-    })
+    Ok(Lenient::<T>::deserialize(d)?.0)
 }
 
+/// `T` when the value is an object, `None` for any other JSON value.
+struct Lenient<T>(Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LenientVisitor(std::marker::PhantomData))
+    }
+}
+
+struct LenientVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for LenientVisitor<T> {
+    type Value = Lenient<T>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+        T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|t| Lenient(Some(t)))
+    }
+    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Lenient(None))
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        Lenient::deserialize(d)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Lenient(None))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Lenient(None))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Lenient(None))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Lenient(None))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Lenient(None))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Lenient(None))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Lenient(None))
+    }
+}
+
+/// `resources[]`, keeping the entries that are objects.
 fn lenient_resources<'de: 'a, 'a, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Vec<RecordResource<'a>>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Entry<'a> {
-        Resource(#[serde(borrow)] RecordResource<'a>),
-        Other(serde::de::IgnoredAny),
+    struct Entries<'a>(Option<Vec<RecordResource<'a>>>);
+    impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<'a>(std::marker::PhantomData<&'a ()>);
+            impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+                type Value = Entries<'a>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a list of resources")
+                }
+                fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut seq: S,
+                ) -> Result<Self::Value, S::Error> {
+                    let mut out = Vec::new();
+                    while let Some(entry) = seq.next_element::<Lenient<RecordResource<'a>>>()? {
+                        out.extend(entry.0);
+                    }
+                    Ok(Entries(Some(out)))
+                }
+                fn visit_map<M: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: M,
+                ) -> Result<Self::Value, M::Error> {
+                    while map
+                        .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                        .is_some()
+                    {}
+                    Ok(Entries(None))
+                }
+                fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                    Ok(Entries(None))
+                }
+                fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                    Ok(Entries(None))
+                }
+                fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                    Ok(Entries(None))
+                }
+                fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                    Ok(Entries(None))
+                }
+                fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                    Ok(Entries(None))
+                }
+                fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                    Ok(Entries(None))
+                }
+            }
+            d.deserialize_any(V(std::marker::PhantomData))
+        }
     }
-    let entries: Option<Vec<Entry<'a>>> = lenient(d)?;
-    Ok(entries.map(|list| {
-        list.into_iter()
-            .filter_map(|e| match e {
-                Entry::Resource(r) => Some(r),
-                Entry::Other(_) => None,
-            })
-            .collect()
-    }))
+    Ok(Option::<Entries<'a>>::deserialize(d)?.and_then(|e| e.0))
 }
 
 /// `readOnly` is a JSON boolean in CloudTrail, a string in some exports.

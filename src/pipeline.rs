@@ -150,21 +150,29 @@ impl Tally {
 /// How many files are processed together; bounds the memory held at once.
 const CHUNK: usize = 64;
 
-/// One run over any number of inputs: decodes and resolves each, counts every record, and
-/// hands resolved events to the sink in input order. Local files, S3 objects and LookupEvents
-/// pages all go through it.
-pub struct Run<'r, F> {
+/// One run over any number of inputs: decodes and resolves each, counts every record, turns
+/// each resolved event into the caller's output with `map` (on the worker threads, in
+/// parallel), and hands the outputs to `sink` in input order. Local files, S3 objects and
+/// LookupEvents pages all go through it.
+pub struct Run<'r, M, F> {
     window: &'r Window,
     resolver: &'r Resolver<'r>,
+    map: M,
     sink: F,
     tally: Tally,
 }
 
-impl<'r, F: FnMut(ResolvedEvent)> Run<'r, F> {
-    pub fn new(window: &'r Window, resolver: &'r Resolver<'r>, sink: F) -> Self {
+impl<'r, T, M, F> Run<'r, M, F>
+where
+    T: Send,
+    M: Fn(ResolvedEvent) -> T + Sync,
+    F: FnMut(T),
+{
+    pub fn new(window: &'r Window, resolver: &'r Resolver<'r>, map: M, sink: F) -> Self {
         Run {
             window,
             resolver,
+            map,
             sink,
             tally: Tally::default(),
         }
@@ -173,16 +181,20 @@ impl<'r, F: FnMut(ResolvedEvent)> Run<'r, F> {
     /// Decodes and resolves one input read whole.
     pub fn input(&mut self, input: &Input) {
         let (events, tally) = process(input, self.window, self.resolver);
-        self.absorb(events, tally);
+        let outputs: Vec<T> = events.into_iter().map(&self.map).collect();
+        self.absorb(outputs, tally);
     }
 
     /// Reads, decodes and resolves files in parallel, in chunks, keeping their order.
     pub fn files(&mut self, files: &[PathBuf]) {
         for chunk in files.chunks(CHUNK) {
-            let results: Vec<_> = chunk
+            let results: Vec<(Vec<T>, Tally)> = chunk
                 .par_iter()
                 .map(|path| match source::read_file(path) {
-                    Ok(input) => process(&input, self.window, self.resolver),
+                    Ok(input) => {
+                        let (events, tally) = process(&input, self.window, self.resolver);
+                        (events.into_iter().map(&self.map).collect(), tally)
+                    }
                     Err(err) => (
                         Vec::new(),
                         Tally::unreadable(
@@ -192,8 +204,8 @@ impl<'r, F: FnMut(ResolvedEvent)> Run<'r, F> {
                     ),
                 })
                 .collect();
-            for (events, tally) in results {
-                self.absorb(events, tally);
+            for (outputs, tally) in results {
+                self.absorb(outputs, tally);
             }
         }
     }
@@ -203,9 +215,9 @@ impl<'r, F: FnMut(ResolvedEvent)> Run<'r, F> {
         self.tally.add_unreadable(source, reason);
     }
 
-    fn absorb(&mut self, events: Vec<ResolvedEvent>, tally: Tally) {
+    fn absorb(&mut self, outputs: Vec<T>, tally: Tally) {
         self.tally.merge(tally);
-        events.into_iter().for_each(&mut self.sink);
+        outputs.into_iter().for_each(&mut self.sink);
     }
 
     /// The counts of everything this run read.
@@ -216,13 +228,14 @@ impl<'r, F: FnMut(ResolvedEvent)> Run<'r, F> {
 
 /// Runs every source of `plan`. Live sources that fail (a bucket or region that denies access)
 /// are counted as rejected input with their reason; the rest of the run goes on.
-pub fn run_plan(
+pub fn run_plan<T: Send>(
     plan: &Plan,
     window: &Window,
     resolver: &Resolver,
-    sink: impl FnMut(ResolvedEvent),
+    map: impl Fn(ResolvedEvent) -> T + Sync,
+    sink: impl FnMut(T),
 ) -> Result<Tally, SourceError> {
-    let mut run = Run::new(window, resolver, sink);
+    let mut run = Run::new(window, resolver, map, sink);
     match &plan.local {
         Some(Inputs::Stdin) => run.input(&source::read_stdin()?),
         Some(Inputs::Paths(paths)) => run.files(&source::discover(paths, window)?),
@@ -298,7 +311,7 @@ pub fn run(
     resolver: &Resolver,
     sink: impl FnMut(ResolvedEvent),
 ) -> Result<Tally, SourceError> {
-    let mut run = Run::new(window, resolver, sink);
+    let mut run = Run::new(window, resolver, |event| event, sink);
     match inputs {
         Inputs::Stdin => run.input(&source::read_stdin()?),
         Inputs::Paths(paths) => run.files(&source::discover(paths, window)?),

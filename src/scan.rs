@@ -58,19 +58,26 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     };
     let mut rows = Vec::new();
     let mut counted = Counted::default();
-    let mut tally = pipeline::run_plan(&options.plan, &options.window, &resolver, |event| {
+    // Judging runs on the worker threads; the sink only gathers.
+    let judge = |event: pipeline::ResolvedEvent| {
         let judgement = verdict::judge(&event, &options.inventory, &options.policy);
-        counted.matches += judgement.matches;
-        counted.allowed_by_policy += judgement.allowed_by_policy;
-        counted.ignored_by_policy += judgement.ignored_by_policy;
-        counted.service_events += judgement.service_events;
-        rows.extend(
-            judgement
-                .findings
-                .into_iter()
-                .map(|f| FindingRow::new(&event, f)),
-        );
-    })?;
+        let rows: Vec<FindingRow> = judgement
+            .findings
+            .iter()
+            .map(|f| FindingRow::new(&event, f))
+            .collect();
+        (rows, judgement.counted)
+    };
+    let mut tally = pipeline::run_plan(
+        &options.plan,
+        &options.window,
+        &resolver,
+        judge,
+        |(found, count)| {
+            rows.extend(found);
+            counted.add(&count);
+        },
+    )?;
     for problem in &options.inventory_problems {
         tally.add_unreadable(
             format!("inventory {}", problem.source),

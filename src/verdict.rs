@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::inventory::{Inventory, Product};
 use crate::pipeline::ResolvedEvent;
 use crate::policy::Policy;
+use crate::report::summary::Counted;
 use crate::resolve::Unresolved;
 
 /// What a finding flags, most severe first.
@@ -81,10 +82,7 @@ pub struct Finding {
 #[derive(Debug, Default)]
 pub struct Judgement {
     pub findings: Vec<Finding>,
-    pub matches: u64,
-    pub allowed_by_policy: u64,
-    pub ignored_by_policy: u64,
-    pub service_events: u64,
+    pub counted: Counted,
 }
 
 /// Error codes that mean the call was refused for lack of permission.
@@ -101,7 +99,7 @@ pub fn judge(event: &ResolvedEvent, inventory: &Inventory, policy: &Policy) -> J
     let mut out = Judgement::default();
     let principal = &event.resolution.principal;
     if principal.is_service() {
-        out.service_events = 1;
+        out.counted.service_events = 1;
         return out;
     }
     let denied = event.error_code.as_deref().is_some_and(is_access_denied);
@@ -131,7 +129,7 @@ pub fn judge(event: &ResolvedEvent, inventory: &Inventory, policy: &Policy) -> J
     for touched in &event.resolution.resources {
         let arn = touched.arn.as_str();
         if policy.ignores(arn) {
-            out.ignored_by_policy += 1;
+            out.counted.ignored_by_policy += 1;
             continue;
         }
         let via = Some(touched.via.to_string());
@@ -145,11 +143,11 @@ pub fn judge(event: &ResolvedEvent, inventory: &Inventory, policy: &Policy) -> J
             (Some(_), Product::Absent) => Kind::ResourceNotInInventory,
             (Some(_), Product::Untagged) => Kind::UntaggedResource,
             (Some(p), Product::Tagged(r)) if p == r => {
-                out.matches += 1;
+                out.counted.matches += 1;
                 continue;
             }
             (Some(_), Product::Tagged(r)) if policy.allows(principal_arn, r) => {
-                out.allowed_by_policy += 1;
+                out.counted.allowed_by_policy += 1;
                 continue;
             }
             (Some(_), Product::Tagged(_)) => Kind::ProductMismatch,

@@ -91,7 +91,7 @@ pub struct FindingRow {
 }
 
 impl FindingRow {
-    pub fn new(event: &ResolvedEvent, finding: Finding) -> Self {
+    pub fn new(event: &ResolvedEvent, finding: &Finding) -> Self {
         let principal = &event.resolution.principal;
         FindingRow {
             event_time: event.event_time,
@@ -104,11 +104,11 @@ impl FindingRow {
             principal_type: principal.kind.as_str().to_string(),
             principal_account: principal.account_id.clone(),
             cross_account: principal.cross_account,
-            principal_product: finding.principal_product,
-            resource_arn: finding.resource_arn,
-            resource_product: finding.resource_product,
+            principal_product: finding.principal_product.clone(),
+            resource_arn: finding.resource_arn.clone(),
+            resource_product: finding.resource_product.clone(),
             kind: finding.kind.as_str().to_string(),
-            resolved_via: finding.resolved_via,
+            resolved_via: finding.resolved_via.clone(),
             error_code: event.error_code.clone(),
             denied: finding.denied,
             read_only: event.read_only,

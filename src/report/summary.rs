@@ -42,6 +42,15 @@ pub struct Counted {
     pub service_events: u64,
 }
 
+impl Counted {
+    pub fn add(&mut self, other: &Counted) {
+        self.matches += other.matches;
+        self.allowed_by_policy += other.allowed_by_policy;
+        self.ignored_by_policy += other.ignored_by_policy;
+        self.service_events += other.service_events;
+    }
+}
+
 /// The content of `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {

@@ -6,6 +6,7 @@
 
 pub mod lookup;
 
+use std::cell::OnceCell;
 use std::fmt;
 
 use serde::{Serialize, Serializer};
@@ -14,7 +15,7 @@ use serde_json::Value;
 use crate::arn;
 use crate::event::Event;
 use crate::principal::{principal_of, Principal};
-use crate::ruleset::{ArnIndex, Completion, EventContext, RuleSet};
+use crate::ruleset::{ArnIndex, Completion, EventContext, Record, RuleSet};
 use crate::source::decode::LookupResource;
 
 /// How a resource was found.
@@ -208,7 +209,7 @@ impl Resolver<'_> {
                         rule: rule.id.clone(),
                     });
                 } else {
-                    let record: Value = serde_json::from_str(json).unwrap_or(Value::Null);
+                    let record = LazyRecord::new(event, json);
                     let (partition, region, account) = ctx;
                     let found = rule.extract(
                         &record,
@@ -247,5 +248,52 @@ impl Resolver<'_> {
             resources,
             unresolved,
         }
+    }
+}
+
+/// The record as rules see it: a top-level field is parsed only when a rule asks for it, from
+/// the raw JSON the event kept, so most of a record is never turned into a tree.
+struct LazyRecord<'e, 'a> {
+    event: &'e Event<'a>,
+    json: &'e str,
+    sections: [OnceCell<Option<Value>>; 8],
+    whole: OnceCell<Value>,
+}
+
+impl<'e, 'a> LazyRecord<'e, 'a> {
+    fn new(event: &'e Event<'a>, json: &'e str) -> Self {
+        LazyRecord {
+            event,
+            json,
+            sections: Default::default(),
+            whole: OnceCell::new(),
+        }
+    }
+}
+
+impl Record for LazyRecord<'_, '_> {
+    fn section(&self, root: &str) -> Option<&Value> {
+        let e = self.event;
+        let raw = |r: Option<&serde_json::value::RawValue>| {
+            r.and_then(|r| serde_json::from_str(r.get()).ok())
+        };
+        let text = |t: Option<&str>| t.map(|t| Value::String(t.to_string()));
+        let (slot, make): (usize, &dyn Fn() -> Option<Value>) = match root {
+            "requestParameters" => (0, &|| raw(e.request_parameters)),
+            "responseElements" => (1, &|| raw(e.response_elements)),
+            "additionalEventData" => (2, &|| raw(e.additional_event_data)),
+            "serviceEventDetails" => (3, &|| raw(e.service_event_details)),
+            "eventName" => (4, &|| text(Some(&e.event_name))),
+            "eventSource" => (5, &|| text(Some(&e.event_source))),
+            "awsRegion" => (6, &|| text(e.aws_region.as_deref())),
+            "recipientAccountId" => (7, &|| text(e.recipient_account_id.as_deref())),
+            _ => {
+                let whole = self
+                    .whole
+                    .get_or_init(|| serde_json::from_str(self.json).unwrap_or(Value::Null));
+                return whole.get(root);
+            }
+        };
+        self.sections[slot].get_or_init(make).as_ref()
     }
 }

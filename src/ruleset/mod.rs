@@ -15,12 +15,12 @@ use std::fmt;
 use std::path::Path;
 
 use regex::Regex;
-use serde_json::Value;
 use thiserror::Error;
 
 use crate::arn;
 pub use completion::{ArnIndex, Completion};
 use path::JsonPath;
+pub use path::Record;
 use template::Template;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -122,7 +122,7 @@ impl Rule {
     /// The ARNs this rule finds in `record`, deduplicated in order of discovery.
     pub fn extract(
         &self,
-        record: &Value,
+        record: &impl Record,
         ctx: EventContext,
         index: Option<&ArnIndex>,
     ) -> Vec<Extracted> {
@@ -151,7 +151,7 @@ impl Extractor {
     fn apply(
         &self,
         value: &str,
-        record: &Value,
+        record: &impl Record,
         ctx: EventContext,
         index: Option<&ArnIndex>,
     ) -> Option<Extracted> {

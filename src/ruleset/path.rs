@@ -21,6 +21,19 @@ pub const ROOTS: &[&str] = &[
     "sharedEventID",
 ];
 
+/// A record as rules see it: its top-level fields by name. A whole record parsed into a
+/// `serde_json::Value` is one; the resolver's lazy view, which parses a field only when a rule
+/// asks for it, is another.
+pub trait Record {
+    fn section(&self, root: &str) -> Option<&Value>;
+}
+
+impl Record for Value {
+    fn section(&self, root: &str) -> Option<&Value> {
+        self.get(root)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Key(String),
@@ -111,11 +124,22 @@ impl JsonPath {
         &self.text
     }
 
+    /// The record field the path starts at.
+    pub fn root(&self) -> &str {
+        match self.segments.first() {
+            Some(Segment::Key(root)) => root,
+            _ => unreachable!("a parsed path starts with a key"),
+        }
+    }
+
     /// The scalar values the path selects in `record`, as strings. An array at the end of the
     /// path yields its scalar elements; objects and nulls yield nothing.
-    pub fn select(&self, record: &Value) -> Vec<String> {
-        let mut current = vec![record];
-        for segment in &self.segments {
+    pub fn select(&self, record: &impl Record) -> Vec<String> {
+        let Some(section) = record.section(self.root()) else {
+            return Vec::new();
+        };
+        let mut current = vec![section];
+        for segment in &self.segments[1..] {
             let mut next = Vec::new();
             for value in current {
                 match (segment, value) {

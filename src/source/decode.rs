@@ -113,6 +113,13 @@ impl<'a> Decoder<'_, 'a> {
         if !matches!(first, b'{' | b'[') {
             return self.skip(Position::default(), "not JSON");
         }
+        // The common case, a trail file, in one pass over the bytes.
+        if let Ok(trail) = serde_json::from_slice::<TrailFile>(bytes) {
+            for (i, element) in trail.records.into_iter().enumerate() {
+                self.record(element, Position::default().with_index(i));
+            }
+            return;
+        }
         match serde_json::from_slice::<&RawValue>(bytes) {
             Ok(doc) => self.document(doc, Position::default()),
             Err(err) if err.to_string().starts_with("trailing characters") => self.lines(bytes),
@@ -334,6 +341,13 @@ fn looks_like_record(value: &RawValue) -> bool {
     }
     serde_json::from_str::<Probe>(value.get())
         .is_ok_and(|p| p.event_source.is_some() && p.event_name.is_some())
+}
+
+/// A trail file as CloudTrail writes it.
+#[derive(Deserialize)]
+struct TrailFile<'a> {
+    #[serde(rename = "Records", borrow)]
+    records: Vec<&'a RawValue>,
 }
 
 /// The top-level keys that tell containers apart; values stay raw.
