@@ -55,7 +55,16 @@ pub fn is_arn(text: &str) -> bool {
 /// object ARNs without region and account, no trailing `:*` on log groups.
 /// Returns `None` when the text is not an ARN.
 pub fn normalize(text: &str) -> Option<String> {
-    let arn = Arn::parse(text.trim())?;
+    let text = text.trim();
+    let arn = Arn::parse(text)?;
+    let unchanged = match arn.service {
+        "s3" => arn.region.is_empty() && arn.account.is_empty() && !arn.resource.ends_with('/'),
+        "logs" => !arn.resource.ends_with(":*"),
+        _ => true,
+    };
+    if unchanged {
+        return Some(text.to_string());
+    }
     let mut resource = arn.resource;
     match arn.service {
         "s3" => {
