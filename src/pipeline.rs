@@ -311,12 +311,11 @@ pub fn run(
     resolver: &Resolver,
     sink: impl FnMut(ResolvedEvent),
 ) -> Result<Tally, SourceError> {
-    let mut run = Run::new(window, resolver, |event| event, sink);
-    match inputs {
-        Inputs::Stdin => run.input(&source::read_stdin()?),
-        Inputs::Paths(paths) => run.files(&source::discover(paths, window)?),
-    }
-    Ok(run.finish())
+    let plan = Plan {
+        local: Some(inputs.clone()),
+        ..Plan::default()
+    };
+    run_plan(&plan, window, resolver, |event| event, sink)
 }
 
 /// Decodes and resolves one input.
