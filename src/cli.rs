@@ -185,6 +185,46 @@ pub enum RulesCommand {
     Check(RulesArgs),
     /// Run every test case embedded in the rule files.
     Test(RulesArgs),
+    /// Share of resource-targeting calls resolved in a set of records, overall and per service,
+    /// and the unresolved calls by count.
+    Coverage(CoverageArgs),
+    /// Resolutions gained, lost and changed per rule between a base and the working rule set.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// Records to measure on (files or folders, any container).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Rule folder [default: the rule pack built into tagtrail].
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Count only what the rules find (ignore resources[] and LookupEvents names).
+    #[arg(long)]
+    pub rules_only: bool,
+    /// How many unresolved calls the text lists.
+    #[arg(long, default_value_t = 30)]
+    pub most: usize,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The base rule set: a folder, or a git revision whose `rules/` is compared (`main`, `HEAD~1`).
+    #[arg(long, value_name = "REV|DIR")]
+    pub base: String,
+    /// The working rule set.
+    #[arg(long, value_name = "DIR", default_value = "rules")]
+    pub rules: PathBuf,
+    /// Records to compare on [default: ../shared/corpus, the real records beside the repository].
+    pub paths: Vec<PathBuf>,
+    /// The lost or changed resolutions are intended: report them but exit 0.
+    #[arg(long)]
+    pub accept: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]

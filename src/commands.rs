@@ -18,8 +18,8 @@ use tagtrail::source::window::parse_instant;
 use tagtrail::source::Window;
 
 use crate::cli::{
-    AwsArgs, Command, CommonArgs, FailOn, FetchArgs, InventoryCommand, LiveArgs, OutputFormat,
-    ResolveArgs, RulesArgs, RulesCommand, ScanArgs,
+    AwsArgs, Command, CommonArgs, CoverageArgs, DiffArgs, FailOn, FetchArgs, InventoryCommand,
+    LiveArgs, OutputFormat, ResolveArgs, RulesArgs, RulesCommand, ScanArgs,
 };
 
 pub fn run(command: Command) -> Result<u8> {
@@ -32,6 +32,12 @@ pub fn run(command: Command) -> Result<u8> {
         Command::Rules {
             command: RulesCommand::Test(args),
         } => rules_test(args),
+        Command::Rules {
+            command: RulesCommand::Coverage(args),
+        } => rules_coverage(args),
+        Command::Rules {
+            command: RulesCommand::Diff(args),
+        } => rules_diff(args),
         Command::Inventory {
             command: InventoryCommand::Fetch(args),
         } => inventory_fetch(args),
@@ -445,4 +451,138 @@ fn describe_failure(o: &testing::CaseOutcome) -> String {
         ));
     }
     parts.join("; ")
+}
+
+fn rules_coverage(args: CoverageArgs) -> Result<u8> {
+    let rules = load_rules(args.rules.as_deref())?;
+    let resolver = Resolver {
+        rules: &rules,
+        index: None,
+        sources: if args.rules_only {
+            Sources {
+                record_resources: false,
+                lookup: false,
+                rules: true,
+            }
+        } else {
+            Sources::default()
+        },
+    };
+    let mut samples = Vec::new();
+    let tally = pipeline::run(
+        &Inputs::Paths(args.paths),
+        &Window::default(),
+        &resolver,
+        |event| {
+            samples.push(tagtrail::coverage::Sample::of(&event));
+        },
+    )?;
+    let coverage = tagtrail::coverage::Coverage::new(&samples);
+    match args.format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&coverage)?),
+        _ => print!("{}", coverage.to_text(args.most)),
+    }
+    if tally.rejected > 0 {
+        eprintln!("{}", tally.one_line());
+        return Ok(2);
+    }
+    Ok(0)
+}
+
+/// The rule files of `dir` as they are at git revision `rev`.
+fn rules_at_revision(rev: &str, dir: &Path) -> Result<Vec<(String, String)>> {
+    let git = |args: &[&str]| -> Result<String> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .output()
+            .context("running git (needed for --base REV)")?;
+        if !out.status.success() {
+            bail!(
+                "git {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    let top = PathBuf::from(git(&["rev-parse", "--show-toplevel"])?.trim());
+    let absolute = std::fs::canonicalize(dir).with_context(|| format!("{}", dir.display()))?;
+    let relative = absolute
+        .strip_prefix(std::fs::canonicalize(&top)?)
+        .with_context(|| {
+            format!(
+                "{} is not inside the git repository {}",
+                dir.display(),
+                top.display()
+            )
+        })?
+        .to_string_lossy()
+        .into_owned();
+    let listing = git(&["ls-tree", "--name-only", rev, &format!("{relative}/")])?;
+    let mut files = Vec::new();
+    for path in listing.lines().filter(|p| p.ends_with(".toml")) {
+        let text = git(&["show", &format!("{rev}:{path}")])?;
+        files.push((format!("{rev}:{path}"), text));
+    }
+    if files.is_empty() {
+        bail!("no rule files in {relative}/ at {rev}");
+    }
+    Ok(files)
+}
+
+fn rules_diff(args: DiffArgs) -> Result<u8> {
+    let base = if Path::new(&args.base).is_dir() {
+        RuleSet::load_dir(Path::new(&args.base)).context("the base rule set")?
+    } else {
+        RuleSet::from_files(&rules_at_revision(&args.base, &args.rules)?)
+            .context("the base rule set")?
+    };
+    let head = RuleSet::load_dir(&args.rules).context("the working rule set")?;
+    let paths = if args.paths.is_empty() {
+        let corpus = PathBuf::from("../shared/corpus");
+        if !corpus.is_dir() {
+            bail!(
+                "no records given and ../shared/corpus is not here: name the records to compare on"
+            );
+        }
+        vec![corpus]
+    } else {
+        args.paths
+    };
+    let diff = tagtrail::ruleset::diff::diff(&base, &head, &Inputs::Paths(paths))?;
+    let mut out = io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&diff)?)?,
+        OutputFormat::Text | OutputFormat::Github => {
+            for c in &diff.rules {
+                let what = format!(
+                    "gained {}, lost {}, changed {}",
+                    c.gained, c.lost, c.changed
+                );
+                if args.format == OutputFormat::Github && (c.lost > 0 || c.changed > 0) {
+                    let detail = escape_annotation(&c.examples.join("\n"));
+                    let level = if args.accept { "warning" } else { "error" };
+                    writeln!(
+                        out,
+                        "::{level} file={},line={}::rule `{}` {what}%0A{detail}",
+                        c.file, c.line, c.rule
+                    )?;
+                } else {
+                    writeln!(out, "{}:{}: rule `{}`: {what}", c.file, c.line, c.rule)?;
+                    for e in &c.examples {
+                        writeln!(out, "    {e}")?;
+                    }
+                }
+            }
+            let (gained, lost, changed) = diff.rules.iter().fold((0, 0, 0), |(g, l, c), r| {
+                (g + r.gained, l + r.lost, c + r.changed)
+            });
+            writeln!(
+                out,
+                "rules diff over {} records: {gained} gained, {lost} lost, {changed} changed",
+                diff.records
+            )?;
+        }
+    }
+    Ok(u8::from(diff.loses() && !args.accept))
 }

@@ -10,6 +10,7 @@
 
 pub mod arn;
 pub mod aws;
+pub mod coverage;
 pub mod event;
 pub mod inventory;
 pub mod pipeline;

@@ -5,6 +5,7 @@
 //! files as a [`Diagnostic`] at its file, line and column, all at once.
 
 pub mod completion;
+pub mod diff;
 mod parse;
 pub mod path;
 pub mod template;
@@ -67,6 +68,8 @@ pub struct Extractor {
     pub vars: Vec<(String, JsonPath)>,
     /// Conditions: the first value at each path must equal the string.
     pub when: Vec<(JsonPath, String)>,
+    /// Conditions: none of these paths may hold a value.
+    pub unless: Vec<JsonPath>,
     pub strip_prefix: Option<String>,
     /// Id prefix → resource type, for `{type}` (`i-` → `instance`); longest prefix first.
     pub types: Vec<(String, String)>,
@@ -131,7 +134,11 @@ impl Rule {
             let applies = extractor
                 .when
                 .iter()
-                .all(|(path, expected)| path.select(record).first() == Some(expected));
+                .all(|(path, expected)| path.select(record).first() == Some(expected))
+                && extractor
+                    .unless
+                    .iter()
+                    .all(|path| path.select(record).is_empty());
             if !applies {
                 continue;
             }

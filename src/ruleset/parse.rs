@@ -28,6 +28,7 @@ const EXTRACT_KEYS: &[&str] = &[
     "regex",
     "vars",
     "when",
+    "unless",
     "strip_prefix",
     "types",
     "accept_arn",
@@ -426,6 +427,13 @@ impl Cx<'_> {
                 _ => self.error(v.span(), "`when` must be a table: { \"requestParameters.resourceType\" = \"Parameter\" }".into()),
             }
         }
+        let mut unless = Vec::new();
+        for (p, span) in self.strings(table, "unless").unwrap_or_default() {
+            match JsonPath::parse(&p) {
+                Ok(path) => unless.push(path),
+                Err(e) => self.error(span, format!("bad path `{p}` in `unless`: {e}")),
+            }
+        }
         let template = self.string_opt(table, "arn");
         let template =
             self.require(template, &span, "arn")
@@ -481,6 +489,7 @@ impl Cx<'_> {
             regex,
             vars,
             when,
+            unless,
             strip_prefix,
             types,
             accept_arn,
