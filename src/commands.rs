@@ -278,7 +278,7 @@ fn resolve(args: ResolveArgs) -> Result<u8> {
             "principal": event.resolution.principal,
             "resources": event.resolution.resources,
             "unresolved": event.resolution.unresolved.as_ref().map(|u| u.to_string()),
-            "source": event.source,
+            "source": event.source.to_string(),
         });
         let mut text = line.to_string();
         text.push('\n');

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
@@ -60,8 +61,22 @@ pub struct ResolvedEvent {
     pub error_code: Option<String>,
     pub read_only: Option<bool>,
     pub resolution: Resolution,
-    /// The input and the record's position in it: `path:line 3`, `path:record 12`.
-    pub source: String,
+    /// The input and the record's position in it.
+    pub source: RecordSource,
+}
+
+/// Where a record was read: the input (shared by all its records) and the position in it.
+/// Displays as `path:line 3`, `path:record 12`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RecordSource {
+    pub input: Arc<str>,
+    pub position: decode::Position,
+}
+
+impl std::fmt::Display for RecordSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.input, self.position)
+    }
 }
 
 /// A unit of input that could not be read, and why.
@@ -326,6 +341,7 @@ pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<Reso
     };
     let mut events = Vec::new();
     let at = |position: decode::Position| format!("{}:{position}", input.name);
+    let input_name: Arc<str> = Arc::from(input.name.as_str());
     for item in decode(&input.bytes, input.damage.as_deref()) {
         match item {
             Item::Skipped { reason, .. } => tally.skip(&reason),
@@ -376,7 +392,10 @@ pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<Reso
                     error_code: owned(event.error_code.as_deref()),
                     read_only: event.read_only,
                     resolution,
-                    source: at(record.position),
+                    source: RecordSource {
+                        input: input_name.clone(),
+                        position: record.position,
+                    },
                 });
             }
         }

@@ -94,33 +94,15 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         &options.inventory.tag_key().key,
     );
 
-    let mut written = Vec::new();
-    let mut frame = None;
-    for format in &options.formats {
-        let path = match format {
-            Format::Json => report::write_bytes(
-                &options.out_dir,
-                "summary.json",
-                &serde_json::to_vec_pretty(&summary).map_err(ReportError::Json)?,
-            )?,
-            Format::Parquet | Format::Csv => {
-                let df = match &mut frame {
-                    Some(df) => df,
-                    None => frame.insert(report::frame(&rows).map_err(|source| {
-                        ReportError::Polars {
-                            path: options.out_dir.display().to_string(),
-                            source,
-                        }
-                    })?),
-                };
-                if *format == Format::Parquet {
-                    report::write_parquet(df, &options.out_dir)?
-                } else {
-                    report::write_csv(df, &options.out_dir)?
-                }
-            }
-        };
-        written.push(path);
+    let mut written = report::write_findings(
+        &rows,
+        &options.out_dir,
+        options.formats.contains(&Format::Parquet),
+        options.formats.contains(&Format::Csv),
+    )?;
+    if options.formats.contains(&Format::Json) {
+        let json = serde_json::to_vec_pretty(&summary).map_err(ReportError::Json)?;
+        written.push(report::write_bytes(&options.out_dir, "summary.json", &json)?);
     }
 
     let failing = options.fail_on.is_some_and(|threshold| {

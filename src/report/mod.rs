@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use polars::prelude::*;
 use thiserror::Error;
 
-use crate::pipeline::ResolvedEvent;
+use crate::pipeline::{RecordSource, ResolvedEvent};
 use crate::verdict::Finding;
 
 /// A failure to write a report.
@@ -87,7 +87,7 @@ pub struct FindingRow {
     pub error_code: Option<String>,
     pub denied: bool,
     pub read_only: Option<bool>,
-    pub source: String,
+    pub source: RecordSource,
 }
 
 impl FindingRow {
@@ -123,7 +123,7 @@ impl FindingRow {
             self.event_id.as_deref(),
             self.resource_arn.as_deref(),
             self.kind.as_str(),
-            self.source.as_str(),
+            &self.source,
         )
     }
 }
@@ -169,35 +169,84 @@ pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
         text("error_code", rows, |r| r.error_code.as_deref()),
         flag("denied", rows, |r| Some(r.denied)),
         flag("read_only", rows, |r| r.read_only),
-        text("source", rows, |r| Some(&r.source)),
+        Column::new("source".into(), rows.iter().map(|r| r.source.to_string()).collect::<Vec<_>>()),
     ];
     DataFrame::new(rows.len(), columns)
 }
 
-/// Writes `findings.parquet`.
-pub fn write_parquet(df: &mut DataFrame, dir: &Path) -> Result<PathBuf, ReportError> {
-    write_atomically(dir, "findings.parquet", |file, path| {
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Zstd(None))
-            .finish(df)
-            .map(|_| ())
-            .map_err(|source| ReportError::Polars { path, source })
-    })
-}
+/// Rows per frame when writing: memory for the frames stays bounded whatever the row count.
+const BATCH: usize = 50_000;
 
-/// Writes `findings.csv`, with cells a spreadsheet would run as a formula neutralised.
-pub fn write_csv(df: &DataFrame, dir: &Path) -> Result<PathBuf, ReportError> {
-    let mut safe = neutralize_formulas(df).map_err(|source| ReportError::Polars {
-        path: dir.join("findings.csv").display().to_string(),
+/// Writes `findings.parquet` and/or `findings.csv` from rows already in report order, a batch
+/// of rows at a time, each file under a temporary name renamed when complete. CSV cells a
+/// spreadsheet would run as a formula are neutralised. Returns the paths written.
+pub fn write_findings(
+    rows: &[FindingRow],
+    dir: &Path,
+    parquet: bool,
+    csv: bool,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let io = |path: &Path, source| ReportError::Io {
+        path: path.display().to_string(),
         source,
-    })?;
-    write_atomically(dir, "findings.csv", |file, path| {
-        CsvWriter::new(file)
-            .include_header(true)
-            .with_datetime_format(Some("%Y-%m-%dT%H:%M:%S%.3fZ".into()))
-            .finish(&mut safe)
-            .map_err(|source| ReportError::Polars { path, source })
-    })
+    };
+    let polars = |path: &Path, source| ReportError::Polars {
+        path: path.display().to_string(),
+        source,
+    };
+    if !parquet && !csv {
+        return Ok(Vec::new());
+    }
+    fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let targets: Vec<(PathBuf, PathBuf)> = [("findings.parquet", parquet), ("findings.csv", csv)]
+        .into_iter()
+        .filter(|(_, wanted)| *wanted)
+        .map(|(name, _)| (dir.join(name), dir.join(format!(".{name}.{}.tmp", std::process::id()))))
+        .collect();
+    let result = (|| {
+        let schema = frame(&[]).map_err(|e| polars(dir, e))?.schema().clone();
+        let mut parquet_writer = None;
+        let mut csv_writer = None;
+        for (target, temp) in &targets {
+            let file = fs::File::create(temp).map_err(|e| io(temp, e))?;
+            if target.extension().is_some_and(|e| e == "parquet") {
+                let writer = ParquetWriter::new(file).with_compression(ParquetCompression::Zstd(None));
+                parquet_writer = Some((target, writer.batched(&schema).map_err(|e| polars(target, e))?));
+            } else {
+                let writer = CsvWriter::new(file)
+                    .include_header(true)
+                    .with_datetime_format(Some("%Y-%m-%dT%H:%M:%S%.3fZ".into()));
+                csv_writer = Some((target, writer.batched(&schema).map_err(|e| polars(target, e))?));
+            }
+        }
+        let batches: Vec<&[FindingRow]> = if rows.is_empty() { vec![&[]] } else { rows.chunks(BATCH).collect() };
+        for batch in batches {
+            let df = frame(batch).map_err(|e| polars(dir, e))?;
+            if let Some((target, writer)) = &mut parquet_writer {
+                writer.write_batch(&df).map_err(|e| polars(target, e))?;
+            }
+            if let Some((target, writer)) = &mut csv_writer {
+                let safe = neutralize_formulas(&df).map_err(|e| polars(target, e))?;
+                writer.write_batch(&safe).map_err(|e| polars(target, e))?;
+            }
+        }
+        if let Some((target, writer)) = parquet_writer {
+            writer.finish().map_err(|e| polars(target, e))?;
+        }
+        if let Some((target, mut writer)) = csv_writer {
+            writer.finish().map_err(|e| polars(target, e))?;
+        }
+        for (target, temp) in &targets {
+            fs::rename(temp, target).map_err(|e| io(target, e))?;
+        }
+        Ok(targets.iter().map(|(target, _)| target.clone()).collect())
+    })();
+    if result.is_err() {
+        for (_, temp) in &targets {
+            let _ = fs::remove_file(temp);
+        }
+    }
+    result
 }
 
 /// Writes `bytes` as `name` in `dir`, via a temporary file and a rename.

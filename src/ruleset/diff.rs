@@ -92,7 +92,7 @@ fn outcomes(
     };
     let mut map = BTreeMap::new();
     let tally = pipeline::run(inputs, &Window::default(), &resolver, |event| {
-        map.insert(event.source.clone(), Outcome::of(&event));
+        map.insert(event.source.to_string(), Outcome::of(&event));
     })?;
     Ok((map, tally))
 }
