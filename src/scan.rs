@@ -1,6 +1,7 @@
 //! `tagtrail scan`: resolve every record, judge it against the tag inventory, write reports,
 //! and decide the exit code.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use crate::inventory::Inventory;
@@ -57,6 +58,7 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         sources: Sources::default(),
     };
     let mut rows = Vec::new();
+    let mut strings = HashSet::new();
     let mut counted = Counted::default();
     // Judging runs on the worker threads; the sink only gathers.
     let judge = |event: pipeline::ResolvedEvent| {
@@ -73,8 +75,11 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         &options.window,
         &resolver,
         judge,
-        |(found, count)| {
-            rows.extend(found);
+        |(found, count): (Vec<FindingRow>, Counted)| {
+            for mut row in found {
+                row.share_strings(&mut strings);
+                rows.push(row);
+            }
             counted.add(&count);
         },
     )?;
@@ -102,13 +107,16 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     )?;
     if options.formats.contains(&Format::Json) {
         let json = serde_json::to_vec_pretty(&summary).map_err(ReportError::Json)?;
-        written.push(report::write_bytes(&options.out_dir, "summary.json", &json)?);
+        written.push(report::write_bytes(
+            &options.out_dir,
+            "summary.json",
+            &json,
+        )?);
     }
 
-    let failing = options.fail_on.is_some_and(|threshold| {
-        rows.iter()
-            .any(|r| Kind::parse(&r.kind).is_some_and(|k| k <= threshold))
-    });
+    let failing = options
+        .fail_on
+        .is_some_and(|threshold| rows.iter().any(|r| r.kind <= threshold));
     let exit_code = if tally.rejected > 0 && !options.allow_partial {
         2
     } else if failing {

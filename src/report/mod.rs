@@ -5,15 +5,17 @@
 
 pub mod summary;
 
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use polars::prelude::*;
 use thiserror::Error;
 
 use crate::pipeline::{RecordSource, ResolvedEvent};
-use crate::verdict::Finding;
+use crate::verdict::{Finding, Kind};
 
 /// A failure to write a report.
 #[derive(Debug, Error)]
@@ -70,21 +72,21 @@ pub const SCHEMA: &[(&str, &str, &str)] = &[
 #[derive(Debug, Clone, PartialEq)]
 pub struct FindingRow {
     pub event_time: Option<DateTime<Utc>>,
-    pub event_id: Option<String>,
-    pub event_source: String,
-    pub event_name: String,
-    pub aws_region: Option<String>,
-    pub account_id: Option<String>,
-    pub principal_arn: Option<String>,
-    pub principal_type: String,
-    pub principal_account: Option<String>,
+    pub event_id: Option<Box<str>>,
+    pub event_source: Arc<str>,
+    pub event_name: Arc<str>,
+    pub aws_region: Option<Arc<str>>,
+    pub account_id: Option<Arc<str>>,
+    pub principal_arn: Option<Arc<str>>,
+    pub principal_type: &'static str,
+    pub principal_account: Option<Arc<str>>,
     pub cross_account: bool,
-    pub principal_product: Option<String>,
-    pub resource_arn: Option<String>,
-    pub resource_product: Option<String>,
-    pub kind: String,
-    pub resolved_via: Option<String>,
-    pub error_code: Option<String>,
+    pub principal_product: Option<Arc<str>>,
+    pub resource_arn: Option<Arc<str>>,
+    pub resource_product: Option<Arc<str>>,
+    pub kind: Kind,
+    pub resolved_via: Option<Arc<str>>,
+    pub error_code: Option<Arc<str>>,
     pub denied: bool,
     pub read_only: Option<bool>,
     pub source: RecordSource,
@@ -93,26 +95,56 @@ pub struct FindingRow {
 impl FindingRow {
     pub fn new(event: &ResolvedEvent, finding: &Finding) -> Self {
         let principal = &event.resolution.principal;
+        let shared = |s: &Option<String>| s.as_deref().map(Arc::from);
         FindingRow {
             event_time: event.event_time,
-            event_id: event.event_id.clone(),
-            event_source: event.event_source.clone(),
-            event_name: event.event_name.clone(),
-            aws_region: event.aws_region.clone(),
-            account_id: event.account_id.clone(),
-            principal_arn: principal.arn.clone(),
-            principal_type: principal.kind.as_str().to_string(),
-            principal_account: principal.account_id.clone(),
+            event_id: event.event_id.as_deref().map(Box::from),
+            event_source: Arc::from(event.event_source.as_str()),
+            event_name: Arc::from(event.event_name.as_str()),
+            aws_region: shared(&event.aws_region),
+            account_id: shared(&event.account_id),
+            principal_arn: shared(&principal.arn),
+            principal_type: principal.kind.as_str(),
+            principal_account: shared(&principal.account_id),
             cross_account: principal.cross_account,
-            principal_product: finding.principal_product.clone(),
-            resource_arn: finding.resource_arn.clone(),
-            resource_product: finding.resource_product.clone(),
-            kind: finding.kind.as_str().to_string(),
-            resolved_via: finding.resolved_via.clone(),
-            error_code: event.error_code.clone(),
+            principal_product: shared(&finding.principal_product),
+            resource_arn: shared(&finding.resource_arn),
+            resource_product: shared(&finding.resource_product),
+            kind: finding.kind,
+            resolved_via: shared(&finding.resolved_via),
+            error_code: shared(&event.error_code),
             denied: finding.denied,
             read_only: event.read_only,
             source: event.source.clone(),
+        }
+    }
+
+    /// Replaces each string by the copy `strings` already holds: rows repeat principals,
+    /// resources, services and regions, so held rows cost little more than their event ids.
+    pub fn share_strings(&mut self, strings: &mut HashSet<Arc<str>>) {
+        let mut share = |s: &mut Arc<str>| match strings.get(s) {
+            Some(existing) => *s = existing.clone(),
+            None => {
+                strings.insert(s.clone());
+            }
+        };
+        share(&mut self.event_source);
+        share(&mut self.event_name);
+        for field in [
+            &mut self.aws_region,
+            &mut self.account_id,
+            &mut self.principal_arn,
+            &mut self.principal_account,
+            &mut self.principal_product,
+            &mut self.resource_arn,
+            &mut self.resource_product,
+            &mut self.resolved_via,
+            &mut self.error_code,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            share(field);
         }
     }
 
@@ -122,7 +154,7 @@ impl FindingRow {
             self.event_time,
             self.event_id.as_deref(),
             self.resource_arn.as_deref(),
-            self.kind.as_str(),
+            self.kind,
             &self.source,
         )
     }
@@ -149,12 +181,12 @@ pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
     let columns = vec![
         times.into_series().into_column(),
         text("event_id", rows, |r| r.event_id.as_deref()),
-        text("event_source", rows, |r| Some(&r.event_source)),
-        text("event_name", rows, |r| Some(&r.event_name)),
+        text("event_source", rows, |r| Some(&*r.event_source)),
+        text("event_name", rows, |r| Some(&*r.event_name)),
         text("aws_region", rows, |r| r.aws_region.as_deref()),
         text("account_id", rows, |r| r.account_id.as_deref()),
         text("principal_arn", rows, |r| r.principal_arn.as_deref()),
-        text("principal_type", rows, |r| Some(&r.principal_type)),
+        text("principal_type", rows, |r| Some(r.principal_type)),
         text("principal_account", rows, |r| {
             r.principal_account.as_deref()
         }),
@@ -164,12 +196,17 @@ pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
         }),
         text("resource_arn", rows, |r| r.resource_arn.as_deref()),
         text("resource_product", rows, |r| r.resource_product.as_deref()),
-        text("kind", rows, |r| Some(&r.kind)),
+        text("kind", rows, |r| Some(r.kind.as_str())),
         text("resolved_via", rows, |r| r.resolved_via.as_deref()),
         text("error_code", rows, |r| r.error_code.as_deref()),
         flag("denied", rows, |r| Some(r.denied)),
         flag("read_only", rows, |r| r.read_only),
-        Column::new("source".into(), rows.iter().map(|r| r.source.to_string()).collect::<Vec<_>>()),
+        Column::new(
+            "source".into(),
+            rows.iter()
+                .map(|r| r.source.to_string())
+                .collect::<Vec<_>>(),
+        ),
     ];
     DataFrame::new(rows.len(), columns)
 }
@@ -201,7 +238,12 @@ pub fn write_findings(
     let targets: Vec<(PathBuf, PathBuf)> = [("findings.parquet", parquet), ("findings.csv", csv)]
         .into_iter()
         .filter(|(_, wanted)| *wanted)
-        .map(|(name, _)| (dir.join(name), dir.join(format!(".{name}.{}.tmp", std::process::id()))))
+        .map(|(name, _)| {
+            (
+                dir.join(name),
+                dir.join(format!(".{name}.{}.tmp", std::process::id())),
+            )
+        })
         .collect();
     let result = (|| {
         let schema = frame(&[]).map_err(|e| polars(dir, e))?.schema().clone();
@@ -210,16 +252,27 @@ pub fn write_findings(
         for (target, temp) in &targets {
             let file = fs::File::create(temp).map_err(|e| io(temp, e))?;
             if target.extension().is_some_and(|e| e == "parquet") {
-                let writer = ParquetWriter::new(file).with_compression(ParquetCompression::Zstd(None));
-                parquet_writer = Some((target, writer.batched(&schema).map_err(|e| polars(target, e))?));
+                let writer =
+                    ParquetWriter::new(file).with_compression(ParquetCompression::Zstd(None));
+                parquet_writer = Some((
+                    target,
+                    writer.batched(&schema).map_err(|e| polars(target, e))?,
+                ));
             } else {
                 let writer = CsvWriter::new(file)
                     .include_header(true)
                     .with_datetime_format(Some("%Y-%m-%dT%H:%M:%S%.3fZ".into()));
-                csv_writer = Some((target, writer.batched(&schema).map_err(|e| polars(target, e))?));
+                csv_writer = Some((
+                    target,
+                    writer.batched(&schema).map_err(|e| polars(target, e))?,
+                ));
             }
         }
-        let batches: Vec<&[FindingRow]> = if rows.is_empty() { vec![&[]] } else { rows.chunks(BATCH).collect() };
+        let batches: Vec<&[FindingRow]> = if rows.is_empty() {
+            vec![&[]]
+        } else {
+            rows.chunks(BATCH).collect()
+        };
         for batch in batches {
             let df = frame(batch).map_err(|e| polars(dir, e))?;
             if let Some((target, writer)) = &mut parquet_writer {

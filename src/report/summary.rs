@@ -87,18 +87,17 @@ impl Summary {
         let mut pairs: BTreeMap<(String, String), u64> = BTreeMap::new();
         let mut principals: BTreeMap<String, u64> = BTreeMap::new();
         for row in rows {
-            *findings.entry(row.kind.clone()).or_default() += 1;
-            if row.kind == Kind::ProductMismatch.as_str() {
-                let key = (
-                    row.principal_product.clone().unwrap_or_default(),
-                    row.resource_product.clone().unwrap_or_default(),
-                );
+            *findings.entry(row.kind.as_str().to_string()).or_default() += 1;
+            if row.kind == Kind::ProductMismatch {
+                let text =
+                    |s: &Option<std::sync::Arc<str>>| s.as_deref().unwrap_or_default().to_string();
+                let key = (text(&row.principal_product), text(&row.resource_product));
                 *pairs.entry(key).or_default() += 1;
             }
-            let who = row
-                .principal_arn
-                .clone()
-                .unwrap_or_else(|| format!("({})", row.principal_type));
+            let who = match &row.principal_arn {
+                Some(arn) => arn.to_string(),
+                None => format!("({})", row.principal_type),
+            };
             *principals.entry(who).or_default() += 1;
         }
         let mut product_pairs: Vec<ProductPair> = pairs
