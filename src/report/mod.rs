@@ -214,27 +214,23 @@ pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
 /// Rows per frame when writing: memory for the frames stays bounded whatever the row count.
 const BATCH: usize = 50_000;
 
-/// Writes `findings.parquet` and/or `findings.csv` from rows already in report order, a batch
-/// of rows at a time, each file under a temporary name renamed when complete. CSV cells a
-/// spreadsheet would run as a formula are neutralised. Returns the paths written.
+/// Writes `findings.parquet` and/or `findings.csv` from rows already in report order, both at
+/// once, each a batch of rows at a time under a temporary name renamed when complete. CSV cells
+/// a spreadsheet would run as a formula are neutralised. Returns the paths written.
 pub fn write_findings(
     rows: &[FindingRow],
     dir: &Path,
     parquet: bool,
     csv: bool,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    let io = |path: &Path, source| ReportError::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let polars = |path: &Path, source| ReportError::Polars {
-        path: path.display().to_string(),
-        source,
-    };
+    use rayon::prelude::*;
     if !parquet && !csv {
         return Ok(Vec::new());
     }
-    fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
     let targets: Vec<(PathBuf, PathBuf)> = [("findings.parquet", parquet), ("findings.csv", csv)]
         .into_iter()
         .filter(|(_, wanted)| *wanted)
@@ -245,61 +241,70 @@ pub fn write_findings(
             )
         })
         .collect();
-    let result = (|| {
-        let schema = frame(&[]).map_err(|e| polars(dir, e))?.schema().clone();
-        let mut parquet_writer = None;
-        let mut csv_writer = None;
-        for (target, temp) in &targets {
-            let file = fs::File::create(temp).map_err(|e| io(temp, e))?;
-            if target.extension().is_some_and(|e| e == "parquet") {
-                let writer =
-                    ParquetWriter::new(file).with_compression(ParquetCompression::Zstd(None));
-                parquet_writer = Some((
-                    target,
-                    writer.batched(&schema).map_err(|e| polars(target, e))?,
-                ));
-            } else {
-                let writer = CsvWriter::new(file)
-                    .include_header(true)
-                    .with_datetime_format(Some("%Y-%m-%dT%H:%M:%S%.3fZ".into()));
-                csv_writer = Some((
-                    target,
-                    writer.batched(&schema).map_err(|e| polars(target, e))?,
-                ));
-            }
-        }
-        let batches: Vec<&[FindingRow]> = if rows.is_empty() {
-            vec![&[]]
-        } else {
-            rows.chunks(BATCH).collect()
-        };
-        for batch in batches {
-            let df = frame(batch).map_err(|e| polars(dir, e))?;
-            if let Some((target, writer)) = &mut parquet_writer {
-                writer.write_batch(&df).map_err(|e| polars(target, e))?;
-            }
-            if let Some((target, writer)) = &mut csv_writer {
-                let safe = neutralize_formulas(&df).map_err(|e| polars(target, e))?;
-                writer.write_batch(&safe).map_err(|e| polars(target, e))?;
-            }
-        }
-        if let Some((target, writer)) = parquet_writer {
-            writer.finish().map_err(|e| polars(target, e))?;
-        }
-        if let Some((target, mut writer)) = csv_writer {
-            writer.finish().map_err(|e| polars(target, e))?;
-        }
-        for (target, temp) in &targets {
-            fs::rename(temp, target).map_err(|e| io(target, e))?;
-        }
-        Ok(targets.iter().map(|(target, _)| target.clone()).collect())
-    })();
-    if result.is_err() {
+    let results: Vec<Result<(), ReportError>> = targets
+        .par_iter()
+        .map(|(target, temp)| write_findings_file(rows, target, temp))
+        .collect();
+    let renamed = results
+        .into_iter()
+        .collect::<Result<(), _>>()
+        .and_then(|()| {
+            targets.iter().try_for_each(|(target, temp)| {
+                fs::rename(temp, target).map_err(|source| ReportError::Io {
+                    path: target.display().to_string(),
+                    source,
+                })
+            })
+        });
+    if let Err(err) = renamed {
         for (_, temp) in &targets {
             let _ = fs::remove_file(temp);
         }
+        return Err(err);
     }
-    result
+    Ok(targets.into_iter().map(|(target, _)| target).collect())
+}
+
+/// Writes one findings file (Parquet or CSV, by the target's extension) to `temp`.
+fn write_findings_file(rows: &[FindingRow], target: &Path, temp: &Path) -> Result<(), ReportError> {
+    let polars = |source| ReportError::Polars {
+        path: target.display().to_string(),
+        source,
+    };
+    let file = fs::File::create(temp).map_err(|source| ReportError::Io {
+        path: temp.display().to_string(),
+        source,
+    })?;
+    let schema = frame(&[]).map_err(polars)?.schema().clone();
+    let batches: Vec<&[FindingRow]> = if rows.is_empty() {
+        vec![&[]]
+    } else {
+        rows.chunks(BATCH).collect()
+    };
+    if target.extension().is_some_and(|e| e == "parquet") {
+        let mut writer = ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .batched(&schema)
+            .map_err(polars)?;
+        for batch in batches {
+            writer
+                .write_batch(&frame(batch).map_err(polars)?)
+                .map_err(polars)?;
+        }
+        writer.finish().map_err(polars)?;
+    } else {
+        let mut writer = CsvWriter::new(file)
+            .include_header(true)
+            .with_datetime_format(Some("%Y-%m-%dT%H:%M:%S%.3fZ".into()))
+            .batched(&schema)
+            .map_err(polars)?;
+        for batch in batches {
+            let safe = neutralize_formulas(&frame(batch).map_err(polars)?).map_err(polars)?;
+            writer.write_batch(&safe).map_err(polars)?;
+        }
+        writer.finish().map_err(polars)?;
+    }
+    Ok(())
 }
 
 /// Writes `bytes` as `name` in `dir`, via a temporary file and a rename.
