@@ -190,6 +190,24 @@ pub enum RulesCommand {
     Coverage(CoverageArgs),
     /// Resolutions gained, lost and changed per rule between a base and the working rule set.
     Diff(DiffArgs),
+    /// Scaffold a rule file for one API call, with a test case from a real record.
+    New(NewArgs),
+    /// Print the JSON Schema of rule files (committed as rules/schema.json).
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The call's eventSource, e.g. guardduty.amazonaws.com.
+    pub event_source: String,
+    /// The call's eventName, e.g. GetDetector.
+    pub event_name: String,
+    /// A file holding a record of that call (any container); its first such record becomes the test case.
+    #[arg(long, value_name = "FILE")]
+    pub from_record: Option<PathBuf>,
+    /// The rule folder to write to.
+    #[arg(long, value_name = "DIR", default_value = "rules")]
+    pub rules: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -19,7 +19,7 @@ use tagtrail::source::Window;
 
 use crate::cli::{
     AwsArgs, Command, CommonArgs, CoverageArgs, DiffArgs, FailOn, FetchArgs, InventoryCommand,
-    LiveArgs, OutputFormat, ResolveArgs, RulesArgs, RulesCommand, ScanArgs,
+    LiveArgs, NewArgs, OutputFormat, ResolveArgs, RulesArgs, RulesCommand, ScanArgs,
 };
 
 pub fn run(command: Command) -> Result<u8> {
@@ -38,6 +38,18 @@ pub fn run(command: Command) -> Result<u8> {
         Command::Rules {
             command: RulesCommand::Diff(args),
         } => rules_diff(args),
+        Command::Rules {
+            command: RulesCommand::New(args),
+        } => rules_new(args),
+        Command::Rules {
+            command: RulesCommand::Schema,
+        } => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&tagtrail::ruleset::schema::json_schema())?
+            );
+            Ok(0)
+        }
         Command::Inventory {
             command: InventoryCommand::Fetch(args),
         } => inventory_fetch(args),
@@ -585,4 +597,70 @@ fn rules_diff(args: DiffArgs) -> Result<u8> {
         }
     }
     Ok(u8::from(diff.loses() && !args.accept))
+}
+
+fn rules_new(args: NewArgs) -> Result<u8> {
+    use tagtrail::source::{decode, Item};
+    let (record, from) = match &args.from_record {
+        Some(path) => {
+            let input = tagtrail::source::read_file(path)?;
+            let found = decode(&input.bytes, None)
+                .into_iter()
+                .find_map(|item| match item {
+                    Item::Record(r) => serde_json::from_str::<serde_json::Value>(&r.json)
+                        .ok()
+                        .filter(|v| {
+                            v["eventSource"] == args.event_source.as_str()
+                                && v["eventName"] == args.event_name.as_str()
+                        }),
+                    _ => None,
+                });
+            let record = found.with_context(|| {
+                format!(
+                    "{} holds no {}:{} record",
+                    path.display(),
+                    args.event_source,
+                    args.event_name
+                )
+            })?;
+            (Some(record), path.display().to_string())
+        }
+        None => (None, "CHANGEME: the source of a real record".to_string()),
+    };
+    if let Ok(existing) = RuleSet::load_dir(&args.rules) {
+        if let Some(rule) = existing.rule_for(&args.event_source, &args.event_name) {
+            if !rule.is_fallback() {
+                bail!(
+                    "{}:{} is covered by rule `{}` ({}:{}) already",
+                    args.event_source,
+                    args.event_name,
+                    rule.id,
+                    rule.file,
+                    rule.line
+                );
+            }
+        }
+    }
+    let text = tagtrail::ruleset::scaffold::rule_file(
+        &args.event_source,
+        &args.event_name,
+        record.as_ref(),
+        &from,
+    );
+    let prefix = args.event_source.split('.').next().unwrap_or("rule");
+    let path = args.rules.join(format!(
+        "{prefix}-{}.toml",
+        args.event_name.to_ascii_lowercase()
+    ));
+    if path.exists() {
+        bail!("{} exists already", path.display());
+    }
+    std::fs::create_dir_all(&args.rules)?;
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "{}: a rule to complete; then run `tagtrail rules test {}`",
+        path.display(),
+        args.rules.display()
+    );
+    Ok(0)
 }

@@ -8,6 +8,8 @@ pub mod completion;
 pub mod diff;
 mod parse;
 pub mod path;
+pub mod scaffold;
+pub mod schema;
 pub mod template;
 pub mod testing;
 

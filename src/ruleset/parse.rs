@@ -9,32 +9,9 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::path::JsonPath;
+use super::schema::{self, keys};
 use super::template::{Template, BUILTIN_VARS};
 use super::{Completion, Diagnostic, Extractor, Rule, RuleTest};
-
-const FILE_KEYS: &[&str] = &["source", "rule"];
-const RULE_KEYS: &[&str] = &[
-    "id",
-    "source",
-    "events",
-    "description",
-    "no_resource",
-    "extract",
-    "test",
-];
-const EXTRACT_KEYS: &[&str] = &[
-    "path",
-    "arn",
-    "regex",
-    "vars",
-    "when",
-    "unless",
-    "strip_prefix",
-    "types",
-    "accept_arn",
-    "complete",
-];
-const TEST_KEYS: &[&str] = &["name", "event", "expect", "inventory"];
 
 /// Parses one rule file; returns the rules that are valid and the problems found.
 pub(super) fn parse_file(file: &str, text: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
@@ -55,7 +32,7 @@ pub(super) fn parse_file(file: &str, text: &str) -> (Vec<Rule>, Vec<Diagnostic>)
         }
     };
     let root = root.get_ref();
-    cx.unknown_keys(root, FILE_KEYS, "file");
+    cx.unknown_keys(root, &keys(schema::FILE), "file");
     let file_source = cx.string(root, "source", false);
     let mut rules = Vec::new();
     let tables = cx.tables(root, "rule");
@@ -220,7 +197,7 @@ impl Cx<'_> {
         span: Range<usize>,
         file_source: Option<&Spanned2<String>>,
     ) -> Option<Rule> {
-        self.unknown_keys(table, RULE_KEYS, "[[rule]]");
+        self.unknown_keys(table, &keys(schema::RULE), "[[rule]]");
         let before = self.diagnostics.len();
         let id = self.string_opt(table, "id");
         let id = self.require(id, &span, "id");
@@ -331,7 +308,7 @@ impl Cx<'_> {
     }
 
     fn extractor(&mut self, table: &DeTable, span: Range<usize>) -> Option<Extractor> {
-        self.unknown_keys(table, EXTRACT_KEYS, "[[rule.extract]]");
+        self.unknown_keys(table, &keys(schema::EXTRACT), "[[rule.extract]]");
         let before = self.diagnostics.len();
         let path = self.string_opt(table, "path");
         let path = self
@@ -498,7 +475,7 @@ impl Cx<'_> {
     }
 
     fn test(&mut self, table: &DeTable, span: Range<usize>) -> Option<RuleTest> {
-        self.unknown_keys(table, TEST_KEYS, "[[rule.test]]");
+        self.unknown_keys(table, &keys(schema::TEST), "[[rule.test]]");
         let name = self.string_opt(table, "name").map(|(n, _)| n);
         let event = self.string_opt(table, "event");
         let event = self.require(event, &span, "event");

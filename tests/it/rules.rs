@@ -312,3 +312,78 @@ fn coverage_on_the_real_corpus() {
     // Measured 2026-11-23: 85.7%. A rule change that lowers it fails here.
     assert!(coverage >= 0.857, "coverage fell to {coverage}");
 }
+
+#[test]
+fn the_committed_schema_is_current() {
+    let committed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root().join("rules/schema.json")).unwrap()).unwrap();
+    assert_eq!(
+        committed,
+        tagtrail::ruleset::schema::json_schema(),
+        "rules/schema.json is stale: regenerate it with `tagtrail rules schema > rules/schema.json`"
+    );
+}
+
+#[test]
+fn rules_new_scaffolds_a_file_that_checks_and_asks_for_expectations() {
+    let dir = copy_of_the_pack();
+    let record = dir.path().join("record.json");
+    std::fs::write(
+        &record,
+        r#"{"Records":[{"eventSource":"guardduty.amazonaws.com","eventName":"GetDetector","awsRegion":"us-east-1","recipientAccountId":"111111111111","requestParameters":{"detectorId":"12abc34d"},"sourceIPAddress":"198.51.100.1"}]}"#,
+    )
+    .unwrap();
+    let rules = dir.path().to_str().unwrap();
+    let out = tagtrail(
+        &root(),
+        &[
+            "rules",
+            "new",
+            "guardduty.amazonaws.com",
+            "GetDetector",
+            "--from-record",
+            record.to_str().unwrap(),
+            "--rules",
+            rules,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", crate::stderr(&out));
+    let text = std::fs::read_to_string(dir.path().join("guardduty-getdetector.toml")).unwrap();
+    assert!(
+        text.contains(r#""detectorId":"12abc34d""#) && !text.contains("sourceIPAddress"),
+        "{text}"
+    );
+    assert_eq!(
+        tagtrail(&root(), &["rules", "check", rules]).status.code(),
+        Some(0)
+    );
+    let out = tagtrail(&root(), &["rules", "test", rules]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the case waits for its expected ARNs"
+    );
+    assert!(
+        stdout(&out).contains("Noisy rule `guardduty-get-detector`"),
+        "{}",
+        stdout(&out)
+    );
+    // A call the pack covers already is refused.
+    let out = tagtrail(
+        &root(),
+        &[
+            "rules",
+            "new",
+            "s3.amazonaws.com",
+            "GetObject",
+            "--rules",
+            rules,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        crate::stderr(&out).contains("covered by rule `s3-object`"),
+        "{}",
+        crate::stderr(&out)
+    );
+}
