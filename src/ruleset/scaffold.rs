@@ -19,7 +19,7 @@ const KEPT: &[&str] = &[
 /// `StartInstances` → `start-instances`.
 fn kebab(name: &str) -> String {
     let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
+    for (i, c) in name.char_indices() {
         if c.is_ascii_uppercase() && i > 0 && !name[..i].ends_with(|p: char| p.is_ascii_uppercase())
         {
             out.push('-');
