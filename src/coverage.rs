@@ -85,6 +85,7 @@ pub struct Sample {
     pub event_source: String,
     pub event_name: String,
     pub resolved: bool,
+    pub request_logged: bool,
 }
 
 impl Sample {
@@ -93,6 +94,7 @@ impl Sample {
             event_source: event.event_source.clone(),
             event_name: event.event_name.clone(),
             resolved: event.resolution.unresolved.is_none(),
+            request_logged: event.request_logged,
         }
     }
 }
@@ -122,6 +124,11 @@ pub struct Coverage {
     pub coverage: f64,
     /// Records whose call the SAR does not know (a service or action it does not list).
     pub not_in_sar: u64,
+    /// Unresolved resource-targeting records that hold no request parameters (failed calls,
+    /// mostly): no rule can name their resource.
+    pub unresolved_without_request: u64,
+    /// resolved / (resource_targeting - unresolved_without_request).
+    pub coverage_of_logged_requests: f64,
     pub by_service: BTreeMap<String, ServiceCoverage>,
     /// Unresolved resource-targeting calls, most frequent first.
     pub unresolved: Vec<Unresolved>,
@@ -149,11 +156,18 @@ impl Coverage {
                         *unresolved
                             .entry(format!("{}:{}", s.event_source, s.event_name))
                             .or_default() += 1;
+                        if !s.request_logged {
+                            out.unresolved_without_request += 1;
+                        }
                     }
                 }
             }
         }
         out.coverage = ratio(out.resolved, out.resource_targeting);
+        out.coverage_of_logged_requests = ratio(
+            out.resolved,
+            out.resource_targeting - out.unresolved_without_request,
+        );
         for service in out.by_service.values_mut() {
             service.coverage = ratio(service.resolved, service.resource_targeting);
         }
@@ -177,6 +191,12 @@ impl Coverage {
             self.resource_targeting,
             self.resolved,
             100.0 * self.coverage
+        );
+        let _ = writeln!(
+            s,
+            "unresolved calls whose record holds no request (failed calls, mostly): {}; coverage of the others {:.1}%",
+            self.unresolved_without_request,
+            100.0 * self.coverage_of_logged_requests
         );
         let _ = writeln!(
             s,
@@ -261,6 +281,7 @@ mod tests {
             event_source: source.into(),
             event_name: name.into(),
             resolved,
+            request_logged: resolved,
         };
         let c = Coverage::new(&[
             s("ec2.amazonaws.com", "StartInstances", true),

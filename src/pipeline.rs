@@ -60,6 +60,8 @@ pub struct ResolvedEvent {
     pub account_id: Option<String>,
     pub error_code: Option<String>,
     pub read_only: Option<bool>,
+    /// The record holds request parameters (failed calls often have none).
+    pub request_logged: bool,
     pub resolution: Resolution,
     /// The input and the record's position in it.
     pub source: RecordSource,
@@ -391,6 +393,7 @@ pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<Reso
                     account_id: owned(event.owner_account()),
                     error_code: owned(event.error_code.as_deref()),
                     read_only: event.read_only,
+                    request_logged: event.request_parameters.is_some_and(|r| r.get() != "{}"),
                     resolution,
                     source: RecordSource {
                         input: input_name.clone(),
