@@ -65,7 +65,7 @@ pub struct AwsArgs {
     #[arg(long, global = true)]
     pub profile: Option<String>,
     /// Regions to read (comma-separated) [default: the configured region; for S3 trails, all].
-    #[arg(long, value_delimiter = ',', global = true)]
+    #[arg(long, alias = "region", value_delimiter = ',', global = true)]
     pub regions: Vec<String>,
 }
 
