@@ -4,45 +4,117 @@
 //! where they carry `Tags`. Files may be gzipped. A JSON file of any other shape is an error:
 //! an inventory silently missing half its entries would turn into false findings.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::{Inventory, InventoryError};
 
 #[derive(Deserialize)]
-struct Tag {
-    #[serde(rename = "Key")]
-    key: String,
-    #[serde(rename = "Value", default)]
-    value: String,
+struct Tag<'a> {
+    #[serde(rename = "Key", borrow)]
+    key: Cow<'a, str>,
+    #[serde(rename = "Value", default, borrow)]
+    value: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
-struct Tagged {
-    #[serde(rename = "ResourceARN", alias = "Arn")]
-    arn: String,
-    #[serde(rename = "Tags", default)]
-    tags: Vec<Tag>,
+struct Tagged<'a> {
+    #[serde(rename = "ResourceARN", alias = "Arn", borrow)]
+    arn: Cow<'a, str>,
+    #[serde(rename = "Tags", default, borrow)]
+    tags: Vec<Tag<'a>>,
 }
 
-/// The shapes we read; every list is optional, at least one must be present.
-#[derive(Deserialize)]
-struct Document {
-    #[serde(rename = "ResourceTagMappingList")]
-    resources: Option<Vec<Tagged>>,
-    #[serde(rename = "UserDetailList")]
-    user_details: Option<Vec<Tagged>>,
-    #[serde(rename = "RoleDetailList")]
-    role_details: Option<Vec<Tagged>>,
-    #[serde(rename = "GroupDetailList")]
-    group_details: Option<Vec<Tagged>>,
-    #[serde(rename = "Users")]
-    users: Option<Vec<Tagged>>,
-    #[serde(rename = "Roles")]
-    roles: Option<Vec<Tagged>>,
-    /// The manifest `tagtrail inventory fetch` writes beside the documents.
-    tagtrail_inventory_fetch: Option<serde::de::IgnoredAny>,
+/// The lists an inventory document may hold; each entry has an ARN and tags.
+const LISTS: &[&str] = &[
+    "ResourceTagMappingList",
+    "UserDetailList",
+    "RoleDetailList",
+    "GroupDetailList",
+    "Users",
+    "Roles",
+];
+
+/// The key of the manifest `tagtrail inventory fetch` writes beside the documents.
+const MANIFEST: &str = "tagtrail_inventory_fetch";
+
+/// Reads a document entry by entry into the inventory, never holding the parsed lists: an
+/// inventory of a million resources costs what the inventory keeps, not the document's size.
+struct DocumentSeed<'i> {
+    inventory: &'i mut Inventory,
+}
+
+/// What the document turned out to be.
+#[derive(Default)]
+struct Shape {
+    lists: usize,
+    manifest: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for DocumentSeed<'_> {
+    type Value = Shape;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Shape, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DocumentSeed<'_> {
+    type Value = Shape;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an AWS CLI JSON document")
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Shape, M::Error> {
+        let mut shape = Shape::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if LISTS.contains(&key.as_ref()) {
+                map.next_value_seed(ListSeed {
+                    inventory: &mut *self.inventory,
+                })?;
+                shape.lists += 1;
+            } else {
+                shape.manifest |= key == MANIFEST;
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(shape)
+    }
+}
+
+struct ListSeed<'i> {
+    inventory: &'i mut Inventory,
+}
+
+impl<'de> DeserializeSeed<'de> for ListSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ListSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of entries with ARN and Tags")
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        while let Some(entry) = seq.next_element::<Tagged<'de>>()? {
+            self.inventory.insert(
+                &entry.arn,
+                entry
+                    .tags
+                    .iter()
+                    .map(|t| (t.key.as_ref(), t.value.as_ref())),
+            );
+        }
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
 }
 
 /// Reads every `*.json` / `*.json.gz` file under `dir` (sorted) into `inventory`.
@@ -91,32 +163,20 @@ pub fn load_document(
         path: name.to_string(),
         message,
     };
-    let doc: Document =
-        serde_json::from_slice(bytes).map_err(|e| format(format!("not an inventory file: {e}")))?;
-    if doc.tagtrail_inventory_fetch.is_some() {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let shape = DocumentSeed {
+        inventory: &mut *inventory,
+    }
+    .deserialize(&mut de)
+    .and_then(|shape| de.end().map(|()| shape))
+    .map_err(|e| format(format!("not an inventory file: {e}")))?;
+    if shape.manifest {
         return Ok(());
     }
-    let lists = [
-        doc.resources,
-        doc.user_details,
-        doc.role_details,
-        doc.group_details,
-        doc.users,
-        doc.roles,
-    ];
-    if lists.iter().all(Option::is_none) {
+    if shape.lists == 0 {
         return Err(format(
             "not an inventory file: expected ResourceTagMappingList, UserDetailList, RoleDetailList, Users or Roles".into(),
         ));
-    }
-    for entry in lists.into_iter().flatten().flatten() {
-        inventory.insert(
-            &entry.arn,
-            entry
-                .tags
-                .iter()
-                .map(|t| (t.key.as_str(), t.value.as_str())),
-        );
     }
     inventory.sources.push(name.to_string());
     Ok(())

@@ -8,7 +8,8 @@
 pub mod aws;
 pub mod files;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use thiserror::Error;
 
@@ -60,7 +61,9 @@ pub enum Product<'a> {
 #[derive(Debug, Clone)]
 pub struct Inventory {
     tag_key: TagKey,
-    products: HashMap<Box<str>, Option<Box<str>>>,
+    products: HashMap<Arc<str>, Option<Arc<str>>>,
+    /// Each product value once; entries share it.
+    values: HashSet<Arc<str>>,
     index: ArnIndex,
     /// The files or services it was read from.
     pub sources: Vec<String>,
@@ -71,6 +74,7 @@ impl Inventory {
         Inventory {
             tag_key,
             products: HashMap::new(),
+            values: HashSet::new(),
             index: ArnIndex::default(),
             sources: Vec::new(),
         }
@@ -79,15 +83,27 @@ impl Inventory {
     /// Records an ARN and its tags (as (key, value) pairs). A later entry for the same ARN
     /// adds to what is known: a product tag is never replaced by its absence.
     pub fn insert<'t>(&mut self, arn: &str, tags: impl IntoIterator<Item = (&'t str, &'t str)>) {
-        let arn = arn::normalize(arn).unwrap_or_else(|| arn.trim().to_string());
+        let arn: Arc<str> = match arn::normalize(arn) {
+            Some(normal) => normal.into(),
+            None => arn.trim().into(),
+        };
         let product = tags
             .into_iter()
             .find(|(k, _)| self.tag_key.matches(k))
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty())
-            .map(Box::from);
-        self.index.insert(&arn);
-        let slot = self.products.entry(arn.into_boxed_str()).or_insert(None);
+            .map(|v| match self.values.get(v) {
+                Some(shared) => shared.clone(),
+                None => {
+                    let shared: Arc<str> = v.into();
+                    self.values.insert(shared.clone());
+                    shared
+                }
+            });
+        if !self.products.contains_key(&arn) {
+            self.index.insert_shared(arn.clone());
+        }
+        let slot = self.products.entry(arn).or_insert(None);
         if product.is_some() {
             *slot = product;
         }

@@ -2,6 +2,8 @@
 //! Secrets Manager's random suffix, IAM paths, CloudFormation stack ids.
 
 use std::collections::{BTreeSet, HashMap};
+use std::ops::Bound;
+use std::sync::Arc;
 
 use crate::arn::Arn;
 
@@ -33,17 +35,22 @@ impl Completion {
 /// The ARNs known to an inventory, indexed for completion.
 #[derive(Debug, Default, Clone)]
 pub struct ArnIndex {
-    arns: BTreeSet<String>,
+    arns: BTreeSet<Arc<str>>,
     /// IAM ARN without path → the ARN with its path.
     iam_without_path: HashMap<String, String>,
 }
 
 impl ArnIndex {
     pub fn insert(&mut self, arn: &str) {
-        if let Some(short) = iam_without_path(arn) {
+        self.insert_shared(Arc::from(arn));
+    }
+
+    /// Inserts an ARN the caller keeps too, without copying it.
+    pub fn insert_shared(&mut self, arn: Arc<str>) {
+        if let Some(short) = iam_without_path(&arn) {
             self.iam_without_path.insert(short, arn.to_string());
         }
-        self.arns.insert(arn.to_string());
+        self.arns.insert(arn);
     }
 
     pub fn contains(&self, arn: &str) -> bool {
@@ -69,11 +76,11 @@ impl ArnIndex {
     fn unique_with_prefix(&self, prefix: &str, rest_ok: impl Fn(&str) -> bool) -> Option<String> {
         let mut found = self
             .arns
-            .range(prefix.to_string()..)
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
             .take_while(|a| a.starts_with(prefix))
             .filter(|a| rest_ok(&a[prefix.len()..]));
         let first = found.next()?;
-        found.next().is_none().then(|| first.clone())
+        found.next().is_none().then(|| first.to_string())
     }
 }
 
