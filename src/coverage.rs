@@ -40,13 +40,21 @@ const ACTION_ALIASES: &[(&str, &str)] = &[
 /// eventSource host names whose IAM prefix differs.
 const PREFIX_ALIASES: &[(&str, &str)] = &[("monitoring", "cloudwatch"), ("email", "ses")];
 
-fn sar_actions() -> &'static HashSet<&'static str> {
-    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| {
-        SAR_ACTIONS
+/// The SAR's resource-targeting actions, and the service prefixes it knows.
+struct Sar {
+    actions: HashSet<&'static str>,
+    prefixes: HashSet<&'static str>,
+}
+
+fn sar() -> &'static Sar {
+    static SAR: OnceLock<Sar> = OnceLock::new();
+    SAR.get_or_init(|| {
+        let actions: HashSet<&'static str> = SAR_ACTIONS
             .lines()
             .filter(|l| !l.starts_with('#') && !l.is_empty())
-            .collect()
+            .collect();
+        let prefixes = actions.iter().filter_map(|a| a.split(':').next()).collect();
+        Sar { actions, prefixes }
     })
 }
 
@@ -67,16 +75,14 @@ pub fn iam_action(event_source: &str, event_name: &str) -> String {
 /// Whether the SAR says the call targets a resource; `None` when it does not know the action.
 pub fn targets_resource(event_source: &str, event_name: &str) -> Option<bool> {
     let action = iam_action(event_source, event_name);
-    if sar_actions().contains(action.as_str()) {
+    let sar = sar();
+    if sar.actions.contains(action.as_str()) {
         return Some(true);
     }
     // The SAR lists every action of the services it knows; for a known prefix, absence means
     // the action cannot be scoped to a resource.
     let prefix = action.split(':').next().unwrap_or("");
-    let known = sar_actions()
-        .iter()
-        .any(|a| a.split(':').next() == Some(prefix));
-    known.then_some(false)
+    sar.prefixes.contains(prefix).then_some(false)
 }
 
 /// What coverage needs of one resolved record.

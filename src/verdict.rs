@@ -3,7 +3,6 @@
 //! Matches (same product) and calls by AWS services are counted, not listed. Plain functions:
 //! no I/O.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -156,9 +155,4 @@ pub fn judge(event: &ResolvedEvent, inventory: &Inventory, policy: &Policy) -> J
             .push(finding(kind, Some(arn), resource_product, via));
     }
     out
-}
-
-/// Counts of findings by kind, with every kind present.
-pub fn empty_counts() -> BTreeMap<Kind, u64> {
-    Kind::ALL.into_iter().map(|k| (k, 0)).collect()
 }

@@ -110,6 +110,18 @@ async fn tagged_resources(
 
 type Principals = (Vec<Value>, Vec<Value>);
 
+/// A user or role entry as `get-account-authorization-details` prints it (`name_key` is
+/// `UserName` or `RoleName`).
+fn principal_entry<'a>(
+    name_key: &str,
+    name: Option<&str>,
+    path: Option<&str>,
+    arn: Option<&str>,
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Value {
+    json!({name_key: name, "Path": path, "Arn": arn, "Tags": tags_json(tags)})
+}
+
 async fn authorization_details(iam: &aws_sdk_iam::Client) -> Result<Principals, String> {
     let mut pages = iam
         .get_account_authorization_details()
@@ -121,16 +133,24 @@ async fn authorization_details(iam: &aws_sdk_iam::Client) -> Result<Principals, 
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| describe(&e))?;
         for u in page.user_detail_list() {
-            users.push(json!({
-                "UserName": u.user_name(), "Path": u.path(), "Arn": u.arn(),
-                "Tags": tags_json(u.tags().iter().map(|t| (t.key(), t.value()))),
-            }));
+            let tags = u.tags().iter().map(|t| (t.key(), t.value()));
+            users.push(principal_entry(
+                "UserName",
+                u.user_name(),
+                u.path(),
+                u.arn(),
+                tags,
+            ));
         }
         for r in page.role_detail_list() {
-            roles.push(json!({
-                "RoleName": r.role_name(), "Path": r.path(), "Arn": r.arn(),
-                "Tags": tags_json(r.tags().iter().map(|t| (t.key(), t.value()))),
-            }));
+            let tags = r.tags().iter().map(|t| (t.key(), t.value()));
+            roles.push(principal_entry(
+                "RoleName",
+                r.role_name(),
+                r.path(),
+                r.arn(),
+                tags,
+            ));
         }
     }
     Ok((users, roles))
@@ -147,10 +167,14 @@ async fn listed_principals(iam: &aws_sdk_iam::Client) -> Result<Principals, Stri
                 .send()
                 .await
                 .map_err(|e| describe(&e))?;
-            users.push(json!({
-                "UserName": u.user_name(), "Path": u.path(), "Arn": u.arn(),
-                "Tags": tags_json(tags.tags().iter().map(|t| (t.key(), t.value()))),
-            }));
+            let tags = tags.tags().iter().map(|t| (t.key(), t.value()));
+            users.push(principal_entry(
+                "UserName",
+                Some(u.user_name()),
+                Some(u.path()),
+                Some(u.arn()),
+                tags,
+            ));
         }
     }
     let mut pages = iam.list_roles().into_paginator().send();
@@ -162,10 +186,14 @@ async fn listed_principals(iam: &aws_sdk_iam::Client) -> Result<Principals, Stri
                 .send()
                 .await
                 .map_err(|e| describe(&e))?;
-            roles.push(json!({
-                "RoleName": r.role_name(), "Path": r.path(), "Arn": r.arn(),
-                "Tags": tags_json(tags.tags().iter().map(|t| (t.key(), t.value()))),
-            }));
+            let tags = tags.tags().iter().map(|t| (t.key(), t.value()));
+            roles.push(principal_entry(
+                "RoleName",
+                Some(r.role_name()),
+                Some(r.path()),
+                Some(r.arn()),
+                tags,
+            ));
         }
     }
     Ok((users, roles))

@@ -111,10 +111,16 @@ impl Inventory {
 
     /// The product of an ARN, from the ARN itself or, where it is not known, its parent.
     pub fn product(&self, arn: &str) -> Product<'_> {
-        let mut current = Some(arn.to_string());
+        fn known(p: &Option<Arc<str>>) -> Product<'_> {
+            p.as_deref().map_or(Product::Untagged, Product::Tagged)
+        }
+        if let Some(p) = self.products.get(arn) {
+            return known(p);
+        }
+        let mut current = arn::parent(arn);
         while let Some(a) = current {
             if let Some(p) = self.products.get(a.as_str()) {
-                return p.as_deref().map_or(Product::Untagged, Product::Tagged);
+                return known(p);
             }
             current = arn::parent(&a);
         }

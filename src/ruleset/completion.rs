@@ -53,10 +53,6 @@ impl ArnIndex {
         self.arns.insert(arn);
     }
 
-    pub fn contains(&self, arn: &str) -> bool {
-        self.arns.contains(arn)
-    }
-
     /// The one known ARN that completes `stem`; `None` when there is none or it is ambiguous.
     pub fn complete(&self, stem: &str, how: Completion) -> Option<String> {
         if self.arns.contains(stem) {

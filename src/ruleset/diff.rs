@@ -13,7 +13,7 @@ use crate::ruleset::RuleSet;
 use crate::source::{SourceError, Window};
 
 /// The rule resolutions of one record: the rule that matched and the ARNs it found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 struct Outcome {
     rule: Option<String>,
     arns: BTreeSet<String>,
@@ -105,7 +105,7 @@ pub fn diff(base: &RuleSet, head: &RuleSet, inputs: &Inputs) -> Result<Diff, Sou
     let mut changes: BTreeMap<String, RuleChange> = BTreeMap::new();
     for (source, old) in &before {
         let new = after.get(source).cloned().unwrap_or_default();
-        if *old == new || old.arns == new.arns {
+        if old.arns == new.arns {
             continue;
         }
         let lost: Vec<&String> = old.arns.difference(&new.arns).collect();
