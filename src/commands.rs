@@ -278,7 +278,7 @@ fn resolve(args: ResolveArgs) -> Result<u8> {
             ..Sources::default()
         },
     };
-    let mut out = BufWriter::new(io::stdout().lock());
+    let mut out = BufWriter::new(io::stdout());
     let mut write_error = None;
     // Lines are serialised on the worker threads; the sink only writes them, in order.
     let to_line = |event: pipeline::ResolvedEvent| {

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use chrono::{DateTime, Utc};
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::event::Event;
@@ -164,8 +164,9 @@ impl Tally {
     }
 }
 
-/// How many files are processed together; bounds the memory held at once.
-const CHUNK: usize = 64;
+/// How far ahead of the oldest unfinished file the workers may go: results that wait for an
+/// earlier file to finish are held, so this bounds the memory held at once.
+const AHEAD_PER_WORKER: usize = 4;
 
 /// One run over any number of inputs: decodes and resolves each, counts every record, turns
 /// each resolved event into the caller's output with `map` (on the worker threads, in
@@ -175,23 +176,48 @@ pub struct Run<'r, M, F> {
     window: &'r Window,
     resolver: &'r Resolver<'r>,
     map: M,
+    out: Output<F>,
+}
+
+/// Where finished inputs go: the caller's sink and the counts, in input order.
+struct Output<F> {
     sink: F,
     tally: Tally,
+}
+
+impl<F> Output<F> {
+    fn absorb<T>(&mut self, outputs: Vec<T>, tally: Tally)
+    where
+        F: FnMut(T),
+    {
+        self.tally.merge(tally);
+        outputs.into_iter().for_each(&mut self.sink);
+    }
+}
+
+/// Results of files that finished before an earlier one, waiting for their turn.
+struct Reorder<'o, F, T> {
+    out: &'o mut Output<F>,
+    /// The index of the next file whose result goes to the sink.
+    next: usize,
+    waiting: BTreeMap<usize, (Vec<T>, Tally)>,
 }
 
 impl<'r, T, M, F> Run<'r, M, F>
 where
     T: Send,
     M: Fn(ResolvedEvent) -> T + Sync,
-    F: FnMut(T),
+    F: FnMut(T) + Send,
 {
     pub fn new(window: &'r Window, resolver: &'r Resolver<'r>, map: M, sink: F) -> Self {
         Run {
             window,
             resolver,
             map,
-            sink,
-            tally: Tally::default(),
+            out: Output {
+                sink,
+                tally: Tally::default(),
+            },
         }
     }
 
@@ -199,18 +225,44 @@ where
     pub fn input(&mut self, input: &Input) {
         let (events, tally) = process(input, self.window, self.resolver);
         let outputs: Vec<T> = events.into_iter().map(&self.map).collect();
-        self.absorb(outputs, tally);
+        self.out.absorb(outputs, tally);
     }
 
-    /// Reads, decodes and resolves files in parallel, in chunks, keeping their order.
+    /// Reads, decodes and resolves files on all cores, handing results over in file order.
+    ///
+    /// Each worker takes the next file by index, so all workers stay near the front of the
+    /// list; a result that finishes early waits in a reorder buffer, and a worker that gets
+    /// [`AHEAD_PER_WORKER`] files per worker ahead of the oldest unfinished one waits too.
+    /// Memory is bounded by the files in flight, never by the number of files.
     pub fn files(&mut self, files: &[PathBuf]) {
-        for chunk in files.chunks(CHUNK) {
-            let results: Vec<(Vec<T>, Tally)> = chunk
-                .par_iter()
-                .map(|path| match source::read_file(path) {
+        let workers = rayon::current_num_threads().max(1);
+        let ahead = workers * AHEAD_PER_WORKER;
+        let taken = AtomicUsize::new(0);
+        let reorder = Mutex::new(Reorder {
+            out: &mut self.out,
+            next: 0,
+            waiting: BTreeMap::new(),
+        });
+        let turn = Condvar::new();
+        let (window, resolver, map) = (self.window, self.resolver, &self.map);
+        let work = || {
+            let mut spare = Vec::new();
+            loop {
+                let index = taken.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = files.get(index) else {
+                    return;
+                };
+                {
+                    let mut state = reorder.lock().unwrap_or_else(|e| e.into_inner());
+                    while index >= state.next + ahead {
+                        state = turn.wait(state).unwrap_or_else(|e| e.into_inner());
+                    }
+                }
+                let result = match source::read_file_reusing(path, std::mem::take(&mut spare)) {
                     Ok(input) => {
-                        let (events, tally) = process(&input, self.window, self.resolver);
-                        (events.into_iter().map(&self.map).collect(), tally)
+                        let (events, tally) = process(&input, window, resolver);
+                        spare = input.bytes;
+                        (events.into_iter().map(map).collect(), tally)
                     }
                     Err(err) => (
                         Vec::new(),
@@ -219,27 +271,38 @@ where
                             format!("cannot read: {err}"),
                         ),
                     ),
-                })
-                .collect();
-            for (outputs, tally) in results {
-                self.absorb(outputs, tally);
+                };
+                let mut guard = reorder.lock().unwrap_or_else(|e| e.into_inner());
+                let state = &mut *guard;
+                state.waiting.insert(index, result);
+                let mut advanced = false;
+                while let Some((outputs, tally)) = state.waiting.remove(&state.next) {
+                    state.out.absorb(outputs, tally);
+                    state.next += 1;
+                    advanced = true;
+                }
+                drop(guard);
+                if advanced {
+                    turn.notify_all();
+                }
             }
-        }
+        };
+        std::thread::scope(|scope| {
+            for _ in 1..workers {
+                scope.spawn(work);
+            }
+            work();
+        });
     }
 
     /// Counts an input that could not be read at all (a bucket that denies access, say).
     pub fn unreadable(&mut self, source: String, reason: String) {
-        self.tally.add_unreadable(source, reason);
-    }
-
-    fn absorb(&mut self, outputs: Vec<T>, tally: Tally) {
-        self.tally.merge(tally);
-        outputs.into_iter().for_each(&mut self.sink);
+        self.out.tally.add_unreadable(source, reason);
     }
 
     /// The counts of everything this run read.
     pub fn finish(self) -> Tally {
-        self.tally
+        self.out.tally
     }
 }
 
@@ -250,7 +313,7 @@ pub fn run_plan<T: Send>(
     window: &Window,
     resolver: &Resolver,
     map: impl Fn(ResolvedEvent) -> T + Sync,
-    sink: impl FnMut(T),
+    sink: impl FnMut(T) + Send,
 ) -> Result<Tally, SourceError> {
     let mut run = Run::new(window, resolver, map, sink);
     match &plan.local {
@@ -326,7 +389,7 @@ pub fn run(
     inputs: &Inputs,
     window: &Window,
     resolver: &Resolver,
-    sink: impl FnMut(ResolvedEvent),
+    sink: impl FnMut(ResolvedEvent) + Send,
 ) -> Result<Tally, SourceError> {
     let plan = Plan {
         local: Some(inputs.clone()),

@@ -34,6 +34,19 @@ pub enum PrincipalKind {
 }
 
 impl PrincipalKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [PrincipalKind; 9] = [
+        PrincipalKind::IamUser,
+        PrincipalKind::AssumedRole,
+        PrincipalKind::IdentityCenter,
+        PrincipalKind::Root,
+        PrincipalKind::FederatedUser,
+        PrincipalKind::WebIdentity,
+        PrincipalKind::AwsService,
+        PrincipalKind::AwsAccount,
+        PrincipalKind::Unknown,
+    ];
+
     /// The kebab-case name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,13 +1,13 @@
 //! `tagtrail scan`: resolve every record, judge it against the tag inventory, write reports,
 //! and decide the exit code.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 
 use crate::inventory::Inventory;
 use crate::pipeline::{self, Plan, Problem, Tally};
 use crate::policy::Policy;
-use crate::report::summary::{Counted, Summary};
+use crate::report::sorter::FindingSorter;
+use crate::report::summary::{Counted, FindingStats, Summary};
 use crate::report::{self, FindingRow, Format, ReportError};
 use crate::resolve::{Resolver, Sources};
 use crate::ruleset::RuleSet;
@@ -43,7 +43,6 @@ pub enum ScanError {
 /// What a scan found and wrote.
 pub struct ScanOutcome {
     pub summary: Summary,
-    pub rows: Vec<FindingRow>,
     pub written: Vec<PathBuf>,
     pub tally: Tally,
     /// 0 clean, 1 findings at or above `--fail-on`, 2 rejected input (unless allowed).
@@ -57,10 +56,11 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         index: Some(options.inventory.index()),
         sources: Sources::default(),
     };
-    let mut rows = Vec::new();
-    let mut strings = HashSet::new();
+    let mut sorter = FindingSorter::new(&options.out_dir);
+    let mut stats = FindingStats::default();
     let mut counted = Counted::default();
-    // Judging runs on the worker threads; the sink only gathers.
+    let mut spill_error = None;
+    // Judging runs on the worker threads; the sink only gathers, in input order.
     let judge = |event: pipeline::ResolvedEvent| {
         let judgement = verdict::judge(&event, &options.inventory, &options.policy);
         let rows: Vec<FindingRow> = judgement
@@ -76,13 +76,22 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         &resolver,
         judge,
         |(found, count): (Vec<FindingRow>, Counted)| {
-            for mut row in found {
-                row.share_strings(&mut strings);
-                rows.push(row);
+            for row in found {
+                stats.add(&row);
+                if spill_error.is_none() {
+                    spill_error = sorter.push(row).err();
+                }
             }
             counted.add(&count);
         },
     )?;
+    let spill = |source| ReportError::Io {
+        path: format!("{} (findings spill file)", options.out_dir.display()),
+        source,
+    };
+    if let Some(err) = spill_error {
+        return Err(spill(err).into());
+    }
     for problem in &options.inventory_problems {
         tally.add_unreadable(
             format!("inventory {}", problem.source),
@@ -90,17 +99,20 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         );
     }
     debug_assert!(tally.is_consistent());
-    rows.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    tracing::info!(runs = sorter.runs_spilled(), "findings sorted");
+    let failing = options
+        .fail_on
+        .is_some_and(|threshold| stats.any_at_or_above(threshold));
     let summary = Summary::new(
         &tally,
-        &rows,
+        stats,
         counted,
         options.inventory.len(),
         &options.inventory.tag_key().key,
     );
 
     let mut written = report::write_findings(
-        &rows,
+        sorter.finish().map_err(spill)?,
         &options.out_dir,
         options.formats.contains(&Format::Parquet),
         options.formats.contains(&Format::Csv),
@@ -114,9 +126,6 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         )?);
     }
 
-    let failing = options
-        .fail_on
-        .is_some_and(|threshold| rows.iter().any(|r| r.kind <= threshold));
     let exit_code = if tally.rejected > 0 && !options.allow_partial {
         2
     } else if failing {
@@ -126,7 +135,6 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     };
     Ok(ScanOutcome {
         summary,
-        rows,
         written,
         tally,
         exit_code,

@@ -3,6 +3,7 @@
 //!
 //! Files are written under a temporary name and renamed, so a crash never leaves half a report.
 
+pub mod sorter;
 pub mod summary;
 
 use std::collections::HashSet;
@@ -15,6 +16,7 @@ use polars::prelude::*;
 use thiserror::Error;
 
 use crate::pipeline::{RecordSource, ResolvedEvent};
+use crate::principal::PrincipalKind;
 use crate::verdict::{Finding, Kind};
 
 /// A failure to write a report.
@@ -78,7 +80,7 @@ pub struct FindingRow {
     pub aws_region: Option<Arc<str>>,
     pub account_id: Option<Arc<str>>,
     pub principal_arn: Option<Arc<str>>,
-    pub principal_type: &'static str,
+    pub principal_type: PrincipalKind,
     pub principal_account: Option<Arc<str>>,
     pub cross_account: bool,
     pub principal_product: Option<Arc<str>>,
@@ -97,14 +99,17 @@ impl FindingRow {
         let principal = &event.resolution.principal;
         let shared = |s: &Option<String>| s.as_deref().map(Arc::from);
         FindingRow {
-            event_time: event.event_time,
+            // Reports keep milliseconds; truncating here keeps the order of spilled runs.
+            event_time: event
+                .event_time
+                .and_then(|t| DateTime::from_timestamp_millis(t.timestamp_millis())),
             event_id: event.event_id.as_deref().map(Box::from),
             event_source: Arc::from(event.event_source.as_str()),
             event_name: Arc::from(event.event_name.as_str()),
             aws_region: shared(&event.aws_region),
             account_id: shared(&event.account_id),
             principal_arn: shared(&principal.arn),
-            principal_type: principal.kind.as_str(),
+            principal_type: principal.kind,
             principal_account: shared(&principal.account_id),
             cross_account: principal.cross_account,
             principal_product: shared(&finding.principal_product),
@@ -186,7 +191,7 @@ pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
         text("aws_region", rows, |r| r.aws_region.as_deref()),
         text("account_id", rows, |r| r.account_id.as_deref()),
         text("principal_arn", rows, |r| r.principal_arn.as_deref()),
-        text("principal_type", rows, |r| Some(r.principal_type)),
+        text("principal_type", rows, |r| Some(r.principal_type.as_str())),
         text("principal_account", rows, |r| {
             r.principal_account.as_deref()
         }),
@@ -212,18 +217,18 @@ pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
 }
 
 /// Rows per frame when writing: memory for the frames stays bounded whatever the row count.
-const BATCH: usize = 50_000;
+const BATCH: usize = 20_000;
 
-/// Writes `findings.parquet` and/or `findings.csv` from rows already in report order, both at
-/// once, each a batch of rows at a time under a temporary name renamed when complete. CSV cells
-/// a spreadsheet would run as a formula are neutralised. Returns the paths written.
+/// Writes `findings.parquet` and/or `findings.csv` from rows already in report order, a batch
+/// of [`BATCH`] rows at a time (one frame feeds both files, written in parallel), each under a
+/// temporary name renamed when complete. CSV cells a spreadsheet would run as a formula are
+/// neutralised. Returns the paths written.
 pub fn write_findings(
-    rows: &[FindingRow],
+    rows: impl Iterator<Item = std::io::Result<FindingRow>>,
     dir: &Path,
     parquet: bool,
     csv: bool,
 ) -> Result<Vec<PathBuf>, ReportError> {
-    use rayon::prelude::*;
     if !parquet && !csv {
         return Ok(Vec::new());
     }
@@ -231,80 +236,135 @@ pub fn write_findings(
         path: dir.display().to_string(),
         source,
     })?;
-    let targets: Vec<(PathBuf, PathBuf)> = [("findings.parquet", parquet), ("findings.csv", csv)]
+    let mut files: Vec<FindingsFile> = Vec::new();
+    let opened = [("findings.parquet", parquet), ("findings.csv", csv)]
         .into_iter()
         .filter(|(_, wanted)| *wanted)
-        .map(|(name, _)| {
-            (
-                dir.join(name),
-                dir.join(format!(".{name}.{}.tmp", std::process::id())),
-            )
-        })
-        .collect();
-    let results: Vec<Result<(), ReportError>> = targets
-        .par_iter()
-        .map(|(target, temp)| write_findings_file(rows, target, temp))
-        .collect();
-    let renamed = results
-        .into_iter()
-        .collect::<Result<(), _>>()
-        .and_then(|()| {
-            targets.iter().try_for_each(|(target, temp)| {
-                fs::rename(temp, target).map_err(|source| ReportError::Io {
-                    path: target.display().to_string(),
-                    source,
-                })
-            })
+        .try_for_each(|(name, _)| {
+            files.push(FindingsFile::create(dir, name)?);
+            Ok(())
         });
+    let written = opened.and_then(|()| write_batches(rows, &mut files));
+    let renamed = written.and_then(|()| {
+        files.iter_mut().try_for_each(|file| {
+            file.finish()?;
+            fs::rename(&file.temp, &file.target).map_err(|source| ReportError::Io {
+                path: file.target.display().to_string(),
+                source,
+            })
+        })
+    });
     if let Err(err) = renamed {
-        for (_, temp) in &targets {
-            let _ = fs::remove_file(temp);
+        for file in &files {
+            let _ = fs::remove_file(&file.temp);
         }
         return Err(err);
     }
-    Ok(targets.into_iter().map(|(target, _)| target).collect())
+    Ok(files.into_iter().map(|file| file.target).collect())
 }
 
-/// Writes one findings file (Parquet or CSV, by the target's extension) to `temp`.
-fn write_findings_file(rows: &[FindingRow], target: &Path, temp: &Path) -> Result<(), ReportError> {
-    let polars = |source| ReportError::Polars {
-        path: target.display().to_string(),
-        source,
-    };
-    let file = fs::File::create(temp).map_err(|source| ReportError::Io {
-        path: temp.display().to_string(),
-        source,
-    })?;
-    let schema = frame(&[]).map_err(polars)?.schema().clone();
-    let batches: Vec<&[FindingRow]> = if rows.is_empty() {
-        vec![&[]]
-    } else {
-        rows.chunks(BATCH).collect()
-    };
-    if target.extension().is_some_and(|e| e == "parquet") {
-        let mut writer = ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Zstd(None))
-            .batched(&schema)
-            .map_err(polars)?;
-        for batch in batches {
-            writer
-                .write_batch(&frame(batch).map_err(polars)?)
-                .map_err(polars)?;
+fn write_batches(
+    rows: impl Iterator<Item = std::io::Result<FindingRow>>,
+    files: &mut [FindingsFile],
+) -> Result<(), ReportError> {
+    use rayon::prelude::*;
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut rows = rows.peekable();
+    let mut first = true;
+    while first || rows.peek().is_some() {
+        first = false;
+        batch.clear();
+        for row in rows.by_ref().take(BATCH) {
+            batch.push(row.map_err(|source| ReportError::Io {
+                path: "findings spill file".into(),
+                source,
+            })?);
         }
-        writer.finish().map_err(polars)?;
-    } else {
-        let mut writer = CsvWriter::new(file)
-            .include_header(true)
-            .with_datetime_format(Some("%Y-%m-%dT%H:%M:%S%.3fZ".into()))
-            .batched(&schema)
-            .map_err(polars)?;
-        for batch in batches {
-            let safe = neutralize_formulas(&frame(batch).map_err(polars)?).map_err(polars)?;
-            writer.write_batch(&safe).map_err(polars)?;
-        }
-        writer.finish().map_err(polars)?;
+        let frame = frame(&batch).map_err(|source| ReportError::Polars {
+            path: "findings".into(),
+            source,
+        })?;
+        files
+            .par_iter_mut()
+            .try_for_each(|file| file.write(&frame))?;
     }
     Ok(())
+}
+
+/// One findings file being written, Parquet or CSV by its name.
+struct FindingsFile {
+    target: PathBuf,
+    temp: PathBuf,
+    writer: Option<FindingsWriter>,
+}
+
+enum FindingsWriter {
+    Parquet(Box<polars::io::parquet::write::BatchedWriter<fs::File>>),
+    Csv(polars::io::csv::write::BatchedWriter<fs::File>),
+}
+
+impl FindingsFile {
+    fn create(dir: &Path, name: &str) -> Result<Self, ReportError> {
+        let target = dir.join(name);
+        let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let file = fs::File::create(&temp).map_err(|source| ReportError::Io {
+            path: temp.display().to_string(),
+            source,
+        })?;
+        let polars = |source| ReportError::Polars {
+            path: target.display().to_string(),
+            source,
+        };
+        let schema = frame(&[]).map_err(polars)?.schema().clone();
+        let writer = if name.ends_with(".parquet") {
+            FindingsWriter::Parquet(Box::new(
+                ParquetWriter::new(file)
+                    .with_compression(ParquetCompression::Zstd(None))
+                    .batched(&schema)
+                    .map_err(polars)?,
+            ))
+        } else {
+            FindingsWriter::Csv(
+                CsvWriter::new(file)
+                    .include_header(true)
+                    .with_datetime_format(Some("%Y-%m-%dT%H:%M:%S%.3fZ".into()))
+                    .batched(&schema)
+                    .map_err(polars)?,
+            )
+        };
+        Ok(FindingsFile {
+            target,
+            temp,
+            writer: Some(writer),
+        })
+    }
+
+    fn polars(&self, source: PolarsError) -> ReportError {
+        ReportError::Polars {
+            path: self.target.display().to_string(),
+            source,
+        }
+    }
+
+    fn write(&mut self, frame: &DataFrame) -> Result<(), ReportError> {
+        let written = match self.writer.as_mut() {
+            Some(FindingsWriter::Parquet(w)) => w.write_batch(frame),
+            Some(FindingsWriter::Csv(w)) => {
+                neutralize_formulas(frame).and_then(|safe| w.write_batch(&safe))
+            }
+            None => Ok(()),
+        };
+        written.map_err(|e| self.polars(e))
+    }
+
+    fn finish(&mut self) -> Result<(), ReportError> {
+        let finished = match self.writer.take() {
+            Some(FindingsWriter::Parquet(w)) => w.finish().map(drop),
+            Some(FindingsWriter::Csv(mut w)) => w.finish(),
+            None => Ok(()),
+        };
+        finished.map_err(|e| self.polars(e))
+    }
 }
 
 /// Writes `bytes` as `name` in `dir`, via a temporary file and a rename.

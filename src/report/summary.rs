@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -72,39 +73,65 @@ pub struct Summary {
     pub tag_key: String,
 }
 
+/// (principal product, resource product) of a product-mismatch finding.
+type ProductPairKey = (Option<Arc<str>>, Option<Arc<str>>);
+
+/// What the summary says of the findings, gathered row by row as they stream to the reports.
+#[derive(Debug, Clone, Default)]
+pub struct FindingStats {
+    by_kind: BTreeMap<Kind, u64>,
+    pairs: BTreeMap<ProductPairKey, u64>,
+    principals: BTreeMap<Arc<str>, u64>,
+    denied: u64,
+}
+
+impl FindingStats {
+    pub fn add(&mut self, row: &FindingRow) {
+        *self.by_kind.entry(row.kind).or_default() += 1;
+        if row.kind == Kind::ProductMismatch {
+            let key = (row.principal_product.clone(), row.resource_product.clone());
+            *self.pairs.entry(key).or_default() += 1;
+        }
+        let who = match &row.principal_arn {
+            Some(arn) => arn.clone(),
+            None => Arc::from(format!("({})", row.principal_type.as_str())),
+        };
+        *self.principals.entry(who).or_default() += 1;
+        self.denied += row.denied as u64;
+    }
+
+    /// True when a finding of `threshold` or a more severe kind was seen.
+    pub fn any_at_or_above(&self, threshold: Kind) -> bool {
+        self.by_kind.keys().any(|kind| *kind <= threshold)
+    }
+}
+
 impl Summary {
     pub fn new(
         tally: &Tally,
-        rows: &[FindingRow],
+        stats: FindingStats,
         counted: Counted,
         inventory_entries: usize,
         tag_key: &str,
     ) -> Self {
-        let mut findings: BTreeMap<String, u64> = Kind::ALL
+        let findings: BTreeMap<String, u64> = Kind::ALL
             .iter()
-            .map(|k| (k.as_str().to_string(), 0))
+            .map(|k| {
+                let n = stats.by_kind.get(k).copied().unwrap_or(0);
+                (k.as_str().to_string(), n)
+            })
             .collect();
-        let mut pairs: BTreeMap<(String, String), u64> = BTreeMap::new();
-        let mut principals: BTreeMap<String, u64> = BTreeMap::new();
-        for row in rows {
-            *findings.entry(row.kind.as_str().to_string()).or_default() += 1;
-            if row.kind == Kind::ProductMismatch {
-                let text =
-                    |s: &Option<std::sync::Arc<str>>| s.as_deref().unwrap_or_default().to_string();
-                let key = (text(&row.principal_product), text(&row.resource_product));
-                *pairs.entry(key).or_default() += 1;
-            }
-            let who = match &row.principal_arn {
-                Some(arn) => arn.to_string(),
-                None => format!("({})", row.principal_type),
-            };
-            *principals.entry(who).or_default() += 1;
-        }
+        let FindingStats {
+            pairs,
+            principals,
+            denied,
+            ..
+        } = stats;
         let mut product_pairs: Vec<ProductPair> = pairs
             .into_iter()
             .map(|((p, r), n)| ProductPair {
-                principal_product: p,
-                resource_product: r,
+                principal_product: p.as_deref().unwrap_or_default().to_string(),
+                resource_product: r.as_deref().unwrap_or_default().to_string(),
                 findings: n,
             })
             .collect();
@@ -112,7 +139,7 @@ impl Summary {
         let mut top_principals: Vec<PrincipalCount> = principals
             .into_iter()
             .map(|(principal_arn, findings)| PrincipalCount {
-                principal_arn,
+                principal_arn: principal_arn.to_string(),
                 findings,
             })
             .collect();
@@ -135,7 +162,7 @@ impl Summary {
             skipped_by_reason: tally.skipped_by_reason.clone(),
             rejected,
             findings,
-            denied_attempts: rows.iter().filter(|r| r.denied).count() as u64,
+            denied_attempts: denied,
             counted,
             product_pairs,
             top_principals,

@@ -1,0 +1,426 @@
+//! Findings in report order, whatever their number: an external merge sort.
+//!
+//! Rows are gathered into runs of at most [`RUN_ROWS`]; a full run is sorted and written to an
+//! anonymous temporary file beside the reports, in a compact binary form. At the end the runs
+//! are merged. A scan with fewer findings than one run never touches the disk. Memory is one
+//! run plus a read buffer per spilled run, however many events and findings there are.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::DateTime;
+
+use super::FindingRow;
+use crate::pipeline::RecordSource;
+use crate::principal::PrincipalKind;
+use crate::source::Position;
+use crate::verdict::Kind;
+
+/// Rows held in memory before a sorted run is written out (~250 bytes each, shared strings
+/// aside).
+pub const RUN_ROWS: usize = 100_000;
+
+/// Gathers findings and gives them back in report order ([`FindingRow::sort_key`]).
+pub struct FindingSorter {
+    dir: PathBuf,
+    run_rows: usize,
+    run: Vec<FindingRow>,
+    /// The strings of the current run, each held once.
+    strings: HashSet<Arc<str>>,
+    spilled: Vec<File>,
+}
+
+impl FindingSorter {
+    /// A sorter that writes its runs, if any, as anonymous files in `dir`.
+    pub fn new(dir: &Path) -> Self {
+        Self::with_run_rows(dir, RUN_ROWS)
+    }
+
+    /// As [`FindingSorter::new`], with runs of `run_rows` rows (tests use small runs).
+    pub fn with_run_rows(dir: &Path, run_rows: usize) -> Self {
+        FindingSorter {
+            dir: dir.to_path_buf(),
+            run_rows: run_rows.max(1),
+            run: Vec::new(),
+            strings: HashSet::new(),
+            spilled: Vec::new(),
+        }
+    }
+
+    /// Adds a row; writes out the run when it is full.
+    pub fn push(&mut self, mut row: FindingRow) -> io::Result<()> {
+        row.share_strings(&mut self.strings);
+        if self.run.capacity() == 0 {
+            self.run.reserve_exact(self.run_rows);
+        }
+        self.run.push(row);
+        if self.run.len() >= self.run_rows {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// Runs written to disk so far.
+    pub fn runs_spilled(&self) -> usize {
+        self.spilled.len()
+    }
+
+    fn spill(&mut self) -> io::Result<()> {
+        sort(&mut self.run);
+        std::fs::create_dir_all(&self.dir)?;
+        let mut out = BufWriter::with_capacity(1 << 20, tempfile::tempfile_in(&self.dir)?);
+        let mut buf = Vec::with_capacity(512);
+        for row in self.run.drain(..) {
+            buf.clear();
+            encode(&row, &mut buf);
+            out.write_all(&buf)?;
+        }
+        let mut file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
+        file.rewind()?;
+        self.spilled.push(file);
+        self.strings.clear();
+        Ok(())
+    }
+
+    /// All rows, in report order.
+    pub fn finish(mut self) -> io::Result<Sorted> {
+        sort(&mut self.run);
+        if self.spilled.is_empty() {
+            return Ok(Sorted::Memory(self.run.into_iter()));
+        }
+        let mut runs: Vec<Run> = self
+            .spilled
+            .into_iter()
+            .map(|file| Run::Disk(BufReader::with_capacity(1 << 16, file)))
+            .collect();
+        runs.push(Run::Memory(self.run.into_iter()));
+        let mut heads = BinaryHeap::new();
+        for (index, run) in runs.iter_mut().enumerate() {
+            if let Some(row) = run.next_row()? {
+                heads.push(Reverse(Head { row, run: index }));
+            }
+        }
+        Ok(Sorted::Merge { runs, heads })
+    }
+}
+
+fn sort(rows: &mut [FindingRow]) {
+    rows.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+}
+
+/// The rows of a [`FindingSorter`], in report order.
+pub enum Sorted {
+    Memory(std::vec::IntoIter<FindingRow>),
+    Merge {
+        runs: Vec<Run>,
+        heads: BinaryHeap<Reverse<Head>>,
+    },
+}
+
+impl Iterator for Sorted {
+    type Item = io::Result<FindingRow>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Sorted::Memory(rows) => rows.next().map(Ok),
+            Sorted::Merge { runs, heads } => {
+                let Reverse(Head { row, run }) = heads.pop()?;
+                match runs[run].next_row() {
+                    Ok(Some(next)) => heads.push(Reverse(Head { row: next, run })),
+                    Ok(None) => {}
+                    Err(err) => return Some(Err(err)),
+                }
+                Some(Ok(row))
+            }
+        }
+    }
+}
+
+/// One sorted run: the last one stays in memory.
+pub enum Run {
+    Disk(BufReader<File>),
+    Memory(std::vec::IntoIter<FindingRow>),
+}
+
+impl Run {
+    fn next_row(&mut self) -> io::Result<Option<FindingRow>> {
+        match self {
+            Run::Memory(rows) => Ok(rows.next()),
+            Run::Disk(reader) => decode(reader),
+        }
+    }
+}
+
+/// The smallest row of a run, ordered by report order, then by run so equal rows keep the
+/// order they were pushed in.
+pub struct Head {
+    row: FindingRow,
+    run: usize,
+}
+
+impl Ord for Head {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.row
+            .sort_key()
+            .cmp(&other.row.sort_key())
+            .then(self.run.cmp(&other.run))
+    }
+}
+
+impl PartialOrd for Head {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Head {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Head {}
+
+// The spill format: fixed-width integers little-endian, strings as a u32 length then UTF-8,
+// an absent string as length u32::MAX. Only this module writes and reads it, in one process.
+
+const NONE: u32 = u32::MAX;
+
+fn put_str(buf: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => {
+            buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            buf.extend_from_slice(s.as_bytes());
+        }
+        None => buf.extend_from_slice(&NONE.to_le_bytes()),
+    }
+}
+
+fn put_u64(buf: &mut Vec<u8>, n: Option<u64>) {
+    buf.push(n.is_some() as u8);
+    buf.extend_from_slice(&n.unwrap_or(0).to_le_bytes());
+}
+
+fn encode(row: &FindingRow, buf: &mut Vec<u8>) {
+    put_u64(buf, row.event_time.map(|t| t.timestamp_millis() as u64));
+    put_str(buf, row.event_id.as_deref());
+    put_str(buf, Some(&row.event_source));
+    put_str(buf, Some(&row.event_name));
+    for s in [
+        &row.aws_region,
+        &row.account_id,
+        &row.principal_arn,
+        &row.principal_account,
+        &row.principal_product,
+        &row.resource_arn,
+        &row.resource_product,
+        &row.resolved_via,
+        &row.error_code,
+    ] {
+        put_str(buf, s.as_deref());
+    }
+    buf.push(row.principal_type as u8);
+    buf.push(row.kind as u8);
+    buf.push(row.cross_account as u8);
+    buf.push(row.denied as u8);
+    buf.push(match row.read_only {
+        None => 2,
+        Some(b) => b as u8,
+    });
+    put_str(buf, Some(&row.source.input));
+    put_u64(buf, row.source.position.line.map(|n| n as u64));
+    put_u64(buf, row.source.position.index.map(|n| n as u64));
+}
+
+fn invalid(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("findings spill file: {what}"),
+    )
+}
+
+struct Reader<'r, R>(&'r mut R);
+
+impl<R: Read> Reader<'_, R> {
+    fn bytes<const N: usize>(&mut self) -> io::Result<[u8; N]> {
+        let mut b = [0u8; N];
+        self.0.read_exact(&mut b)?;
+        Ok(b)
+    }
+
+    fn byte(&mut self) -> io::Result<u8> {
+        Ok(self.bytes::<1>()?[0])
+    }
+
+    fn u64(&mut self) -> io::Result<Option<u64>> {
+        let present = self.byte()? != 0;
+        let n = u64::from_le_bytes(self.bytes()?);
+        Ok(present.then_some(n))
+    }
+
+    fn string(&mut self) -> io::Result<Option<String>> {
+        let len = u32::from_le_bytes(self.bytes()?);
+        if len == NONE {
+            return Ok(None);
+        }
+        let mut s = vec![0u8; len as usize];
+        self.0.read_exact(&mut s)?;
+        String::from_utf8(s)
+            .map(Some)
+            .map_err(|_| invalid("not UTF-8"))
+    }
+
+    fn shared(&mut self) -> io::Result<Option<Arc<str>>> {
+        Ok(self.string()?.map(Arc::from))
+    }
+}
+
+/// Reads the next row, or `None` at the end of the run.
+fn decode<R: Read>(input: &mut R) -> io::Result<Option<FindingRow>> {
+    let mut first = [0u8; 1];
+    if input.read(&mut first)? == 0 {
+        return Ok(None);
+    }
+    let mut r = Reader(input);
+    let millis = u64::from_le_bytes(r.bytes()?);
+    let event_time = if first[0] != 0 {
+        Some(DateTime::from_timestamp_millis(millis as i64).ok_or_else(|| invalid("time"))?)
+    } else {
+        None
+    };
+    let event_id = r.string()?.map(String::into_boxed_str);
+    let event_source = r.shared()?.ok_or_else(|| invalid("event source"))?;
+    let event_name = r.shared()?.ok_or_else(|| invalid("event name"))?;
+    let aws_region = r.shared()?;
+    let account_id = r.shared()?;
+    let principal_arn = r.shared()?;
+    let principal_account = r.shared()?;
+    let principal_product = r.shared()?;
+    let resource_arn = r.shared()?;
+    let resource_product = r.shared()?;
+    let resolved_via = r.shared()?;
+    let error_code = r.shared()?;
+    let principal_type = *PrincipalKind::ALL
+        .get(r.byte()? as usize)
+        .ok_or_else(|| invalid("principal type"))?;
+    let kind = *Kind::ALL
+        .get(r.byte()? as usize)
+        .ok_or_else(|| invalid("kind"))?;
+    let cross_account = r.byte()? != 0;
+    let denied = r.byte()? != 0;
+    let read_only = match r.byte()? {
+        2 => None,
+        b => Some(b != 0),
+    };
+    let input: Arc<str> = r.shared()?.ok_or_else(|| invalid("source"))?;
+    let position = Position {
+        line: r.u64()?.map(|n| n as usize),
+        index: r.u64()?.map(|n| n as usize),
+    };
+    Ok(Some(FindingRow {
+        event_time,
+        event_id,
+        event_source,
+        event_name,
+        aws_region,
+        account_id,
+        principal_arn,
+        principal_type,
+        principal_account,
+        cross_account,
+        principal_product,
+        resource_arn,
+        resource_product,
+        kind,
+        resolved_via,
+        error_code,
+        denied,
+        read_only,
+        source: RecordSource { input, position },
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(second: i64, id: &str, kind: Kind, resource: Option<&str>) -> FindingRow {
+        FindingRow {
+            event_time: DateTime::from_timestamp(1_700_000_000 + second, 0),
+            event_id: Some(id.into()),
+            event_source: "s3.amazonaws.com".into(),
+            event_name: "GetObject".into(),
+            aws_region: Some("us-east-1".into()),
+            account_id: None,
+            principal_arn: Some("arn:aws:iam::111122223333:user/alice".into()),
+            principal_type: PrincipalKind::IamUser,
+            principal_account: Some("111122223333".into()),
+            cross_account: second % 2 == 0,
+            principal_product: Some("aaa".into()),
+            resource_arn: resource.map(Arc::from),
+            resource_product: Some("=bbb".into()),
+            kind,
+            resolved_via: Some("rule:s3-bucket".into()),
+            error_code: None,
+            denied: second % 3 == 0,
+            read_only: [None, Some(true), Some(false)][(second % 3) as usize],
+            source: RecordSource {
+                input: "a/b.json.gz".into(),
+                position: Position {
+                    line: None,
+                    index: Some(second as usize),
+                },
+            },
+        }
+    }
+
+    #[test]
+    fn rows_survive_the_spill_format() {
+        let original = row(7, "e-7", Kind::UntaggedResource, Some("arn:aws:s3:::b"));
+        let mut buf = Vec::new();
+        encode(&original, &mut buf);
+        let mut reader = &buf[..];
+        assert_eq!(decode(&mut reader).unwrap(), Some(original));
+        assert_eq!(decode(&mut reader).unwrap(), None);
+    }
+
+    #[test]
+    fn spilled_runs_merge_into_the_same_order_as_one_sort() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: Vec<FindingRow> = (0..1000)
+            .map(|i| {
+                let second = (i * 7919) % 613; // many ties on time
+                let kind = Kind::ALL[i as usize % Kind::ALL.len()];
+                let resource = (i % 4 != 0).then(|| format!("arn:aws:s3:::b{}", i % 5));
+                row(second, &format!("e-{}", i % 97), kind, resource.as_deref())
+            })
+            .collect();
+        let mut expected = rows.clone();
+        sort(&mut expected);
+
+        let mut sorter = FindingSorter::with_run_rows(dir.path(), 64);
+        for r in rows.clone() {
+            sorter.push(r).unwrap();
+        }
+        assert_eq!(sorter.runs_spilled(), 1000 / 64);
+        let merged: Vec<FindingRow> = sorter.finish().unwrap().map(Result::unwrap).collect();
+        assert_eq!(merged, expected);
+
+        let mut in_memory = FindingSorter::with_run_rows(dir.path(), 10_000);
+        for r in rows {
+            in_memory.push(r).unwrap();
+        }
+        assert_eq!(in_memory.runs_spilled(), 0);
+        let sorted: Vec<FindingRow> = in_memory.finish().unwrap().map(Result::unwrap).collect();
+        assert_eq!(sorted, expected);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "spill files are anonymous and leave nothing behind"
+        );
+    }
+}
