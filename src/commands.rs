@@ -471,11 +471,7 @@ fn rules_coverage(args: CoverageArgs) -> Result<u8> {
         rules: &rules,
         index: None,
         sources: if args.rules_only {
-            Sources {
-                record_resources: false,
-                lookup: false,
-                rules: true,
-            }
+            Sources::rules_only()
         } else {
             Sources::default()
         },

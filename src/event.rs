@@ -35,6 +35,8 @@ pub struct Event<'a> {
     pub user_identity: Option<UserIdentity<'a>>,
     #[serde(borrow, default)]
     pub error_code: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub error_message: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub read_only: Option<bool>,
     /// Entries that are not objects (some exports hold strings) are left out.

@@ -29,6 +29,9 @@ pub enum Via {
     Rule(String),
     /// A rule or LookupEvents name completed against the inventory.
     Inventory,
+    /// The access-denied message of a refused call (`... perform: sts:AssumeRole on resource:
+    /// arn:...`).
+    ErrorMessage,
 }
 
 impl fmt::Display for Via {
@@ -38,6 +41,7 @@ impl fmt::Display for Via {
             Via::Lookup => f.write_str("lookup"),
             Via::Rule(id) => write!(f, "rule:{id}"),
             Via::Inventory => f.write_str("inventory"),
+            Via::ErrorMessage => f.write_str("error-message"),
         }
     }
 }
@@ -117,6 +121,20 @@ pub struct Sources {
     pub record_resources: bool,
     pub lookup: bool,
     pub rules: bool,
+    /// Read the resource an access-denied message names.
+    pub error_message: bool,
+}
+
+impl Sources {
+    /// Only the rules: what `rules diff` and `rules coverage --rules-only` measure.
+    pub fn rules_only() -> Self {
+        Sources {
+            record_resources: false,
+            lookup: false,
+            rules: true,
+            error_message: false,
+        }
+    }
 }
 
 impl Default for Sources {
@@ -125,6 +143,7 @@ impl Default for Sources {
             record_resources: true,
             lookup: true,
             rules: true,
+            error_message: true,
         }
     }
 }
@@ -179,6 +198,11 @@ impl Resolver<'_> {
                 if let Some(arn) = text.and_then(arn::normalize) {
                     add(arn, Via::Resources);
                 }
+            }
+        }
+        if self.sources.error_message {
+            if let Some(arn) = event.error_message.as_deref().and_then(|m| denied_resource(m, event)) {
+                add(arn, Via::ErrorMessage);
             }
         }
         let ctx = context_of(event);
@@ -253,6 +277,24 @@ impl Resolver<'_> {
 
 /// The record as rules see it: a top-level field is parsed only when a rule asks for it, from
 /// the raw JSON the event kept, so most of a record is never turned into a tree.
+/// The resource an access-denied message names, when the refused action is the event's own
+/// (`User: arn:... is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::1:role/x
+/// because ...`). A message about another action (`iam:PassRole` refused during `RunInstances`)
+/// names a resource the call only mentions, and is not used.
+fn denied_resource(message: &str, event: &Event) -> Option<String> {
+    let (_, after) = message.split_once("perform: ")?;
+    let (action, after) = after.split_once(' ')?;
+    let (_, action_name) = action.split_once(':')?;
+    if action_name != crate::ruleset::strip_api_version(&event.event_name) {
+        return None;
+    }
+    let target = after.strip_prefix("on resource: ")?.trim_start_matches('"');
+    let end = target
+        .find(|c: char| c.is_whitespace() || c == '"' || c == ',')
+        .unwrap_or(target.len());
+    arn::normalize(target[..end].trim_end_matches('.'))
+}
+
 struct LazyRecord<'e, 'a> {
     event: &'e Event<'a>,
     json: &'e str,
@@ -295,5 +337,46 @@ impl Record for LazyRecord<'_, '_> {
             }
         };
         self.sections[slot].get_or_init(make).as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn denied(name: &str, message: &str) -> Option<String> {
+        let json = serde_json::json!({
+            "eventSource": "sts.amazonaws.com", "eventName": name, "errorCode": "AccessDenied",
+            "errorMessage": message,
+        })
+        .to_string();
+        let event = Event::parse(&json).unwrap();
+        denied_resource(event.error_message.as_deref().unwrap(), &event)
+    }
+
+    #[test]
+    fn an_access_denied_message_names_the_resource_of_the_refused_call() {
+        // Shape from stratus-red-team records in ../shared/corpus.
+        let message = "User: arn:aws:iam::123837392027:user/bert-jan is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123837392027:role/stratus-red-team-ec2-get-password-data-role";
+        assert_eq!(
+            denied("AssumeRole", message).as_deref(),
+            Some("arn:aws:iam::123837392027:role/stratus-red-team-ec2-get-password-data-role")
+        );
+        let with_reason = "User: arn:aws:sts::1:assumed-role/r/s is not authorized to perform: lambda:AddPermission on resource: arn:aws:lambda:us-east-1:1:function:f because no identity-based policy allows the lambda:AddPermission action";
+        assert_eq!(
+            denied("AddPermission20150331v2", with_reason).as_deref(),
+            Some("arn:aws:lambda:us-east-1:1:function:f")
+        );
+    }
+
+    #[test]
+    fn a_message_about_another_action_or_without_a_resource_names_nothing() {
+        let pass_role = "User: arn:aws:iam::1:user/u is not authorized to perform: iam:PassRole on resource: arn:aws:iam::1:role/r";
+        assert_eq!(denied("RunInstances", pass_role), None);
+        assert_eq!(denied("AssumeRole", "Rate exceeded"), None);
+        assert_eq!(
+            denied("AssumeRole", "User: x is not authorized to perform: sts:AssumeRole on resource: *"),
+            None
+        );
     }
 }

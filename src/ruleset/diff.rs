@@ -84,11 +84,7 @@ fn outcomes(
     let resolver = Resolver {
         rules,
         index: None,
-        sources: Sources {
-            record_resources: false,
-            lookup: false,
-            rules: true,
-        },
+        sources: Sources::rules_only(),
     };
     let mut map = BTreeMap::new();
     let tally = pipeline::run(inputs, &Window::default(), &resolver, |event| {
