@@ -134,6 +134,9 @@ pub struct CommonArgs {
     /// Rule folder [default: the rule pack built into tagtrail].
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
+    /// Leave out generated rules that no real record confirms (`confidence = "low"`).
+    #[arg(long)]
+    pub exclude_low_confidence: bool,
     /// Only events at or after this time: RFC 3339, a date, or a duration before now (24h, 7d).
     #[arg(long)]
     pub since: Option<String>,
@@ -221,6 +224,9 @@ pub struct CoverageArgs {
     /// Count only what the rules find (ignore resources[] and LookupEvents names).
     #[arg(long)]
     pub rules_only: bool,
+    /// Leave out generated rules that no real record confirms (`confidence = "low"`).
+    #[arg(long)]
+    pub exclude_low_confidence: bool,
     /// How many unresolved calls the text lists.
     #[arg(long, default_value_t = 30)]
     pub most: usize,

@@ -165,13 +165,18 @@ fn demo_dir() -> Result<PathBuf> {
         .context("the demo data (examples/demo) is not here: run from the tagtrail source folder")
 }
 
-fn load_rules(dir: Option<&Path>) -> Result<RuleSet> {
-    match dir {
+fn load_rules(dir: Option<&Path>, exclude_low_confidence: bool) -> Result<RuleSet> {
+    let rules = match dir {
         Some(dir) => {
             RuleSet::load_dir(dir).with_context(|| format!("loading rules from {}", dir.display()))
         }
         None => RuleSet::builtin().context("the built-in rule pack"),
-    }
+    }?;
+    Ok(if exclude_low_confidence {
+        rules.without_low_confidence()
+    } else {
+        rules
+    })
 }
 
 fn window(common: &CommonArgs) -> Result<Window> {
@@ -231,7 +236,10 @@ fn scan(args: ScanArgs) -> Result<u8> {
     let options = ScanOptions {
         plan: plan(paths, args.live),
         window: window(&args.common)?,
-        rules: load_rules(args.common.rules.as_deref())?,
+        rules: load_rules(
+            args.common.rules.as_deref(),
+            args.common.exclude_low_confidence,
+        )?,
         inventory,
         inventory_problems,
         policy: match policy_file {
@@ -259,7 +267,10 @@ fn scan(args: ScanArgs) -> Result<u8> {
 }
 
 fn resolve(args: ResolveArgs) -> Result<u8> {
-    let rules = load_rules(args.common.rules.as_deref())?;
+    let rules = load_rules(
+        args.common.rules.as_deref(),
+        args.common.exclude_low_confidence,
+    )?;
     let inventory = match &args.inventory {
         Some(dir) => Some(load_inventory(
             dir,
@@ -466,7 +477,7 @@ fn describe_failure(o: &testing::CaseOutcome) -> String {
 }
 
 fn rules_coverage(args: CoverageArgs) -> Result<u8> {
-    let rules = load_rules(args.rules.as_deref())?;
+    let rules = load_rules(args.rules.as_deref(), args.exclude_low_confidence)?;
     let resolver = Resolver {
         rules: &rules,
         index: None,
@@ -625,7 +636,12 @@ fn rules_new(args: NewArgs) -> Result<u8> {
     };
     if let Ok(existing) = RuleSet::load_dir(&args.rules) {
         if let Some(rule) = existing.rule_for(&args.event_source, &args.event_name) {
-            if !rule.is_fallback() {
+            if rule.generated {
+                eprintln!(
+                    "note: the new rule takes {}:{} from generated rule `{}` ({}:{})",
+                    args.event_source, args.event_name, rule.id, rule.file, rule.line
+                );
+            } else if !rule.is_fallback() {
                 bail!(
                     "{}:{} is covered by rule `{}` ({}:{}) already",
                     args.event_source,

@@ -118,6 +118,8 @@ pub struct ServiceCoverage {
 pub struct Unresolved {
     pub event: String,
     pub count: u64,
+    /// Of `count`, records that hold no request parameters: no rule can resolve these.
+    pub without_request: u64,
 }
 
 /// The coverage report.
@@ -146,7 +148,8 @@ impl Coverage {
             records: samples.len() as u64,
             ..Coverage::default()
         };
-        let mut unresolved: BTreeMap<String, u64> = BTreeMap::new();
+        // (records, of which without request) per call.
+        let mut unresolved: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         for s in samples {
             match targets_resource(&s.event_source, &s.event_name) {
                 None => out.not_in_sar += 1,
@@ -159,10 +162,12 @@ impl Coverage {
                         out.resolved += 1;
                         service.resolved += 1;
                     } else {
-                        *unresolved
+                        let call = unresolved
                             .entry(format!("{}:{}", s.event_source, s.event_name))
-                            .or_default() += 1;
+                            .or_default();
+                        call.0 += 1;
                         if !s.request_logged {
+                            call.1 += 1;
                             out.unresolved_without_request += 1;
                         }
                     }
@@ -179,10 +184,19 @@ impl Coverage {
         }
         out.unresolved = unresolved
             .into_iter()
-            .map(|(event, count)| Unresolved { event, count })
+            .map(|(event, (count, without_request))| Unresolved {
+                event,
+                count,
+                without_request,
+            })
             .collect();
-        out.unresolved
-            .sort_by(|a, b| b.count.cmp(&a.count).then(a.event.cmp(&b.event)));
+        // The rule author's to-do list: calls whose records hold a request first.
+        out.unresolved.sort_by(|a, b| {
+            (b.count - b.without_request)
+                .cmp(&(a.count - a.without_request))
+                .then(b.count.cmp(&a.count))
+                .then(a.event.cmp(&b.event))
+        });
         out
     }
 
@@ -226,10 +240,16 @@ impl Coverage {
         if !self.unresolved.is_empty() {
             let _ = writeln!(
                 s,
-                "\nunresolved resource-targeting calls, most frequent first"
+                "\nunresolved resource-targeting calls, those with a logged request first"
             );
             for u in self.unresolved.iter().take(most) {
-                let _ = writeln!(s, "{:>7}  {}", u.count, u.event);
+                let _ = match u.without_request {
+                    0 => writeln!(s, "{:>7}  {}", u.count, u.event),
+                    n if n == u.count => {
+                        writeln!(s, "{:>7}  {}  (none holds a request)", u.count, u.event)
+                    }
+                    n => writeln!(s, "{:>7}  {}  ({n} hold no request)", u.count, u.event),
+                };
             }
             if self.unresolved.len() > most {
                 let _ = writeln!(

@@ -201,7 +201,11 @@ impl Resolver<'_> {
             }
         }
         if self.sources.error_message {
-            if let Some(arn) = event.error_message.as_deref().and_then(|m| denied_resource(m, event)) {
+            if let Some(arn) = event
+                .error_message
+                .as_deref()
+                .and_then(|m| denied_resource(m, event))
+            {
                 add(arn, Via::ErrorMessage);
             }
         }
@@ -375,7 +379,10 @@ mod tests {
         assert_eq!(denied("RunInstances", pass_role), None);
         assert_eq!(denied("AssumeRole", "Rate exceeded"), None);
         assert_eq!(
-            denied("AssumeRole", "User: x is not authorized to perform: sts:AssumeRole on resource: *"),
+            denied(
+                "AssumeRole",
+                "User: x is not authorized to perform: sts:AssumeRole on resource: *"
+            ),
             None
         );
     }

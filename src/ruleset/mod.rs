@@ -89,6 +89,10 @@ pub struct Rule {
     pub description: Option<String>,
     /// The calls target no single resource by design (`ListBuckets`): resolving to nothing is right.
     pub no_resource: bool,
+    /// Written by the rule generator: a hand-written rule for the same call wins.
+    pub generated: bool,
+    /// No real record confirms this (generated) rule; scans may leave it out.
+    pub low_confidence: bool,
     pub extractors: Vec<Extractor>,
     pub tests: Vec<RuleTest>,
     pub file: String,
@@ -226,11 +230,11 @@ impl Extractor {
     }
 }
 
-/// All rules, indexed by (eventSource, eventName).
+/// All rules, indexed by eventSource, then eventName.
 #[derive(Debug, Default, Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    index: HashMap<(String, String), usize>,
+    index: HashMap<String, HashMap<String, usize>>,
 }
 
 impl RuleSet {
@@ -259,14 +263,17 @@ impl RuleSet {
     }
 
     /// Like [`RuleSet::from_files`], but returns what could be compiled beside the problems.
+    ///
+    /// Two rules for the same call are an error, except when one is generated and the other
+    /// hand-written: the hand-written one takes the call, whatever the order of the files.
     pub fn check_files(files: &[(String, String)]) -> (Self, Vec<Diagnostic>) {
         let mut diagnostics = Vec::new();
-        let mut set = RuleSet::default();
+        let mut rules = Vec::new();
         let mut ids: HashMap<String, (String, usize)> = HashMap::new();
         for (name, text) in files {
-            let (rules, mut diags) = parse::parse_file(name, text);
+            let (parsed, mut diags) = parse::parse_file(name, text);
             diagnostics.append(&mut diags);
-            for rule in rules {
+            for rule in parsed {
                 if let Some((file, line)) = ids.get(&rule.id) {
                     diagnostics.push(rule.diag(format!(
                         "duplicate rule id `{}` (first at {file}:{line})",
@@ -275,50 +282,75 @@ impl RuleSet {
                     continue;
                 }
                 ids.insert(rule.id.clone(), (rule.file.clone(), rule.line));
-                let mut overlaps = Vec::new();
-                for event in &rule.events {
-                    let key = (rule.source.clone(), event.clone());
-                    if let Some(&other) = set.index.get(&key) {
-                        let o = &set.rules[other];
-                        overlaps.push(format!(
-                            "`{}:{event}` is matched by rule `{}` too ({}:{})",
-                            rule.source, o.id, o.file, o.line
-                        ));
-                    }
-                }
-                if !overlaps.is_empty() {
-                    for message in overlaps {
-                        diagnostics.push(rule.diag(message));
-                    }
-                    continue;
-                }
-                let slot = set.rules.len();
-                for event in &rule.events {
-                    set.index.insert((rule.source.clone(), event.clone()), slot);
-                }
-                set.rules.push(rule);
+                rules.push(rule);
             }
+        }
+        // Hand-written rules first, so generated ones only take the calls left over.
+        rules.sort_by_key(|r| r.generated);
+        let mut set = RuleSet::default();
+        for rule in rules {
+            let events = set.index.get(&rule.source);
+            let mut overlaps = Vec::new();
+            for event in &rule.events {
+                if let Some(&other) = events.and_then(|e| e.get(event)) {
+                    let o = &set.rules[other];
+                    if rule.generated && !o.generated {
+                        continue;
+                    }
+                    overlaps.push(format!(
+                        "`{}:{event}` is matched by rule `{}` too ({}:{})",
+                        rule.source, o.id, o.file, o.line
+                    ));
+                }
+            }
+            if !overlaps.is_empty() {
+                for message in overlaps {
+                    diagnostics.push(rule.diag(message));
+                }
+                continue;
+            }
+            set.insert(rule);
         }
         diagnostics.sort();
         (set, diagnostics)
     }
 
+    /// The same set without the rules marked `confidence = "low"`.
+    pub fn without_low_confidence(&self) -> Self {
+        let mut set = RuleSet::default();
+        for rule in self.rules.iter().filter(|r| !r.low_confidence) {
+            set.insert(rule.clone());
+        }
+        set
+    }
+
+    /// Adds a rule whose overlaps were checked. Hand-written rules come first: a call already
+    /// taken stays with its rule, and a hand-written `*` rule keeps every call of its source
+    /// from generated rules.
+    fn insert(&mut self, rule: Rule) {
+        let slot = self.rules.len();
+        let events = self.index.entry(rule.source.clone()).or_default();
+        let hand_fallback = events.get("*").is_some_and(|&i| !self.rules[i].generated);
+        if !(rule.generated && hand_fallback) {
+            for event in &rule.events {
+                events.entry(event.clone()).or_insert(slot);
+            }
+        }
+        self.rules.push(rule);
+    }
+
     /// The rule for a call. Lambda's versioned names (`UpdateFunctionCode20150331v2`) match the
     /// plain name too.
     pub fn rule_for(&self, source: &str, event_name: &str) -> Option<&Rule> {
-        let key = (source.to_string(), event_name.to_string());
-        if let Some(&i) = self.index.get(&key) {
-            return Some(&self.rules[i]);
-        }
-        let base = strip_api_version(event_name);
-        if base != event_name {
-            if let Some(&i) = self.index.get(&(key.0.clone(), base.to_string())) {
-                return Some(&self.rules[i]);
-            }
-        }
-        self.index
-            .get(&(key.0, "*".to_string()))
-            .map(|&i| &self.rules[i])
+        let events = self.index.get(source)?;
+        let slot = events
+            .get(event_name)
+            .or_else(|| {
+                let base = strip_api_version(event_name);
+                (base != event_name).then(|| events.get(base)).flatten()
+            })
+            .or_else(|| events.get("*"))?;
+        Some(&self.rules[*slot])
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -414,6 +446,86 @@ mod tests {
         assert_eq!(
             strip_api_version("DescribeDBInstances"),
             "DescribeDBInstances"
+        );
+    }
+
+    fn rule(id: &str, events: &str, generated: bool, low: bool) -> String {
+        let marks = match (generated, low) {
+            (false, _) => "",
+            (true, false) => "generated = true",
+            (true, true) => "generated = true\nconfidence = \"low\"",
+        };
+        format!(
+            r#"
+[[rule]]
+id = "{id}"
+source = "x.amazonaws.com"
+events = [{events}]
+{marks}
+  [[rule.extract]]
+  path = "requestParameters.name"
+  arn = "arn:{{partition}}:x:{{region}}:{{account}}:thing/{{value}}"
+  [[rule.test]]
+  event = '{{"eventSource": "x.amazonaws.com", "eventName": "Get", "awsRegion": "us-east-1", "recipientAccountId": "111122223333", "requestParameters": {{"name": "n"}}}}'
+  expect = ["arn:aws:x:us-east-1:111122223333:thing/n"]
+"#
+        )
+    }
+
+    fn set(files: &[(&str, String)]) -> RuleSet {
+        let files: Vec<(String, String)> = files
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.clone()))
+            .collect();
+        RuleSet::from_files(&files).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_hand_written_rule_wins_over_a_generated_one_in_any_file_order() {
+        let generated = rule("gen-x", r#""Get", "Put""#, true, false);
+        let hand = rule("x-hand", r#""Get""#, false, false);
+        for files in [
+            vec![("a.toml", generated.clone()), ("b.toml", hand.clone())],
+            vec![("a.toml", hand.clone()), ("b.toml", generated.clone())],
+        ] {
+            let set = set(&files);
+            assert_eq!(set.rule_for("x.amazonaws.com", "Get").unwrap().id, "x-hand");
+            assert_eq!(set.rule_for("x.amazonaws.com", "Put").unwrap().id, "gen-x");
+        }
+        let fallback = rule("x-all", r#""*""#, false, false);
+        let set = set(&[("a.toml", generated), ("b.toml", fallback)]);
+        assert_eq!(
+            set.rule_for("x.amazonaws.com", "Put").unwrap().id,
+            "x-all",
+            "a hand-written `*` rule keeps its source"
+        );
+    }
+
+    #[test]
+    fn two_generated_rules_for_one_call_are_an_error() {
+        let files = vec![
+            ("a.toml".to_string(), rule("gen-a", r#""Get""#, true, false)),
+            ("b.toml".to_string(), rule("gen-b", r#""Get""#, true, false)),
+        ];
+        let err = RuleSet::from_files(&files).unwrap_err().to_string();
+        assert!(err.contains("matched by rule `gen-a` too"), "{err}");
+    }
+
+    #[test]
+    fn low_confidence_rules_can_be_left_out() {
+        let set = set(&[
+            ("a.toml", rule("gen-low", r#""Get""#, true, true)),
+            ("b.toml", rule("gen-sure", r#""Put""#, true, false)),
+        ]);
+        assert_eq!(
+            set.rule_for("x.amazonaws.com", "Get").unwrap().id,
+            "gen-low"
+        );
+        let sure = set.without_low_confidence();
+        assert!(sure.rule_for("x.amazonaws.com", "Get").is_none());
+        assert_eq!(
+            sure.rule_for("x.amazonaws.com", "Put").unwrap().id,
+            "gen-sure"
         );
     }
 

@@ -256,6 +256,16 @@ impl Cx<'_> {
         }
         let description = self.string(table, "description", false).map(|(d, _)| d);
         let no_resource = self.bool(table, "no_resource").unwrap_or(false);
+        let generated = self.bool(table, "generated").unwrap_or(false);
+        let low_confidence = match self.string_opt(table, "confidence") {
+            None => false,
+            Some((c, _)) if c == "low" => true,
+            Some((c, _)) if c == "high" => false,
+            Some((c, s)) => {
+                self.error(s, format!("confidence `{c}` is `low` or `high`"));
+                false
+            }
+        };
         let mut extractors = Vec::new();
         let extract_tables = self.tables(table, "extract");
         if no_resource && !extract_tables.is_empty() {
@@ -296,6 +306,8 @@ impl Cx<'_> {
             events: events.into_iter().map(|(e, _)| e).collect(),
             description,
             no_resource,
+            generated,
+            low_confidence,
             extractors,
             tests,
             file: self.file.to_string(),

@@ -151,6 +151,18 @@ pub const RULE: &[Field] = &[
         "The calls target no single resource: resolving to nothing is right.",
     ),
     field(
+        "generated",
+        Kind::Bool,
+        false,
+        "Written by scripts/generate_rules.py: never overrides a hand-written rule.",
+    ),
+    field(
+        "confidence",
+        Kind::String,
+        false,
+        "\"low\": no real record confirms the rule yet; `--exclude-low-confidence` leaves it out.",
+    ),
+    field(
         "extract",
         Kind::Tables(EXTRACT),
         false,

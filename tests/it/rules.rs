@@ -222,20 +222,21 @@ fn rules_diff_fails_on_a_lost_resolution_and_passes_on_a_gain() {
     // A new rule for a call nothing covered only gains.
     let head = copy_of_the_pack();
     std::fs::write(
-        head.path().join("cloudsearch.toml"),
-        r#"source = "cloudsearch.amazonaws.com"
+        head.path().join("bedrock.toml"),
+        r#"source = "bedrock.amazonaws.com"
 
 [[rule]]
-id = "cloudsearch-domain"
-events = ["CreateDomain", "DeleteDomain"]
+id = "bedrock-guardrail"
+events = ["DeleteGuardrail", "GetGuardrail", "UpdateGuardrail"]
 
   [[rule.extract]]
-  path = "requestParameters.domainName"
-  arn = "arn:{partition}:cloudsearch:{region}:{account}:domain/{value}"
+  path = "requestParameters.guardrailIdentifier"
+  regex = '^(?P<id>[a-z0-9]+)$'
+  arn = "arn:{partition}:bedrock:{region}:{account}:guardrail/{id}"
 
   [[rule.test]]
-  event = '''{"eventSource": "cloudsearch.amazonaws.com", "eventName": "CreateDomain", "awsRegion": "us-east-1", "recipientAccountId": "111122223333", "requestParameters": {"domainName": "demo-search"}}'''
-  expect = ["arn:aws:cloudsearch:us-east-1:111122223333:domain/demo-search"]
+  event = '''{"eventSource": "bedrock.amazonaws.com", "eventName": "DeleteGuardrail", "awsRegion": "us-west-2", "recipientAccountId": "123123123123", "requestParameters": {"guardrailIdentifier": "cmy5azq5koeo"}}'''
+  expect = ["arn:aws:bedrock:us-west-2:123123123123:guardrail/cmy5azq5koeo"]
 "#,
     )
     .unwrap();
@@ -254,7 +255,7 @@ events = ["CreateDomain", "DeleteDomain"]
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("rule `cloudsearch-domain`: gained 1, lost 0, changed 0"),
+        text.contains("rule `bedrock-guardrail`: gained 2, lost 0, changed 0"),
         "{text}"
     );
     assert!(text.contains(" 0 lost, 0 changed"), "{text}");
