@@ -167,24 +167,33 @@ impl FindingRow {
 
 /// Builds the findings frame, in the order of `rows`.
 pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
+    use rayon::prelude::*;
+    type Build<'a> = Box<dyn Fn() -> Column + Send + Sync + 'a>;
     fn text<'a>(
-        name: &str,
+        name: &'static str,
         rows: &'a [FindingRow],
-        f: impl Fn(&'a FindingRow) -> Option<&'a str>,
-    ) -> Column {
-        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+        f: impl Fn(&'a FindingRow) -> Option<&'a str> + Send + Sync + 'a,
+    ) -> Build<'a> {
+        Box::new(move || Column::new(name.into(), rows.iter().map(&f).collect::<Vec<_>>()))
     }
-    fn flag(name: &str, rows: &[FindingRow], f: impl Fn(&FindingRow) -> Option<bool>) -> Column {
-        Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
+    fn flag<'a>(
+        name: &'static str,
+        rows: &'a [FindingRow],
+        f: impl Fn(&FindingRow) -> Option<bool> + Send + Sync + 'a,
+    ) -> Build<'a> {
+        Box::new(move || Column::new(name.into(), rows.iter().map(&f).collect::<Vec<_>>()))
     }
-    let times = Int64Chunked::from_iter_options(
-        "event_time".into(),
-        rows.iter()
-            .map(|r| r.event_time.map(|t| t.timestamp_millis())),
-    )
-    .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC));
-    let columns = vec![
-        times.into_series().into_column(),
+    let builders: Vec<Build> = vec![
+        Box::new(|| {
+            Int64Chunked::from_iter_options(
+                "event_time".into(),
+                rows.iter()
+                    .map(|r| r.event_time.map(|t| t.timestamp_millis())),
+            )
+            .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+            .into_series()
+            .into_column()
+        }),
         text("event_id", rows, |r| r.event_id.as_deref()),
         text("event_source", rows, |r| Some(&*r.event_source)),
         text("event_name", rows, |r| Some(&*r.event_name)),
@@ -206,13 +215,17 @@ pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
         text("error_code", rows, |r| r.error_code.as_deref()),
         flag("denied", rows, |r| Some(r.denied)),
         flag("read_only", rows, |r| r.read_only),
-        Column::new(
-            "source".into(),
-            rows.iter()
-                .map(|r| r.source.to_string())
-                .collect::<Vec<_>>(),
-        ),
+        Box::new(|| {
+            Column::new(
+                "source".into(),
+                rows.iter()
+                    .map(|r| r.source.to_string())
+                    .collect::<Vec<_>>(),
+            )
+        }),
     ];
+    // Columns are independent: built on all cores.
+    let columns: Vec<Column> = builders.par_iter().map(|build| build()).collect();
     DataFrame::new(rows.len(), columns)
 }
 
@@ -263,32 +276,57 @@ pub fn write_findings(
     Ok(files.into_iter().map(|file| file.target).collect())
 }
 
+/// Frames waiting for each writer: bounds memory while merging runs ahead of writing.
+const FRAMES_IN_FLIGHT: usize = 1;
+
+/// Gathers rows into frames on this thread while each file is written on a thread of its own,
+/// so merging, Parquet encoding and CSV formatting overlap.
 fn write_batches(
     rows: impl Iterator<Item = std::io::Result<FindingRow>>,
     files: &mut [FindingsFile],
 ) -> Result<(), ReportError> {
-    use rayon::prelude::*;
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut rows = rows.peekable();
-    let mut first = true;
-    while first || rows.peek().is_some() {
-        first = false;
-        batch.clear();
-        for row in rows.by_ref().take(BATCH) {
-            batch.push(row.map_err(|source| ReportError::Io {
-                path: "findings spill file".into(),
-                source,
-            })?);
+    use std::sync::mpsc::sync_channel;
+    std::thread::scope(|scope| {
+        let mut senders = Vec::new();
+        let mut writers = Vec::new();
+        for file in files.iter_mut() {
+            let (send, receive) = sync_channel::<Arc<DataFrame>>(FRAMES_IN_FLIGHT);
+            senders.push(send);
+            writers.push(
+                scope.spawn(move || receive.into_iter().try_for_each(|frame| file.write(&frame))),
+            );
         }
-        let frame = frame(&batch).map_err(|source| ReportError::Polars {
-            path: "findings".into(),
-            source,
-        })?;
-        files
-            .par_iter_mut()
-            .try_for_each(|file| file.write(&frame))?;
-    }
-    Ok(())
+        let produced = (|| {
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut rows = rows.peekable();
+            let mut first = true;
+            while first || rows.peek().is_some() {
+                first = false;
+                batch.clear();
+                for row in rows.by_ref().take(BATCH) {
+                    batch.push(row.map_err(|source| ReportError::Io {
+                        path: "findings spill file".into(),
+                        source,
+                    })?);
+                }
+                let frame = Arc::new(frame(&batch).map_err(|source| ReportError::Polars {
+                    path: "findings".into(),
+                    source,
+                })?);
+                for send in &senders {
+                    // A writer that stopped has failed: its error is reported below.
+                    let _ = send.send(frame.clone());
+                }
+            }
+            Ok(())
+        })();
+        drop(senders);
+        // Writers not joined here (after a failure) are joined when the scope ends.
+        let written = writers
+            .into_iter()
+            .try_for_each(|w| w.join().expect("a report writer panicked"));
+        produced.and(written)
+    })
 }
 
 /// One findings file being written, Parquet or CSV by its name.
