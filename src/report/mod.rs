@@ -276,57 +276,33 @@ pub fn write_findings(
     Ok(files.into_iter().map(|file| file.target).collect())
 }
 
-/// Frames waiting for each writer: bounds memory while merging runs ahead of writing.
-const FRAMES_IN_FLIGHT: usize = 1;
-
-/// Gathers rows into frames on this thread while each file is written on a thread of its own,
-/// so merging, Parquet encoding and CSV formatting overlap.
+/// Gathers rows into frames of [`BATCH`] rows, each written to every file (in parallel).
 fn write_batches(
     rows: impl Iterator<Item = std::io::Result<FindingRow>>,
     files: &mut [FindingsFile],
 ) -> Result<(), ReportError> {
-    use std::sync::mpsc::sync_channel;
-    std::thread::scope(|scope| {
-        let mut senders = Vec::new();
-        let mut writers = Vec::new();
-        for file in files.iter_mut() {
-            let (send, receive) = sync_channel::<Arc<DataFrame>>(FRAMES_IN_FLIGHT);
-            senders.push(send);
-            writers.push(
-                scope.spawn(move || receive.into_iter().try_for_each(|frame| file.write(&frame))),
-            );
+    use rayon::prelude::*;
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut rows = rows.peekable();
+    let mut first = true;
+    while first || rows.peek().is_some() {
+        first = false;
+        batch.clear();
+        for row in rows.by_ref().take(BATCH) {
+            batch.push(row.map_err(|source| ReportError::Io {
+                path: "findings spill file".into(),
+                source,
+            })?);
         }
-        let produced = (|| {
-            let mut batch = Vec::with_capacity(BATCH);
-            let mut rows = rows.peekable();
-            let mut first = true;
-            while first || rows.peek().is_some() {
-                first = false;
-                batch.clear();
-                for row in rows.by_ref().take(BATCH) {
-                    batch.push(row.map_err(|source| ReportError::Io {
-                        path: "findings spill file".into(),
-                        source,
-                    })?);
-                }
-                let frame = Arc::new(frame(&batch).map_err(|source| ReportError::Polars {
-                    path: "findings".into(),
-                    source,
-                })?);
-                for send in &senders {
-                    // A writer that stopped has failed: its error is reported below.
-                    let _ = send.send(frame.clone());
-                }
-            }
-            Ok(())
-        })();
-        drop(senders);
-        // Writers not joined here (after a failure) are joined when the scope ends.
-        let written = writers
-            .into_iter()
-            .try_for_each(|w| w.join().expect("a report writer panicked"));
-        produced.and(written)
-    })
+        let frame = frame(&batch).map_err(|source| ReportError::Polars {
+            path: "findings".into(),
+            source,
+        })?;
+        files
+            .par_iter_mut()
+            .try_for_each(|file| file.write(&frame))?;
+    }
+    Ok(())
 }
 
 /// One findings file being written, Parquet or CSV by its name.

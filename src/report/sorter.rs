@@ -22,7 +22,7 @@ use crate::verdict::Kind;
 
 /// Rows held in memory before a sorted run is written out (~250 bytes each, shared strings
 /// aside).
-pub const RUN_ROWS: usize = 100_000;
+pub const RUN_ROWS: usize = 50_000;
 
 /// Gathers findings and gives them back in report order ([`FindingRow::sort_key`]).
 pub struct FindingSorter {
