@@ -1,333 +1,21 @@
-//! The subcommands: argument values → library calls → output and exit code.
+//! `tagtrail rules check|test|coverage|diff|new`: the rule author's and CI's commands.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use chrono::Utc;
 use serde_json::json;
 
-use tagtrail::inventory::{self, Inventory, TagKey};
-use tagtrail::pipeline::{self, AwsOptions, Inputs, Plan, Problem};
-use tagtrail::policy::Policy;
+use tagtrail::pipeline::{self, Inputs};
 use tagtrail::resolve::{Resolver, Sources};
 use tagtrail::ruleset::testing::{self, Status};
 use tagtrail::ruleset::{self, Diagnostic, RuleSet};
-use tagtrail::scan::{self, ScanOptions};
-use tagtrail::source::window::parse_instant;
+
 use tagtrail::source::Window;
 
-use crate::cli::{
-    AwsArgs, Command, CommonArgs, CoverageArgs, DiffArgs, FailOn, FetchArgs, InventoryCommand,
-    LiveArgs, NewArgs, OutputFormat, ResolveArgs, RulesArgs, RulesCommand, ScanArgs,
-};
+use crate::cli::{CoverageArgs, DiffArgs, NewArgs, OutputFormat, RulesArgs};
 
-pub fn run(command: Command) -> Result<u8> {
-    match command {
-        Command::Scan(args) => scan(args),
-        Command::Resolve(args) => resolve(args),
-        Command::Rules {
-            command: RulesCommand::Check(args),
-        } => rules_check(args),
-        Command::Rules {
-            command: RulesCommand::Test(args),
-        } => rules_test(args),
-        Command::Rules {
-            command: RulesCommand::Coverage(args),
-        } => rules_coverage(args),
-        Command::Rules {
-            command: RulesCommand::Diff(args),
-        } => rules_diff(args),
-        Command::Rules {
-            command: RulesCommand::New(args),
-        } => rules_new(args),
-        Command::Rules {
-            command: RulesCommand::Schema,
-        } => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&tagtrail::ruleset::schema::json_schema())?
-            );
-            Ok(0)
-        }
-        Command::Inventory {
-            command: InventoryCommand::Fetch(args),
-        } => inventory_fetch(args),
-        Command::BenchFloor { paths } => bench_floor(&paths),
-    }
-}
-
-fn bench_floor(paths: &[PathBuf]) -> Result<u8> {
-    use rayon::prelude::*;
-    let files = tagtrail::source::discover(paths, &Window::default())?;
-    let bytes: usize = files
-        .par_iter()
-        .map(|f| tagtrail::source::read_file(f).map(|input| input.bytes.len()))
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .sum();
-    println!("files={} bytes={bytes}", files.len());
-    Ok(0)
-}
-
-/// A runtime for the few async calls made outside the pipeline (inventory fetches).
-fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(future))
-}
-
-/// Fetches the inventory live: documents in AWS CLI shape, and what could not be fetched.
-fn fetch_inventory(
-    aws: &AwsArgs,
-    only_tag_key: Option<&str>,
-) -> Result<(tagtrail::inventory::aws::Fetched, Vec<String>)> {
-    block_on(async {
-        let config = tagtrail::aws::load_config(
-            aws.profile.as_deref(),
-            aws.regions.first().map(String::as_str),
-        )
-        .await;
-        let regions = tagtrail::aws::regions(&config, &aws.regions);
-        if regions.is_empty() {
-            anyhow::bail!("no region: pass --regions or configure one (AWS_REGION, a profile)");
-        }
-        let fetched = tagtrail::inventory::aws::fetch(&config, &regions, only_tag_key).await;
-        Ok((fetched, regions))
-    })?
-}
-
-fn inventory_fetch(args: FetchArgs) -> Result<u8> {
-    let (fetched, regions) = fetch_inventory(&args.aws, args.only_tag_key.as_deref())?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    for (name, document) in &fetched.documents {
-        let text = serde_json::to_string_pretty(document)? + "\n";
-        tagtrail::report::write_bytes(&args.out, name, text.as_bytes())?;
-    }
-    let manifest = json!({"tagtrail_inventory_fetch": {
-        "fetched_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "regions": regions,
-        "resources": fetched.resources,
-        "users": fetched.users,
-        "roles": fetched.roles,
-        "problems": fetched.problems,
-    }});
-    tagtrail::report::write_bytes(
-        &args.out,
-        "fetch.json",
-        (serde_json::to_string_pretty(&manifest)? + "\n").as_bytes(),
-    )?;
-    println!(
-        "{} resources, {} users, {} roles -> {}",
-        fetched.resources,
-        fetched.users,
-        fetched.roles,
-        args.out.display()
-    );
-    for p in &fetched.problems {
-        eprintln!("could not fetch {}: {}", p.source, p.reason);
-    }
-    Ok(if fetched.problems.is_empty() { 0 } else { 2 })
-}
-
-/// The sources of a run: local paths (stdin when there is no source at all), S3, LookupEvents.
-fn plan(paths: Vec<PathBuf>, live: LiveArgs) -> Plan {
-    let has_live = !live.logs.is_empty() || live.lookup_events;
-    let local = if !paths.is_empty() {
-        Some(Inputs::Paths(paths))
-    } else if has_live {
-        None
-    } else {
-        Some(Inputs::Stdin)
-    };
-    Plan {
-        local,
-        s3: live.logs,
-        lookup_events: live.lookup_events,
-        aws: AwsOptions {
-            profile: live.aws.profile,
-            regions: live.aws.regions,
-            accounts: live.accounts,
-            concurrency: live.concurrency,
-        },
-    }
-}
-
-/// The bundled demo: `examples/demo` of the working folder, else of the source tree.
-fn demo_dir() -> Result<PathBuf> {
-    let local = PathBuf::from("examples/demo");
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo");
-    [local, built]
-        .into_iter()
-        .find(|p| p.join("trail").is_dir())
-        .context("the demo data (examples/demo) is not here: run from the tagtrail source folder")
-}
-
-fn load_rules(dir: Option<&Path>, exclude_low_confidence: bool) -> Result<RuleSet> {
-    let rules = match dir {
-        Some(dir) => {
-            RuleSet::load_dir(dir).with_context(|| format!("loading rules from {}", dir.display()))
-        }
-        None => RuleSet::builtin().context("the built-in rule pack"),
-    }?;
-    Ok(if exclude_low_confidence {
-        rules.without_low_confidence()
-    } else {
-        rules
-    })
-}
-
-fn window(common: &CommonArgs) -> Result<Window> {
-    let now = Utc::now();
-    let parse = |flag: &str, v: &Option<String>| -> Result<_> {
-        v.as_deref()
-            .map(|t| parse_instant(t, now).map_err(|e| anyhow::anyhow!("--{flag}: {e}")))
-            .transpose()
-    };
-    let window = Window {
-        since: parse("since", &common.since)?,
-        until: parse("until", &common.until)?,
-    };
-    if let (Some(s), Some(u)) = (window.since, window.until) {
-        if s >= u {
-            bail!("--since ({s}) is not before --until ({u})");
-        }
-    }
-    Ok(window)
-}
-
-fn load_inventory(dir: &Path, tag_key: TagKey) -> Result<Inventory> {
-    let mut inventory = Inventory::new(tag_key);
-    inventory::files::load_dir(dir, &mut inventory).context("reading the tag inventory")?;
-    Ok(inventory)
-}
-
-fn scan(args: ScanArgs) -> Result<u8> {
-    let (paths, inventory_source, policy_file) = if args.demo {
-        let demo = demo_dir()?;
-        let policy = demo.join("policy.toml");
-        (
-            vec![demo.join("trail")],
-            demo.join("inventory").display().to_string(),
-            args.policy.or(Some(policy)),
-        )
-    } else {
-        let inventory = args.inventory.context("--inventory is required")?;
-        (args.paths, inventory, args.policy)
-    };
-    let tag_key = TagKey {
-        key: args.tag_key,
-        case_insensitive: args.ignore_tag_case,
-    };
-    let (inventory, inventory_problems) = if inventory_source == "aws" {
-        let (fetched, _) = fetch_inventory(&args.live.aws, None)?;
-        let mut inventory = Inventory::new(tag_key);
-        for (name, document) in &fetched.documents {
-            let bytes = serde_json::to_vec(document)?;
-            inventory::files::load_document(&bytes, &format!("aws:{name}"), &mut inventory)?;
-        }
-        (inventory, fetched.problems)
-    } else {
-        let inventory = load_inventory(Path::new(&inventory_source), tag_key)?;
-        (inventory, Vec::<Problem>::new())
-    };
-    let options = ScanOptions {
-        plan: plan(paths, args.live),
-        window: window(&args.common)?,
-        rules: load_rules(
-            args.common.rules.as_deref(),
-            args.common.exclude_low_confidence,
-        )?,
-        inventory,
-        inventory_problems,
-        policy: match policy_file {
-            Some(path) => Policy::load(&path).context("reading the policy file")?,
-            None => Policy::default(),
-        },
-        out_dir: args.out.unwrap_or_else(|| {
-            PathBuf::from("reports").join(Utc::now().format("%Y%m%dT%H%M%SZ").to_string())
-        }),
-        formats: args.format,
-        fail_on: match args.fail_on {
-            FailOn::Never => None,
-            FailOn::Kind(kind) => Some(kind),
-        },
-        allow_partial: args.allow_partial,
-    };
-    let outcome = scan::scan(&options)?;
-    let mut out = io::stdout().lock();
-    write!(out, "{}", outcome.summary.to_text())?;
-    writeln!(out, "\nreports")?;
-    for path in &outcome.written {
-        writeln!(out, "  {}", path.display())?;
-    }
-    Ok(outcome.exit_code)
-}
-
-fn resolve(args: ResolveArgs) -> Result<u8> {
-    let rules = load_rules(
-        args.common.rules.as_deref(),
-        args.common.exclude_low_confidence,
-    )?;
-    let inventory = match &args.inventory {
-        Some(dir) => Some(load_inventory(
-            dir,
-            TagKey {
-                key: "product".into(),
-                case_insensitive: false,
-            },
-        )?),
-        None => None,
-    };
-    let resolver = Resolver {
-        rules: &rules,
-        index: inventory.as_ref().map(Inventory::index),
-        sources: Sources {
-            record_resources: !args.no_record_resources,
-            ..Sources::default()
-        },
-    };
-    let mut out = BufWriter::new(io::stdout());
-    let mut write_error = None;
-    // Lines are serialised on the worker threads; the sink only writes them, in order.
-    let to_line = |event: pipeline::ResolvedEvent| {
-        let line = json!({
-            "eventID": event.event_id,
-            "eventTime": event.event_time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-            "eventSource": event.event_source,
-            "eventName": event.event_name,
-            "principal": event.resolution.principal,
-            "resources": event.resolution.resources,
-            "unresolved": event.resolution.unresolved.as_ref().map(|u| u.to_string()),
-            "source": event.source.to_string(),
-        });
-        let mut text = line.to_string();
-        text.push('\n');
-        text
-    };
-    let tally = pipeline::run_plan(
-        &plan(args.paths, args.live),
-        &window(&args.common)?,
-        &resolver,
-        to_line,
-        |line| {
-            if write_error.is_none() {
-                write_error = out.write_all(line.as_bytes()).err();
-            }
-        },
-    )?;
-    if let Some(e) = write_error {
-        return Err(e.into());
-    }
-    out.flush()?;
-    eprintln!("{}", tally.one_line());
-    for problem in &tally.rejections {
-        eprintln!("rejected {}: {}", problem.source, problem.reason);
-    }
-    Ok(if tally.rejected > 0 { 2 } else { 0 })
-}
+use super::load_rules;
 
 fn print_diagnostics(diagnostics: &[Diagnostic], format: OutputFormat) -> Result<()> {
     let mut out = io::stdout().lock();
@@ -383,7 +71,7 @@ fn check(dir: &Path) -> Result<(RuleSet, Vec<Diagnostic>, usize)> {
     Ok((set, diagnostics, files.len()))
 }
 
-fn rules_check(args: RulesArgs) -> Result<u8> {
+pub(super) fn rules_check(args: RulesArgs) -> Result<u8> {
     let (set, diagnostics, files) = check(&args.dir)?;
     print_diagnostics(&diagnostics, args.format)?;
     if diagnostics.is_empty() && args.format == OutputFormat::Text {
@@ -396,7 +84,7 @@ fn rules_check(args: RulesArgs) -> Result<u8> {
     Ok(u8::from(!diagnostics.is_empty()))
 }
 
-fn rules_test(args: RulesArgs) -> Result<u8> {
+pub(super) fn rules_test(args: RulesArgs) -> Result<u8> {
     let (set, diagnostics, _) = check(&args.dir)?;
     if !diagnostics.is_empty() {
         print_diagnostics(&diagnostics, args.format)?;
@@ -476,7 +164,7 @@ fn describe_failure(o: &testing::CaseOutcome) -> String {
     parts.join("; ")
 }
 
-fn rules_coverage(args: CoverageArgs) -> Result<u8> {
+pub(super) fn rules_coverage(args: CoverageArgs) -> Result<u8> {
     let rules = load_rules(args.rules.as_deref(), args.exclude_low_confidence)?;
     let resolver = Resolver {
         rules: &rules,
@@ -549,7 +237,7 @@ fn rules_at_revision(rev: &str, dir: &Path) -> Result<Vec<(String, String)>> {
     Ok(files)
 }
 
-fn rules_diff(args: DiffArgs) -> Result<u8> {
+pub(super) fn rules_diff(args: DiffArgs) -> Result<u8> {
     let base = if Path::new(&args.base).is_dir() {
         RuleSet::load_dir(Path::new(&args.base)).context("the base rule set")?
     } else {
@@ -606,7 +294,7 @@ fn rules_diff(args: DiffArgs) -> Result<u8> {
     Ok(u8::from(diff.loses() && !args.accept))
 }
 
-fn rules_new(args: NewArgs) -> Result<u8> {
+pub(super) fn rules_new(args: NewArgs) -> Result<u8> {
     use tagtrail::source::{decode, Item};
     let (record, from) = match &args.from_record {
         Some(path) => {

@@ -1,0 +1,78 @@
+//! `tagtrail scan`: the main job, its demo and its exit code.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+
+use tagtrail::inventory::{self, Inventory, TagKey};
+use tagtrail::pipeline::Problem;
+use tagtrail::policy::Policy;
+use tagtrail::scan::ScanOptions;
+
+use crate::cli::{FailOn, ScanArgs};
+
+use super::{demo_dir, load_inventory, load_rules, plan, window};
+
+pub(super) fn scan(args: ScanArgs) -> Result<u8> {
+    let (paths, inventory_source, policy_file) = if args.demo {
+        let demo = demo_dir()?;
+        let policy = demo.join("policy.toml");
+        (
+            vec![demo.join("trail")],
+            demo.join("inventory").display().to_string(),
+            args.policy.or(Some(policy)),
+        )
+    } else {
+        let inventory = args.inventory.context("--inventory is required")?;
+        (args.paths, inventory, args.policy)
+    };
+    let tag_key = TagKey {
+        key: args.tag_key,
+        case_insensitive: args.ignore_tag_case,
+    };
+    let (inventory, inventory_problems) = if inventory_source == "aws" {
+        let (fetched, _) = super::inventory::fetch_inventory(&args.live.aws, None)?;
+        let mut inventory = Inventory::new(tag_key);
+        for (name, document) in &fetched.documents {
+            let bytes = serde_json::to_vec(document)?;
+            inventory::files::load_document(&bytes, &format!("aws:{name}"), &mut inventory)?;
+        }
+        (inventory, fetched.problems)
+    } else {
+        let inventory = load_inventory(Path::new(&inventory_source), tag_key)?;
+        (inventory, Vec::<Problem>::new())
+    };
+    let options = ScanOptions {
+        plan: plan(paths, args.live),
+        window: window(&args.common)?,
+        rules: load_rules(
+            args.common.rules.as_deref(),
+            args.common.exclude_low_confidence,
+        )?,
+        inventory,
+        inventory_problems,
+        policy: match policy_file {
+            Some(path) => Policy::load(&path).context("reading the policy file")?,
+            None => Policy::default(),
+        },
+        out_dir: args.out.unwrap_or_else(|| {
+            PathBuf::from("reports").join(Utc::now().format("%Y%m%dT%H%M%SZ").to_string())
+        }),
+        formats: args.format,
+        fail_on: match args.fail_on {
+            FailOn::Never => None,
+            FailOn::Kind(kind) => Some(kind),
+        },
+        allow_partial: args.allow_partial,
+    };
+    let outcome = tagtrail::scan::scan(&options)?;
+    let mut out = io::stdout().lock();
+    write!(out, "{}", outcome.summary.to_text())?;
+    writeln!(out, "\nreports")?;
+    for path in &outcome.written {
+        writeln!(out, "  {}", path.display())?;
+    }
+    Ok(outcome.exit_code)
+}
