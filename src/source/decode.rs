@@ -12,6 +12,11 @@
 //! Every unit of input ends as exactly one [`Item`]: a record, something skipped with a reason
 //! (a digest file, JSON that is not CloudTrail), or something rejected as malformed with its
 //! position. What can be read before a point of damage is kept.
+//!
+//! Why serde_json: measured on a 373 KB trail file of the benchmark corpus (2026-11-23, this
+//! machine), splitting it into raw records took 253 µs with serde_json and 307 µs with
+//! sonic-rs 0.5 through serde (`LazyValue`), and typing the records 369 µs against 411 µs,
+//! even with `-C target-cpu=native`; gunzip of the same file took 540 µs.
 
 use std::borrow::Cow;
 use std::fmt;
