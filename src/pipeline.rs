@@ -411,8 +411,12 @@ pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<Reso
         match item {
             Item::Skipped { reason, .. } => tally.skip(&reason),
             Item::Rejected { position, reason } => tally.reject(at(position), reason),
-            Item::Record(record) => {
-                let event = match Event::parse(&record.json) {
+            Item::Record(mut record) => {
+                let parsed = match record.event.take() {
+                    Some(event) => Ok(event),
+                    None => Event::parse(&record.json),
+                };
+                let event = match parsed {
                     Ok(event) => event,
                     Err(err) => {
                         tally.reject(

@@ -25,6 +25,8 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::event::Event;
+
 /// Where in an input a record or a problem is: the line (1-based, for line-oriented inputs)
 /// and the index of the record in its container array (0-based).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -75,10 +77,14 @@ pub struct RawRecord<'a> {
     pub position: Position,
     /// `Resources[]` of a LookupEvents event; empty for other containers.
     pub lookup: Vec<LookupResource>,
+    /// The record already typed, when the container was read in one typed pass.
+    pub event: Option<Event<'a>>,
 }
 
 /// One unit of input, in exactly one bucket.
 #[derive(Debug)]
+// Records are nearly every item; boxing them would cost an allocation per record.
+#[allow(clippy::large_enum_variant)]
 pub enum Item<'a> {
     Record(RawRecord<'a>),
     Skipped { position: Position, reason: String },
@@ -118,7 +124,19 @@ impl<'a> Decoder<'_, 'a> {
         if !matches!(first, b'{' | b'[') {
             return self.skip(Position::default(), "not JSON");
         }
-        // The common case, a trail file, in one pass over the bytes.
+        // The common case, a trail file, typed in one pass over the bytes.
+        if let Some(records) = typed_trail_file(bytes) {
+            for (i, (json, event)) in records.into_iter().enumerate() {
+                self.items.push(Item::Record(RawRecord {
+                    json: Cow::Borrowed(json),
+                    position: Position::default().with_index(i),
+                    lookup: Vec::new(),
+                    event: Some(event),
+                }));
+            }
+            return;
+        }
+        // A trail file with a record that is not CloudTrail, or keys around `Records`.
         if let Ok(trail) = serde_json::from_slice::<TrailFile>(bytes) {
             for (i, element) in trail.records.into_iter().enumerate() {
                 self.record(element, Position::default().with_index(i));
@@ -246,6 +264,7 @@ impl<'a> Decoder<'_, 'a> {
                             json: event.message,
                             position: position.with_index(i),
                             lookup: Vec::new(),
+                            event: None,
                         }));
                     }
                 }
@@ -270,6 +289,7 @@ impl<'a> Decoder<'_, 'a> {
             json: Cow::Borrowed(json.get()),
             position,
             lookup: Vec::new(),
+            event: None,
         }));
     }
 
@@ -279,6 +299,7 @@ impl<'a> Decoder<'_, 'a> {
                 json,
                 position,
                 lookup: event.resources.unwrap_or_default(),
+                event: None,
             })),
             None => self.reject(
                 position,
@@ -346,6 +367,48 @@ fn looks_like_record(value: &RawValue) -> bool {
     }
     serde_json::from_str::<Probe>(value.get())
         .is_ok_and(|p| p.event_source.is_some() && p.event_name.is_some())
+}
+
+/// A trail file exactly as CloudTrail writes it, `{"Records":[...]}`, each record typed as an
+/// [`Event`] straight from the file, with the span of text it was parsed from: one pass
+/// instead of splitting the file into records and parsing each again. `None` when the file
+/// has another shape or a record that is not CloudTrail: the caller then reads it the general
+/// way, which rejects such records one by one.
+fn typed_trail_file(bytes: &[u8]) -> Option<Vec<(&str, Event<'_>)>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let skip_ws = |at: usize| at + (text[at..].len() - text[at..].trim_start().len());
+    let rest = text
+        .trim_start()
+        .strip_prefix('{')?
+        .trim_start()
+        .strip_prefix("\"Records\"")?
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('[')?;
+    let mut at = skip_ws(text.len() - rest.len());
+    let mut records = Vec::new();
+    if text[at..].starts_with(']') {
+        at += 1;
+    } else {
+        loop {
+            let mut stream = serde_json::Deserializer::from_str(&text[at..]).into_iter::<Event>();
+            let event = stream.next()?.ok()?;
+            let end = at + stream.byte_offset();
+            records.push((&text[at..end], event));
+            at = skip_ws(end);
+            match text.as_bytes().get(at) {
+                Some(b',') => at = skip_ws(at + 1),
+                Some(b']') => {
+                    at += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    let tail = text[at..].trim_start().strip_prefix('}')?;
+    tail.trim().is_empty().then_some(records)
 }
 
 /// A trail file as CloudTrail writes it.
@@ -475,6 +538,43 @@ mod tests {
         assert_eq!(
             kinds(&decode(doc.as_bytes(), None)),
             ["record@record 0", "record@record 1"]
+        );
+    }
+
+    #[test]
+    fn a_trail_file_is_typed_in_one_pass_with_each_record_text() {
+        let doc = format!("{{ \"Records\" : [ {REC} ,\n{REC}\n] }}\n");
+        let items = decode(doc.as_bytes(), None);
+        assert_eq!(kinds(&items), ["record@record 0", "record@record 1"]);
+        for item in &items {
+            let Item::Record(record) = item else {
+                panic!("{item:?}")
+            };
+            assert_eq!(record.json, REC);
+            assert_eq!(record.event.as_ref().unwrap().event_name, "GetObject");
+        }
+        assert!(typed_trail_file(br#"{"Records":[]}"#).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_trail_file_with_a_foreign_record_is_read_record_by_record() {
+        // `{}` is JSON but not CloudTrail: the typed pass gives up, the general one reads the
+        // file and the record is rejected by itself later (it has no event to offer).
+        let doc = format!(r#"{{"Records":[{REC},{{}},{REC}]}}"#);
+        assert!(typed_trail_file(doc.as_bytes()).is_none());
+        let items = decode(doc.as_bytes(), None);
+        assert_eq!(
+            kinds(&items),
+            ["record@record 0", "record@record 1", "record@record 2"]
+        );
+        assert!(items
+            .iter()
+            .all(|i| matches!(i, Item::Record(r) if r.event.is_none())));
+        let other_keys = format!(r#"{{"Other":1,"Records":[{REC}]}}"#);
+        assert!(typed_trail_file(other_keys.as_bytes()).is_none());
+        assert_eq!(
+            kinds(&decode(other_keys.as_bytes(), None)),
+            ["record@record 0"]
         );
     }
 
