@@ -1,9 +1,10 @@
 //! The stages wired together: inputs → decode → event → resolve, in parallel over files, with
 //! every record counted in exactly one bucket.
 //!
-//! Files are processed in chunks on all cores (rayon); results are handed to the caller's sink
-//! in input order, so output is deterministic and memory is bounded by one chunk. Inputs read
-//! elsewhere (S3 objects, LookupEvents pages) are fed to the same [`Run`].
+//! Files are processed on all cores, each worker taking the next file; results are handed to
+//! the caller's sink in input order, so output is deterministic and memory is bounded by the
+//! few files in flight. Inputs read elsewhere (S3 objects, LookupEvents pages) are fed to the
+//! same [`Run`].
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -258,20 +259,33 @@ where
                         state = turn.wait(state).unwrap_or_else(|e| e.into_inner());
                     }
                 }
-                let result = match source::read_file_reusing(path, std::mem::take(&mut spare)) {
-                    Ok(input) => {
-                        let (events, tally) = process(&input, window, resolver);
-                        spare = input.bytes;
-                        (events.into_iter().map(map).collect(), tally)
+                // A panic must not leave the other workers waiting for this file forever: it
+                // is caught (the hook has printed it) and the file counted as rejected.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    match source::read_file_reusing(path, std::mem::take(&mut spare)) {
+                        Ok(input) => {
+                            let (events, tally) = process(&input, window, resolver);
+                            spare = input.bytes;
+                            (events.into_iter().map(map).collect(), tally)
+                        }
+                        Err(err) => (
+                            Vec::new(),
+                            Tally::unreadable(
+                                path.display().to_string(),
+                                format!("cannot read: {err}"),
+                            ),
+                        ),
                     }
-                    Err(err) => (
+                }))
+                .unwrap_or_else(|_| {
+                    (
                         Vec::new(),
                         Tally::unreadable(
                             path.display().to_string(),
-                            format!("cannot read: {err}"),
+                            "internal error while reading (a bug: please report it)".into(),
                         ),
-                    ),
-                };
+                    )
+                });
                 let mut guard = reorder.lock().unwrap_or_else(|e| e.into_inner());
                 let state = &mut *guard;
                 state.waiting.insert(index, result);

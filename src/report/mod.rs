@@ -258,15 +258,17 @@ pub fn write_findings(
             Ok(())
         });
     let written = opened.and_then(|()| write_batches(rows, &mut files));
-    let renamed = written.and_then(|()| {
-        files.iter_mut().try_for_each(|file| {
-            file.finish()?;
-            fs::rename(&file.temp, &file.target).map_err(|source| ReportError::Io {
-                path: file.target.display().to_string(),
-                source,
+    // Every file complete before any is renamed: a failure leaves the previous reports.
+    let renamed = written
+        .and_then(|()| files.iter_mut().try_for_each(FindingsFile::finish))
+        .and_then(|()| {
+            files.iter().try_for_each(|file| {
+                fs::rename(&file.temp, &file.target).map_err(|source| ReportError::Io {
+                    path: file.target.display().to_string(),
+                    source,
+                })
             })
-        })
-    });
+        });
     if let Err(err) = renamed {
         for file in &files {
             let _ = fs::remove_file(&file.temp);
