@@ -425,6 +425,10 @@ fn neutralize_formulas(df: &DataFrame) -> PolarsResult<DataFrame> {
         .collect();
     for name in names {
         let column = df.column(&name)?.str()?;
+        // Most columns hold no such cell: they are written as they are, without a copy.
+        if !column.iter().flatten().any(is_formula) {
+            continue;
+        }
         let safe: StringChunked = column
             .iter()
             .map(|v| {
