@@ -222,21 +222,21 @@ fn rules_diff_fails_on_a_lost_resolution_and_passes_on_a_gain() {
     // A new rule for a call nothing covered only gains.
     let head = copy_of_the_pack();
     std::fs::write(
-        head.path().join("bedrock.toml"),
-        r#"source = "bedrock.amazonaws.com"
+        head.path().join("servicequotas.toml"),
+        r#"source = "servicequotas.amazonaws.com"
 
 [[rule]]
-id = "bedrock-guardrail"
-events = ["DeleteGuardrail", "GetGuardrail", "UpdateGuardrail"]
+id = "servicequotas-quota"
+events = ["GetServiceQuota", "RequestServiceQuotaIncrease"]
 
   [[rule.extract]]
-  path = "requestParameters.guardrailIdentifier"
-  regex = '^(?P<id>[a-z0-9]+)$'
-  arn = "arn:{partition}:bedrock:{region}:{account}:guardrail/{id}"
+  path = "requestParameters.quotaCode"
+  vars = { service = "requestParameters.serviceCode" }
+  arn = "arn:{partition}:servicequotas:{region}:{account}:{service}/{value}"
 
   [[rule.test]]
-  event = '''{"eventSource": "bedrock.amazonaws.com", "eventName": "DeleteGuardrail", "awsRegion": "us-west-2", "recipientAccountId": "123123123123", "requestParameters": {"guardrailIdentifier": "cmy5azq5koeo"}}'''
-  expect = ["arn:aws:bedrock:us-west-2:123123123123:guardrail/cmy5azq5koeo"]
+  event = '''{"eventSource": "servicequotas.amazonaws.com", "eventName": "GetServiceQuota", "awsRegion": "us-east-1", "recipientAccountId": "111111111111", "requestParameters": {"serviceCode": "ec2", "quotaCode": "L-1216C47A"}}'''
+  expect = ["arn:aws:servicequotas:us-east-1:111111111111:ec2/L-1216C47A"]
 "#,
     )
     .unwrap();
@@ -255,7 +255,7 @@ events = ["DeleteGuardrail", "GetGuardrail", "UpdateGuardrail"]
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("rule `bedrock-guardrail`: gained 2, lost 0, changed 0"),
+        text.contains("rule `servicequotas-quota`: gained 1, lost 0, changed 0"),
         "{text}"
     );
     assert!(text.contains(" 0 lost, 0 changed"), "{text}");
@@ -311,7 +311,7 @@ fn coverage_on_the_real_corpus() {
         100.0 * coverage
     );
     // Measured 2026-11-23: 86.5%. A rule change that lowers it fails here.
-    assert!(coverage >= 0.864, "coverage fell to {coverage}");
+    assert!(coverage >= 0.906, "coverage fell to {coverage}");
 }
 
 #[test]
