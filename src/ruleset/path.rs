@@ -135,35 +135,41 @@ impl JsonPath {
     /// The scalar values the path selects in `record`, as strings. An array at the end of the
     /// path yields its scalar elements; objects and nulls yield nothing.
     pub fn select(&self, record: &impl Record) -> Vec<String> {
-        let Some(section) = record.section(self.root()) else {
-            return Vec::new();
-        };
-        let mut current = vec![section];
-        for segment in &self.segments[1..] {
-            let mut next = Vec::new();
-            for value in current {
-                match (segment, value) {
-                    (Segment::Key(k), Value::Object(map)) => next.extend(map.get(k)),
-                    (Segment::Index(i), Value::Array(items)) => next.extend(items.get(*i)),
-                    (Segment::All, Value::Array(items)) => next.extend(items.iter()),
-                    (Segment::Filter(key, wanted), Value::Array(items)) => {
-                        next.extend(items.iter().filter(|item| {
-                            item.get(key).and_then(Value::as_str) == Some(wanted.as_str())
-                        }))
-                    }
-                    _ => {}
-                }
-            }
-            current = next;
-        }
         let mut out = Vec::new();
-        for value in current {
-            match value {
-                Value::Array(items) => items.iter().for_each(|v| push_scalar(v, &mut out)),
-                v => push_scalar(v, &mut out),
-            }
+        if let Some(section) = record.section(self.root()) {
+            walk(section, &self.segments[1..], &mut out);
         }
         out
+    }
+}
+
+/// Follows `segments` from `value` depth first, pushing the scalars at the end (each element
+/// of an array there): the same order as walking level by level, without a list per level.
+fn walk(value: &Value, segments: &[Segment], out: &mut Vec<String>) {
+    let Some((segment, rest)) = segments.split_first() else {
+        match value {
+            Value::Array(items) => items.iter().for_each(|v| push_scalar(v, out)),
+            v => push_scalar(v, out),
+        }
+        return;
+    };
+    match (segment, value) {
+        (Segment::Key(k), Value::Object(map)) => {
+            if let Some(v) = map.get(k) {
+                walk(v, rest, out)
+            }
+        }
+        (Segment::Index(i), Value::Array(items)) => {
+            if let Some(v) = items.get(*i) {
+                walk(v, rest, out)
+            }
+        }
+        (Segment::All, Value::Array(items)) => items.iter().for_each(|v| walk(v, rest, out)),
+        (Segment::Filter(key, wanted), Value::Array(items)) => items
+            .iter()
+            .filter(|item| item.get(key).and_then(Value::as_str) == Some(wanted.as_str()))
+            .for_each(|v| walk(v, rest, out)),
+        _ => {}
     }
 }
 
