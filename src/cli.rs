@@ -127,6 +127,9 @@ pub struct ScanArgs {
     /// Rejected (malformed) input does not make the exit code 2.
     #[arg(long)]
     pub allow_partial: bool,
+    /// Findings held in memory before a sorted run is spilled to a temporary file in --out.
+    #[arg(long, value_name = "ROWS", default_value_t = tagtrail::report::sorter::RUN_ROWS)]
+    pub spill_rows: usize,
 }
 
 #[derive(Debug, Args)]

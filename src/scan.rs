@@ -29,6 +29,8 @@ pub struct ScanOptions {
     pub fail_on: Option<Kind>,
     /// Rejected input does not fail the run.
     pub allow_partial: bool,
+    /// Findings held in memory before a sorted run is spilled to disk (see `report::sorter`).
+    pub spill_rows: usize,
 }
 
 /// A failure that stops a scan.
@@ -56,7 +58,7 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         index: Some(options.inventory.index()),
         sources: Sources::default(),
     };
-    let mut sorter = FindingSorter::new(&options.out_dir);
+    let mut sorter = FindingSorter::new(&options.out_dir, options.spill_rows);
     let mut stats = FindingStats::default();
     let mut counted = Counted::default();
     let mut spill_error = None;

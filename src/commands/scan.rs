@@ -66,6 +66,7 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
             FailOn::Kind(kind) => Some(kind),
         },
         allow_partial: args.allow_partial,
+        spill_rows: args.spill_rows,
     };
     let outcome = tagtrail::scan::scan(&options)?;
     let mut out = io::stdout().lock();

@@ -35,13 +35,9 @@ pub struct FindingSorter {
 }
 
 impl FindingSorter {
-    /// A sorter that writes its runs, if any, as anonymous files in `dir`.
-    pub fn new(dir: &Path) -> Self {
-        Self::with_run_rows(dir, RUN_ROWS)
-    }
-
-    /// As [`FindingSorter::new`], with runs of `run_rows` rows (tests use small runs).
-    pub fn with_run_rows(dir: &Path, run_rows: usize) -> Self {
+    /// A sorter that holds up to `run_rows` rows ([`RUN_ROWS`] by default) and writes sorted
+    /// runs, if it needs to, as anonymous files in `dir`.
+    pub fn new(dir: &Path, run_rows: usize) -> Self {
         FindingSorter {
             dir: dir.to_path_buf(),
             run_rows: run_rows.max(1),
@@ -402,7 +398,7 @@ mod tests {
         let mut expected = rows.clone();
         sort(&mut expected);
 
-        let mut sorter = FindingSorter::with_run_rows(dir.path(), 64);
+        let mut sorter = FindingSorter::new(dir.path(), 64);
         for r in rows.clone() {
             sorter.push(r).unwrap();
         }
@@ -410,7 +406,7 @@ mod tests {
         let merged: Vec<FindingRow> = sorter.finish().unwrap().map(Result::unwrap).collect();
         assert_eq!(merged, expected);
 
-        let mut in_memory = FindingSorter::with_run_rows(dir.path(), 10_000);
+        let mut in_memory = FindingSorter::new(dir.path(), 10_000);
         for r in rows {
             in_memory.push(r).unwrap();
         }

@@ -146,6 +146,28 @@ fn two_runs_give_identical_csv() {
 }
 
 #[test]
+fn findings_spilled_to_disk_come_back_in_the_same_order() {
+    // Runs of two rows: the 12 findings of the demo go through six spilled runs and the merge.
+    let (held, spilled) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    scan_demo(held.path(), &[]);
+    let out = scan_demo(spilled.path(), &["--spill-rows", "2", "-v"]);
+    assert!(
+        stderr(&out).contains("findings sorted runs=6"),
+        "{}",
+        stderr(&out)
+    );
+    for file in ["findings.csv", "findings.parquet"] {
+        let read = |d: &Path| std::fs::read(d.join(file)).unwrap();
+        assert_eq!(read(held.path()), read(spilled.path()), "{file}");
+    }
+    let left: Vec<_> = std::fs::read_dir(spilled.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 3, "no spill file is left behind: {left:?}");
+}
+
+#[test]
 fn formats_fail_on_and_no_half_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = scan_demo(
