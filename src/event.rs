@@ -5,7 +5,10 @@
 //! JSON, so a rule that asks for a path parses only then (see `ruleset::path`).
 
 use std::borrow::Cow;
+use std::marker::PhantomData;
 
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -144,114 +147,101 @@ impl<'a> Event<'a> {
 fn lenient<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
-    Ok(Lenient::<T>::deserialize(d)?.0)
-}
-
-/// `T` when the value is an object, `None` for any other JSON value.
-struct Lenient<T>(Option<T>);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(LenientVisitor(std::marker::PhantomData))
-    }
-}
-
-struct LenientVisitor<T>(std::marker::PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for LenientVisitor<T> {
-    type Value = Lenient<T>;
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_map<M: serde::de::MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
-        T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|t| Lenient(Some(t)))
-    }
-    fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(Lenient(None))
-    }
-    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        Lenient::deserialize(d)
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
+    Ok(Lenient::<Object<T>>::deserialize(d)?.0)
 }
 
 /// `resources[]`, keeping the entries that are objects.
 fn lenient_resources<'de: 'a, 'a, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Vec<RecordResource<'a>>>, D::Error> {
-    struct Entries<'a>(Option<Vec<RecordResource<'a>>>);
-    impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V<'a>(std::marker::PhantomData<&'a ()>);
-            impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
-                type Value = Entries<'a>;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("a list of resources")
-                }
-                fn visit_seq<S: serde::de::SeqAccess<'de>>(
-                    self,
-                    mut seq: S,
-                ) -> Result<Self::Value, S::Error> {
-                    let mut out = Vec::new();
-                    while let Some(entry) = seq.next_element::<Lenient<RecordResource<'a>>>()? {
-                        out.extend(entry.0);
-                    }
-                    Ok(Entries(Some(out)))
-                }
-                fn visit_map<M: serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: M,
-                ) -> Result<Self::Value, M::Error> {
-                    while map
-                        .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                        .is_some()
-                    {}
-                    Ok(Entries(None))
-                }
-                fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                    Ok(Entries(None))
-                }
-                fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                    Ok(Entries(None))
-                }
-                fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                    Ok(Entries(None))
-                }
-                fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                    Ok(Entries(None))
-                }
-                fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                    Ok(Entries(None))
-                }
-                fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                    Ok(Entries(None))
-                }
-            }
-            d.deserialize_any(V(std::marker::PhantomData))
-        }
+    Ok(Lenient::<ObjectsIn<RecordResource<'a>>>::deserialize(d)?.0)
+}
+
+/// What a lenient field accepts: an object, or an array. Any other JSON value (and the other
+/// of the two) is skipped and read as `None`.
+trait Shape<'de>: Sized {
+    type Out;
+    fn from_map<M: MapAccess<'de>>(mut map: M) -> Result<Option<Self::Out>, M::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
     }
-    Ok(Option::<Entries<'a>>::deserialize(d)?.and_then(|e| e.0))
+    fn from_seq<S: SeqAccess<'de>>(mut seq: S) -> Result<Option<Self::Out>, S::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+/// A `T` read from a JSON object.
+struct Object<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Shape<'de> for Object<T> {
+    type Out = T;
+    fn from_map<M: MapAccess<'de>>(map: M) -> Result<Option<T>, M::Error> {
+        T::deserialize(MapAccessDeserializer::new(map)).map(Some)
+    }
+}
+
+/// The elements of a JSON array that are objects, each read as a `T`.
+struct ObjectsIn<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Shape<'de> for ObjectsIn<T> {
+    type Out = Vec<T>;
+    fn from_seq<S: SeqAccess<'de>>(mut seq: S) -> Result<Option<Vec<T>>, S::Error> {
+        let mut out = Vec::new();
+        while let Some(entry) = seq.next_element::<Lenient<Object<T>>>()? {
+            out.extend(entry.0);
+        }
+        Ok(Some(out))
+    }
+}
+
+/// The value of shape `S`, or `None` for any other JSON value.
+struct Lenient<'de, S: Shape<'de>>(Option<S::Out>, PhantomData<&'de ()>);
+
+impl<'de, S: Shape<'de>> Deserialize<'de> for Lenient<'de, S> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LenientVisitor::<S>(PhantomData))
+            .map(|value| Lenient(value, PhantomData))
+    }
+}
+
+struct LenientVisitor<S>(PhantomData<S>);
+
+impl<'de, S: Shape<'de>> Visitor<'de> for LenientVisitor<S> {
+    type Value = Option<S::Out>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Self::Value, M::Error> {
+        S::from_map(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        S::from_seq(seq)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        Lenient::<S>::deserialize(d).map(|l| l.0)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
 }
 
 /// `readOnly` is a JSON boolean in CloudTrail, a string in some exports.
@@ -297,6 +287,11 @@ mod tests {
         let resources = event.resources.unwrap();
         assert_eq!(resources.len(), 1);
         assert_eq!(resources[0].arn.as_deref(), Some("arn:aws:iam::1:role/r"));
+        let json = r#"{"eventSource":"s3.amazonaws.com","eventName":"GetObject",
+            "userIdentity":[{"type":"IAMUser"}],"resources":{"ARN":"arn:aws:s3:::b"},"readOnly":7}"#;
+        let event = Event::parse(json).unwrap();
+        assert!(event.user_identity.is_none() && event.resources.is_none());
+        assert_eq!(event.read_only, None);
     }
 
     #[test]
