@@ -279,8 +279,6 @@ impl Resolver<'_> {
     }
 }
 
-/// The record as rules see it: a top-level field is parsed only when a rule asks for it, from
-/// the raw JSON the event kept, so most of a record is never turned into a tree.
 /// The resource an access-denied message names, when the refused action is the event's own
 /// (`User: arn:... is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::1:role/x
 /// because ...`). A message about another action (`iam:PassRole` refused during `RunInstances`)
@@ -299,6 +297,8 @@ fn denied_resource(message: &str, event: &Event) -> Option<String> {
     arn::normalize(target[..end].trim_end_matches('.'))
 }
 
+/// The record as rules see it: a top-level field is parsed only when a rule asks for it, from
+/// the raw JSON the event kept, so most of a record is never turned into a tree.
 struct LazyRecord<'e, 'a> {
     event: &'e Event<'a>,
     json: &'e str,
