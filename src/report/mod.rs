@@ -245,10 +245,6 @@ pub fn write_findings(
     if !parquet && !csv {
         return Ok(Vec::new());
     }
-    fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
     let mut files: Vec<FindingsFile> = Vec::new();
     let opened = [("findings.parquet", parquet), ("findings.csv", csv)]
         .into_iter()
@@ -321,12 +317,7 @@ enum FindingsWriter {
 
 impl FindingsFile {
     fn create(dir: &Path, name: &str) -> Result<Self, ReportError> {
-        let target = dir.join(name);
-        let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let file = fs::File::create(&temp).map_err(|source| ReportError::Io {
-            path: temp.display().to_string(),
-            source,
-        })?;
+        let (target, temp, file) = create_temp(dir, name)?;
         let polars = |source| ReportError::Polars {
             path: target.display().to_string(),
             source,
@@ -385,32 +376,31 @@ impl FindingsFile {
 
 /// Writes `bytes` as `name` in `dir`, via a temporary file and a rename.
 pub fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ReportError> {
-    write_atomically(dir, name, |mut file, path| {
-        use std::io::Write;
-        file.write_all(bytes)
-            .map_err(|source| ReportError::Io { path, source })
-    })
+    use std::io::Write;
+    let (target, temp, mut file) = create_temp(dir, name)?;
+    let io = |path: &Path, source| ReportError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Err(err) = file.write_all(bytes) {
+        let _ = fs::remove_file(&temp);
+        return Err(io(&target, err));
+    }
+    fs::rename(&temp, &target).map_err(|e| io(&target, e))?;
+    Ok(target)
 }
 
-fn write_atomically(
-    dir: &Path,
-    name: &str,
-    write: impl FnOnce(fs::File, String) -> Result<(), ReportError>,
-) -> Result<PathBuf, ReportError> {
+/// Creates `dir` if needed and the temporary file that becomes `name` there when renamed:
+/// (target path, temporary path, the open temporary file).
+fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, PathBuf, fs::File), ReportError> {
     let io = |path: &Path, source| ReportError::Io {
         path: path.display().to_string(),
         source,
     };
     fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let target = dir.join(name);
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let file = fs::File::create(&temp).map_err(|e| io(&temp, e))?;
-    if let Err(err) = write(file, target.display().to_string()) {
-        let _ = fs::remove_file(&temp);
-        return Err(err);
-    }
-    fs::rename(&temp, &target).map_err(|e| io(&target, e))?;
-    Ok(target)
+    Ok((dir.join(name), temp, file))
 }
 
 /// Prefixes `'` to string cells that start with `=`, `+`, `-`, `@`, tab or carriage return

@@ -239,12 +239,17 @@ fn invalid(what: &str) -> io::Error {
     )
 }
 
-struct Reader<'r, R>(&'r mut R);
+/// Reads the fields of one row; `scratch` holds the bytes of each string until it is copied
+/// into its `Arc` or `Box`, so each string is allocated once.
+struct Reader<'r, R> {
+    input: &'r mut R,
+    scratch: Vec<u8>,
+}
 
 impl<R: Read> Reader<'_, R> {
     fn bytes<const N: usize>(&mut self) -> io::Result<[u8; N]> {
         let mut b = [0u8; N];
-        self.0.read_exact(&mut b)?;
+        self.input.read_exact(&mut b)?;
         Ok(b)
     }
 
@@ -258,20 +263,21 @@ impl<R: Read> Reader<'_, R> {
         Ok(present.then_some(n))
     }
 
-    fn string(&mut self) -> io::Result<Option<String>> {
+    /// The next string, read into `scratch`.
+    fn text(&mut self) -> io::Result<Option<&str>> {
         let len = u32::from_le_bytes(self.bytes()?);
         if len == NONE {
             return Ok(None);
         }
-        let mut s = vec![0u8; len as usize];
-        self.0.read_exact(&mut s)?;
-        String::from_utf8(s)
+        self.scratch.resize(len as usize, 0);
+        self.input.read_exact(&mut self.scratch)?;
+        std::str::from_utf8(&self.scratch)
             .map(Some)
             .map_err(|_| invalid("not UTF-8"))
     }
 
     fn shared(&mut self) -> io::Result<Option<Arc<str>>> {
-        Ok(self.string()?.map(Arc::from))
+        Ok(self.text()?.map(Arc::from))
     }
 }
 
@@ -281,14 +287,17 @@ fn decode<R: Read>(input: &mut R) -> io::Result<Option<FindingRow>> {
     if input.read(&mut first)? == 0 {
         return Ok(None);
     }
-    let mut r = Reader(input);
+    let mut r = Reader {
+        input,
+        scratch: Vec::new(),
+    };
     let millis = u64::from_le_bytes(r.bytes()?);
     let event_time = if first[0] != 0 {
         Some(DateTime::from_timestamp_millis(millis as i64).ok_or_else(|| invalid("time"))?)
     } else {
         None
     };
-    let event_id = r.string()?.map(String::into_boxed_str);
+    let event_id = r.text()?.map(Box::from);
     let event_source = r.shared()?.ok_or_else(|| invalid("event source"))?;
     let event_name = r.shared()?.ok_or_else(|| invalid("event name"))?;
     let aws_region = r.shared()?;
