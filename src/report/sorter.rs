@@ -384,6 +384,16 @@ mod tests {
     }
 
     #[test]
+    fn kinds_are_stored_by_their_place_in_all() {
+        // `encode` writes `kind as u8`; `decode` reads it back as an index into `ALL`.
+        assert!(PrincipalKind::ALL
+            .iter()
+            .enumerate()
+            .all(|(i, k)| *k as usize == i));
+        assert!(Kind::ALL.iter().enumerate().all(|(i, k)| *k as usize == i));
+    }
+
+    #[test]
     fn rows_survive_the_spill_format() {
         let original = row(7, "e-7", Kind::UntaggedResource, Some("arn:aws:s3:::b"));
         let mut buf = Vec::new();
