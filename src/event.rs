@@ -16,29 +16,29 @@ use serde_json::value::RawValue;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub event_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub event_time: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub event_source: Cow<'a, str>,
     #[serde(borrow)]
     pub event_name: Cow<'a, str>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub aws_region: Option<Cow<'a, str>>,
-    #[serde(rename = "eventID", borrow, default)]
+    #[serde(rename = "eventID", borrow, default, deserialize_with = "borrowed")]
     pub event_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub event_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub event_category: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub recipient_account_id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "lenient")]
     pub user_identity: Option<UserIdentity<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub error_code: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub error_message: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub read_only: Option<bool>,
@@ -59,21 +59,21 @@ pub struct Event<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIdentity<'a> {
-    #[serde(rename = "type", borrow, default)]
+    #[serde(rename = "type", borrow, default, deserialize_with = "borrowed")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub principal_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub account_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub access_key_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub user_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub invoked_by: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub identity_provider: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub session_context: Option<SessionContext<'a>>,
@@ -85,7 +85,7 @@ pub struct UserIdentity<'a> {
 pub struct SessionContext<'a> {
     #[serde(borrow, default)]
     pub session_issuer: Option<SessionIssuer<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub source_identity: Option<Cow<'a, str>>,
 }
 
@@ -93,26 +93,26 @@ pub struct SessionContext<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionIssuer<'a> {
-    #[serde(rename = "type", borrow, default)]
+    #[serde(rename = "type", borrow, default, deserialize_with = "borrowed")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub account_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     pub user_name: Option<Cow<'a, str>>,
 }
 
 /// One entry of the record's `resources[]`.
 #[derive(Debug, Deserialize)]
 pub struct RecordResource<'a> {
-    #[serde(rename = "ARN", alias = "arn", borrow, default)]
+    #[serde(rename = "ARN", alias = "arn", borrow, default, deserialize_with = "borrowed")]
     pub arn: Option<Cow<'a, str>>,
-    #[serde(rename = "ARNPrefix", borrow, default)]
+    #[serde(rename = "ARNPrefix", borrow, default, deserialize_with = "borrowed")]
     pub arn_prefix: Option<Cow<'a, str>>,
-    #[serde(rename = "accountId", borrow, default)]
+    #[serde(rename = "accountId", borrow, default, deserialize_with = "borrowed")]
     pub account_id: Option<Cow<'a, str>>,
-    #[serde(rename = "type", borrow, default)]
+    #[serde(rename = "type", borrow, default, deserialize_with = "borrowed")]
     pub kind: Option<Cow<'a, str>>,
 }
 
@@ -140,6 +140,37 @@ impl<'a> Event<'a> {
         self.event_category.as_deref() == Some("Insight")
             || self.event_type.as_deref() == Some("AwsCloudTrailInsight")
     }
+}
+
+/// A string field that borrows from the input unless it holds escapes. serde's own
+/// `Option<Cow<str>>` always copies: its `borrow` attribute reaches only a bare `Cow<str>`.
+fn borrowed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct Text;
+    impl<'de> Visitor<'de> for Text {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_str(self)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(s)))
+        }
+        fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(s.to_owned())))
+        }
+        fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(s)))
+        }
+    }
+    d.deserialize_option(Text)
 }
 
 /// A field of an unexpected shape is read as absent rather than failing the whole record.
@@ -276,6 +307,14 @@ mod tests {
         assert_eq!(event.owner_account(), Some("111122223333"));
         assert_eq!(event.read_only, Some(false));
         assert!(event.request_parameters.unwrap().get().contains("i-1"));
+        // Optional strings borrow from the input too (serde's `Option<Cow>` would copy).
+        assert!(matches!(event.aws_region, Some(Cow::Borrowed("us-east-1"))));
+        let identity = event.user_identity.unwrap();
+        assert!(matches!(identity.account_id, Some(Cow::Borrowed(_))));
+        let escaped = Event::parse(r#"{"eventSource":"s","eventName":"n","eventID":"a\u0041","errorCode":null}"#).unwrap();
+        assert_eq!(escaped.event_id.as_deref(), Some("aA"));
+        assert_eq!(escaped.error_code, None);
+        assert!(Event::parse(r#"{"eventSource":"s","eventName":"n","awsRegion":5}"#).is_err());
     }
 
     #[test]

@@ -10,12 +10,11 @@ use std::cell::OnceCell;
 use std::fmt;
 
 use serde::{Serialize, Serializer};
-use serde_json::Value;
 
 use crate::arn;
 use crate::event::Event;
 use crate::principal::{principal_of, Principal};
-use crate::ruleset::{ArnIndex, Completion, EventContext, Record, RuleSet};
+use crate::ruleset::{ArnIndex, Completion, EventContext, Node, Record, RuleSet};
 use crate::source::decode::LookupResource;
 
 /// How a resource was found.
@@ -297,17 +296,18 @@ fn denied_resource(message: &str, event: &Event) -> Option<String> {
     arn::normalize(target[..end].trim_end_matches('.'))
 }
 
-/// The record as rules see it: a top-level field is parsed only when a rule asks for it, from
-/// the raw JSON the event kept, so most of a record is never turned into a tree.
-struct LazyRecord<'e, 'a> {
+/// The record as rules see it: a top-level field is read into a tree only when a rule asks
+/// for it, from the raw JSON the event kept, so most of a record is never turned into a tree.
+pub(crate) struct LazyRecord<'e, 'a> {
     event: &'e Event<'a>,
     json: &'e str,
-    sections: [OnceCell<Option<Value>>; 8],
-    whole: OnceCell<Value>,
+    sections: [OnceCell<Option<Node<'e>>>; 8],
+    whole: OnceCell<Option<Node<'e>>>,
 }
 
 impl<'e, 'a> LazyRecord<'e, 'a> {
-    fn new(event: &'e Event<'a>, json: &'e str) -> Self {
+    /// `json` is the text `event` was read from.
+    pub(crate) fn new(event: &'e Event<'a>, json: &'e str) -> Self {
         LazyRecord {
             event,
             json,
@@ -317,14 +317,12 @@ impl<'e, 'a> LazyRecord<'e, 'a> {
     }
 }
 
-impl Record for LazyRecord<'_, '_> {
-    fn section(&self, root: &str) -> Option<&Value> {
+impl<'e> Record for LazyRecord<'e, '_> {
+    fn section(&self, root: &str) -> Option<&Node<'_>> {
         let e = self.event;
-        let raw = |r: Option<&serde_json::value::RawValue>| {
-            r.and_then(|r| serde_json::from_str(r.get()).ok())
-        };
-        let text = |t: Option<&str>| t.map(|t| Value::String(t.to_string()));
-        let (slot, make): (usize, &dyn Fn() -> Option<Value>) = match root {
+        let raw = |r: Option<&'e serde_json::value::RawValue>| r.and_then(|r| Node::parse(r.get()));
+        let text = |t: Option<&'e str>| t.map(|t| Node::String(t.into()));
+        let (slot, make): (usize, &dyn Fn() -> Option<Node<'e>>) = match root {
             "requestParameters" => (0, &|| raw(e.request_parameters)),
             "responseElements" => (1, &|| raw(e.response_elements)),
             "additionalEventData" => (2, &|| raw(e.additional_event_data)),
@@ -334,10 +332,11 @@ impl Record for LazyRecord<'_, '_> {
             "awsRegion" => (6, &|| text(e.aws_region.as_deref())),
             "recipientAccountId" => (7, &|| text(e.recipient_account_id.as_deref())),
             _ => {
-                let whole = self
+                return self
                     .whole
-                    .get_or_init(|| serde_json::from_str(self.json).unwrap_or(Value::Null));
-                return whole.get(root);
+                    .get_or_init(|| Node::parse(self.json))
+                    .as_ref()?
+                    .get(root)
             }
         };
         self.sections[slot].get_or_init(make).as_ref()

@@ -7,7 +7,7 @@
 pub mod completion;
 pub mod diff;
 mod parse;
-pub mod path;
+mod path;
 pub mod scaffold;
 pub mod schema;
 pub mod template;
@@ -23,7 +23,7 @@ use thiserror::Error;
 use crate::arn;
 pub use completion::{ArnIndex, Completion};
 use path::JsonPath;
-pub use path::Record;
+pub use path::{Node, Record};
 use template::Template;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));

@@ -4,7 +4,11 @@
 //! `[name=vpc-id]` the elements whose `name` is `vpc-id`; a key holding dots or brackets is
 //! quoted: `requestParameters.encryptionContext."aws:s3:arn"`.
 
-use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Number;
 
 /// The record fields a path may start at.
 pub const ROOTS: &[&str] = &[
@@ -21,16 +25,118 @@ pub const ROOTS: &[&str] = &[
     "sharedEventID",
 ];
 
-/// A record as rules see it: its top-level fields by name. A whole record parsed into a
-/// `serde_json::Value` is one; the resolver's lazy view, which parses a field only when a rule
-/// asks for it, is another.
+/// A record as rules see it: its top-level fields by name, each read into a [`Node`] tree at
+/// most once, when a path first asks for it.
 pub trait Record {
-    fn section(&self, root: &str) -> Option<&Value>;
+    fn section(&self, root: &str) -> Option<&Node<'_>>;
 }
 
-impl Record for Value {
-    fn section(&self, root: &str) -> Option<&Value> {
+/// A whole record read as a tree is a record.
+impl Record for Node<'_> {
+    fn section(&self, root: &str) -> Option<&Node<'_>> {
         self.get(root)
+    }
+}
+
+/// A JSON value whose strings borrow from the text it was read from (unless they hold
+/// escapes). Cheaper to build than a `serde_json::Value`: no key or string is copied, objects
+/// are lists of entries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node<'a> {
+    /// `null` or a boolean: paths select nothing there.
+    Other,
+    Number(Number),
+    String(Cow<'a, str>),
+    Array(Vec<Node<'a>>),
+    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+}
+
+impl<'a> Node<'a> {
+    /// Reads JSON text; `None` if it is not JSON.
+    pub fn parse(json: &'a str) -> Option<Self> {
+        serde_json::from_str(json).ok()
+    }
+
+    /// The value of `key` in an object (the last, if the key is given twice, as
+    /// `serde_json::Value` keeps it).
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+        match self {
+            Node::Object(entries) => entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Node::String(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Node<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Node<'de>, E> {
+        Ok(Node::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Other)
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(n.into()))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(n.into()))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Node<'de>, E> {
+        Ok(Number::from_f64(n).map_or(Node::Other, Node::Number))
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Borrowed(s)))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Owned(s.to_owned())))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Owned(s)))
+    }
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Node<'de>, S::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Array(items))
+    }
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Node<'de>, M::Error> {
+        let mut entries = Vec::new();
+        while let Some(Key(key)) = map.next_key()? {
+            entries.push((key, map.next_value()?));
+        }
+        Ok(Node::Object(entries))
+    }
+}
+
+/// An object key, borrowed from the text unless it holds escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Node::deserialize(d)? {
+            Node::String(s) => Ok(Key(s)),
+            _ => Err(serde::de::Error::custom("an object key is a string")),
+        }
     }
 }
 
@@ -143,40 +249,40 @@ impl JsonPath {
     }
 }
 
-/// Follows `segments` from `value` depth first, pushing the scalars at the end (each element
+/// Follows `segments` from `node` depth first, pushing the scalars at the end (each element
 /// of an array there): the same order as walking level by level, without a list per level.
-fn walk(value: &Value, segments: &[Segment], out: &mut Vec<String>) {
+fn walk(node: &Node, segments: &[Segment], out: &mut Vec<String>) {
     let Some((segment, rest)) = segments.split_first() else {
-        match value {
-            Value::Array(items) => items.iter().for_each(|v| push_scalar(v, out)),
+        match node {
+            Node::Array(items) => items.iter().for_each(|v| push_scalar(v, out)),
             v => push_scalar(v, out),
         }
         return;
     };
-    match (segment, value) {
-        (Segment::Key(k), Value::Object(map)) => {
-            if let Some(v) = map.get(k) {
+    match (segment, node) {
+        (Segment::Key(k), Node::Object(_)) => {
+            if let Some(v) = node.get(k) {
                 walk(v, rest, out)
             }
         }
-        (Segment::Index(i), Value::Array(items)) => {
+        (Segment::Index(i), Node::Array(items)) => {
             if let Some(v) = items.get(*i) {
                 walk(v, rest, out)
             }
         }
-        (Segment::All, Value::Array(items)) => items.iter().for_each(|v| walk(v, rest, out)),
-        (Segment::Filter(key, wanted), Value::Array(items)) => items
+        (Segment::All, Node::Array(items)) => items.iter().for_each(|v| walk(v, rest, out)),
+        (Segment::Filter(key, wanted), Node::Array(items)) => items
             .iter()
-            .filter(|item| item.get(key).and_then(Value::as_str) == Some(wanted.as_str()))
+            .filter(|item| item.get(key).and_then(Node::as_str) == Some(wanted.as_str()))
             .for_each(|v| walk(v, rest, out)),
         _ => {}
     }
 }
 
-fn push_scalar(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::String(s) if !s.trim().is_empty() => out.push(s.trim().to_string()),
-        Value::Number(n) => out.push(n.to_string()),
+fn push_scalar(node: &Node, out: &mut Vec<String>) {
+    match node {
+        Node::String(s) if !s.trim().is_empty() => out.push(s.trim().to_string()),
+        Node::Number(n) => out.push(n.to_string()),
         _ => {}
     }
 }
@@ -192,21 +298,22 @@ mod tests {
             "instancesSet": {"items": [{"instanceId": "i-1"}, {"imageId": "ami-1"}, {"instanceId": "i-2"}]},
             "encryptionContext": {"aws:s3:arn": "arn:aws:s3:::b"},
             "names": ["a", "b"]
-        }});
+        }}).to_string();
+        let record = &Node::parse(&record).unwrap();
         let p = JsonPath::parse("requestParameters.instancesSet.items[*].instanceId").unwrap();
-        assert_eq!(p.select(&record), ["i-1", "i-2"]);
+        assert_eq!(p.select(record), ["i-1", "i-2"]);
         let p = JsonPath::parse(r#"requestParameters.encryptionContext."aws:s3:arn""#).unwrap();
-        assert_eq!(p.select(&record), ["arn:aws:s3:::b"]);
+        assert_eq!(p.select(record), ["arn:aws:s3:::b"]);
         assert_eq!(
             JsonPath::parse("requestParameters.names")
                 .unwrap()
-                .select(&record),
+                .select(record),
             ["a", "b"]
         );
         assert_eq!(
             JsonPath::parse("requestParameters.names[1]")
                 .unwrap()
-                .select(&record),
+                .select(record),
             ["b"]
         );
     }
@@ -216,13 +323,42 @@ mod tests {
         let record = json!({"requestParameters": {"filterSet": {"items": [
             {"name": "association.main", "valueSet": {"items": [{"value": "true"}]}},
             {"name": "vpc-id", "valueSet": {"items": [{"value": "vpc-1"}, {"value": "vpc-2"}]}}
-        ]}}});
+        ]}}}).to_string();
+        let record = &Node::parse(&record).unwrap();
         let p = JsonPath::parse(
             "requestParameters.filterSet.items[name=vpc-id].valueSet.items[*].value",
         )
         .unwrap();
-        assert_eq!(p.select(&record), ["vpc-1", "vpc-2"]);
+        assert_eq!(p.select(record), ["vpc-1", "vpc-2"]);
         assert!(JsonPath::parse("requestParameters.x[=a]").is_err());
+    }
+
+    #[test]
+    fn selects_scalars_along_the_path_only() {
+        // A filter key after the walked field, nested arrays and objects at the end, numbers,
+        // escapes, blanks, a path through a scalar, and a key given twice.
+        let record = r#"{"requestParameters": {
+            "items": [{"v": "x", "k": "no"}, {"v": " y ", "k": "yes"}, {"k": "yes", "v": 7}],
+            "ids": ["a", ["nested"], {"o": 1}, 2.5, null, "  ", "b\u0041", -3],
+            "s": "text", "dup": "1", "dup": "2"}, "eventName": "X"}"#;
+        let record = &Node::parse(record).unwrap();
+        let select = |path: &str| JsonPath::parse(path).unwrap().select(record);
+        assert_eq!(select("requestParameters.items[k=yes].v"), ["y", "7"]);
+        assert_eq!(select("requestParameters.ids"), ["a", "2.5", "bA", "-3"]);
+        assert_eq!(select("requestParameters.ids[3]"), ["2.5"]);
+        assert_eq!(select("requestParameters.ids[9]"), Vec::<String>::new());
+        assert_eq!(select("requestParameters.s.x"), Vec::<String>::new());
+        assert_eq!(select("requestParameters.items.v"), Vec::<String>::new());
+        assert_eq!(select("requestParameters.dup"), ["2"]);
+        assert_eq!(select("eventName"), ["X"]);
+    }
+
+    #[test]
+    fn nodes_borrow_from_the_text() {
+        let node = Node::parse(r#"{"a": "plain", "b\u0041": "esc\n"}"#).unwrap();
+        assert!(matches!(node.get("a"), Some(Node::String(Cow::Borrowed("plain")))));
+        assert_eq!(node.get("bA").and_then(Node::as_str), Some("esc\n"));
+        assert_eq!(Node::parse(r#"{"a": "#), None);
     }
 
     #[test]
