@@ -106,7 +106,13 @@ pub struct SessionIssuer<'a> {
 /// One entry of the record's `resources[]`.
 #[derive(Debug, Deserialize)]
 pub struct RecordResource<'a> {
-    #[serde(rename = "ARN", alias = "arn", borrow, default, deserialize_with = "borrowed")]
+    #[serde(
+        rename = "ARN",
+        alias = "arn",
+        borrow,
+        default,
+        deserialize_with = "borrowed"
+    )]
     pub arn: Option<Cow<'a, str>>,
     #[serde(rename = "ARNPrefix", borrow, default, deserialize_with = "borrowed")]
     pub arn_prefix: Option<Cow<'a, str>>,
@@ -311,7 +317,10 @@ mod tests {
         assert!(matches!(event.aws_region, Some(Cow::Borrowed("us-east-1"))));
         let identity = event.user_identity.unwrap();
         assert!(matches!(identity.account_id, Some(Cow::Borrowed(_))));
-        let escaped = Event::parse(r#"{"eventSource":"s","eventName":"n","eventID":"a\u0041","errorCode":null}"#).unwrap();
+        let escaped = Event::parse(
+            r#"{"eventSource":"s","eventName":"n","eventID":"a\u0041","errorCode":null}"#,
+        )
+        .unwrap();
         assert_eq!(escaped.event_id.as_deref(), Some("aA"));
         assert_eq!(escaped.error_code, None);
         assert!(Event::parse(r#"{"eventSource":"s","eventName":"n","awsRegion":5}"#).is_err());

@@ -124,10 +124,7 @@ impl Tally {
     fn skip(&mut self, reason: &str) {
         self.read += 1;
         self.skipped += 1;
-        *self
-            .skipped_by_reason
-            .entry(reason.to_string())
-            .or_default() += 1;
+        count(&mut self.skipped_by_reason, reason);
     }
 
     /// An input that yielded nothing because it could not be read.
@@ -412,16 +409,27 @@ pub fn run(
     run_plan(&plan, window, resolver, |event| event, sink)
 }
 
+/// Adds one to `reason`'s count, allocating its name only the first time.
+fn count(counts: &mut BTreeMap<String, u64>, reason: &str) {
+    match counts.get_mut(reason) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(reason.to_string(), 1);
+        }
+    }
+}
+
 /// Decodes and resolves one input.
 pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<ResolvedEvent>, Tally) {
     let mut tally = Tally {
         inputs: 1,
         ..Tally::default()
     };
-    let mut events = Vec::new();
+    let items = decode(&input.bytes, input.damage.as_deref());
+    let mut events = Vec::with_capacity(items.len());
     let at = |position: decode::Position| format!("{}:{position}", input.name);
     let input_name: Arc<str> = Arc::from(input.name.as_str());
-    for item in decode(&input.bytes, input.damage.as_deref()) {
+    for item in items {
         match item {
             Item::Skipped { reason, .. } => tally.skip(&reason),
             Item::Rejected { position, reason } => tally.reject(at(position), reason),
@@ -458,10 +466,7 @@ pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<Reso
                     None => tally.resolved += 1,
                     Some(reason) => {
                         tally.unresolved += 1;
-                        *tally
-                            .unresolved_by_reason
-                            .entry(reason.code().to_string())
-                            .or_default() += 1;
+                        count(&mut tally.unresolved_by_reason, reason.code());
                     }
                 }
                 let owned = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);

@@ -8,7 +8,6 @@
 pub mod aws;
 pub mod files;
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use thiserror::Error;
@@ -61,9 +60,9 @@ pub enum Product<'a> {
 #[derive(Debug, Clone)]
 pub struct Inventory {
     tag_key: TagKey,
-    products: HashMap<Arc<str>, Option<Arc<str>>>,
+    products: foldhash::HashMap<Arc<str>, Option<Arc<str>>>,
     /// Each product value once; entries share it.
-    values: HashSet<Arc<str>>,
+    values: foldhash::HashSet<Arc<str>>,
     index: ArnIndex,
     /// The files or services it was read from.
     pub sources: Vec<String>,
@@ -73,8 +72,8 @@ impl Inventory {
     pub fn new(tag_key: TagKey) -> Self {
         Inventory {
             tag_key,
-            products: HashMap::new(),
-            values: HashSet::new(),
+            products: Default::default(),
+            values: Default::default(),
             index: ArnIndex::default(),
             sources: Vec::new(),
         }

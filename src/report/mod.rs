@@ -6,7 +6,6 @@
 pub mod sorter;
 pub mod summary;
 
-use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -126,7 +125,7 @@ impl FindingRow {
 
     /// Replaces each string by the copy `strings` already holds: rows repeat principals,
     /// resources, services and regions, so held rows cost little more than their event ids.
-    pub fn share_strings(&mut self, strings: &mut HashSet<Arc<str>>) {
+    pub fn share_strings(&mut self, strings: &mut foldhash::HashSet<Arc<str>>) {
         let mut share = |s: &mut Arc<str>| match strings.get(s) {
             Some(existing) => *s = existing.clone(),
             None => {

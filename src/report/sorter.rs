@@ -6,7 +6,7 @@
 //! run plus a read buffer per spilled run, however many events and findings there are.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -30,7 +30,7 @@ pub struct FindingSorter {
     run_rows: usize,
     run: Vec<FindingRow>,
     /// The strings of the current run, each held once.
-    strings: HashSet<Arc<str>>,
+    strings: foldhash::HashSet<Arc<str>>,
     spilled: Vec<File>,
 }
 
@@ -42,7 +42,7 @@ impl FindingSorter {
             dir: dir.to_path_buf(),
             run_rows: run_rows.max(1),
             run: Vec::new(),
-            strings: HashSet::new(),
+            strings: foldhash::HashSet::default(),
             spilled: Vec::new(),
         }
     }

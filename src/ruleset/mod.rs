@@ -234,7 +234,7 @@ impl Extractor {
 #[derive(Debug, Default, Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    index: HashMap<String, HashMap<String, usize>>,
+    index: foldhash::HashMap<String, foldhash::HashMap<String, usize>>,
 }
 
 impl RuleSet {

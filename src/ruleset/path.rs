@@ -323,7 +323,8 @@ mod tests {
         let record = json!({"requestParameters": {"filterSet": {"items": [
             {"name": "association.main", "valueSet": {"items": [{"value": "true"}]}},
             {"name": "vpc-id", "valueSet": {"items": [{"value": "vpc-1"}, {"value": "vpc-2"}]}}
-        ]}}}).to_string();
+        ]}}})
+        .to_string();
         let record = &Node::parse(&record).unwrap();
         let p = JsonPath::parse(
             "requestParameters.filterSet.items[name=vpc-id].valueSet.items[*].value",
@@ -356,7 +357,10 @@ mod tests {
     #[test]
     fn nodes_borrow_from_the_text() {
         let node = Node::parse(r#"{"a": "plain", "b\u0041": "esc\n"}"#).unwrap();
-        assert!(matches!(node.get("a"), Some(Node::String(Cow::Borrowed("plain")))));
+        assert!(matches!(
+            node.get("a"),
+            Some(Node::String(Cow::Borrowed("plain")))
+        ));
         assert_eq!(node.get("bA").and_then(Node::as_str), Some("esc\n"));
         assert_eq!(Node::parse(r#"{"a": "#), None);
     }

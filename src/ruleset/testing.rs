@@ -101,7 +101,11 @@ fn found_by(rule: &Rule, case: &RuleTest) -> Result<Vec<String>, String> {
         account,
     };
     Ok(rule
-        .extract(&crate::resolve::LazyRecord::new(&event, &case.event), ctx, Some(&index))
+        .extract(
+            &crate::resolve::LazyRecord::new(&event, &case.event),
+            ctx,
+            Some(&index),
+        )
         .into_iter()
         .map(|e| e.arn)
         .collect())
