@@ -6,6 +6,7 @@
 //! only finds, reads and decompresses, and never drops a file without saying why.
 
 pub mod decode;
+mod gzip;
 pub mod lookup_api;
 pub mod s3;
 pub mod window;
@@ -14,8 +15,8 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-// flate2 with the zlib-rs backend: `tagtrail bench-floor` gunzips the 1M-event benchmark corpus
-// (292 MB of gzip) in 2.3 CPU-seconds; single-threaded zcat takes 7.0 s (issue #6's figure).
+// Files are inflated whole with libdeflate (see `gzip`); flate2 with the zlib-rs backend, the
+// fastest streaming decoder measured, reads the damaged ones as far as they go.
 use flate2::bufread::GzDecoder;
 use thiserror::Error;
 
@@ -136,7 +137,10 @@ fn is_gzip(bytes: &[u8]) -> bool {
 /// Decompresses every gzip member in `raw` (Firehose and `cat` make multi-member files).
 /// On damage, `out` keeps what was decompressed before it and the damage is described.
 fn gunzip(raw: &[u8], out: &mut Vec<u8>) -> Option<String> {
-    out.reserve(size_hint(raw));
+    if gzip::decompress_all(raw, out, size_hint(raw)) {
+        return None;
+    }
+    out.clear();
     let mut rest = raw;
     while !rest.is_empty() {
         let offset = raw.len() - rest.len();
