@@ -94,61 +94,33 @@ pub struct FindingRow {
 }
 
 impl FindingRow {
+    /// The row of one finding; its strings are shared with earlier rows made on this thread.
     pub fn new(event: &ResolvedEvent, finding: &Finding) -> Self {
         let principal = &event.resolution.principal;
-        let shared = |s: &Option<String>| s.as_deref().map(Arc::from);
+        let optional = |s: &Option<String>| s.as_deref().map(shared);
         FindingRow {
             // Reports keep milliseconds; truncating here keeps the order of spilled runs.
             event_time: event
                 .event_time
                 .and_then(|t| DateTime::from_timestamp_millis(t.timestamp_millis())),
             event_id: event.event_id.as_deref().map(Box::from),
-            event_source: Arc::from(event.event_source.as_str()),
-            event_name: Arc::from(event.event_name.as_str()),
-            aws_region: shared(&event.aws_region),
-            account_id: shared(&event.account_id),
-            principal_arn: shared(&principal.arn),
+            event_source: shared(&event.event_source),
+            event_name: shared(&event.event_name),
+            aws_region: optional(&event.aws_region),
+            account_id: optional(&event.account_id),
+            principal_arn: optional(&principal.arn),
             principal_type: principal.kind,
-            principal_account: shared(&principal.account_id),
+            principal_account: optional(&principal.account_id),
             cross_account: principal.cross_account,
-            principal_product: shared(&finding.principal_product),
-            resource_arn: shared(&finding.resource_arn),
-            resource_product: shared(&finding.resource_product),
+            principal_product: optional(&finding.principal_product),
+            resource_arn: optional(&finding.resource_arn),
+            resource_product: optional(&finding.resource_product),
             kind: finding.kind,
-            resolved_via: shared(&finding.resolved_via),
-            error_code: shared(&event.error_code),
+            resolved_via: optional(&finding.resolved_via),
+            error_code: optional(&event.error_code),
             denied: finding.denied,
             read_only: event.read_only,
             source: event.source.clone(),
-        }
-    }
-
-    /// Replaces each string by the copy `strings` already holds: rows repeat principals,
-    /// resources, services and regions, so held rows cost little more than their event ids.
-    pub fn share_strings(&mut self, strings: &mut foldhash::HashSet<Arc<str>>) {
-        let mut share = |s: &mut Arc<str>| match strings.get(s) {
-            Some(existing) => *s = existing.clone(),
-            None => {
-                strings.insert(s.clone());
-            }
-        };
-        share(&mut self.event_source);
-        share(&mut self.event_name);
-        for field in [
-            &mut self.aws_region,
-            &mut self.account_id,
-            &mut self.principal_arn,
-            &mut self.principal_account,
-            &mut self.principal_product,
-            &mut self.resource_arn,
-            &mut self.resource_product,
-            &mut self.resolved_via,
-            &mut self.error_code,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            share(field);
         }
     }
 
@@ -163,6 +135,29 @@ impl FindingRow {
         )
     }
 }
+
+/// The copy of `text` this thread already holds, or a new one it then holds. Rows repeat
+/// principals, resources, services and regions: held rows cost little more than their event
+/// ids, and making a row rarely allocates. At most [`SHARED_STRINGS`] are held per thread.
+fn shared(text: &str) -> Arc<str> {
+    thread_local! {
+        static STRINGS: std::cell::RefCell<foldhash::HashSet<Arc<str>>> = Default::default();
+    }
+    STRINGS.with_borrow_mut(|strings| {
+        if let Some(held) = strings.get(text) {
+            return held.clone();
+        }
+        if strings.len() >= SHARED_STRINGS {
+            strings.clear();
+        }
+        let new: Arc<str> = Arc::from(text);
+        strings.insert(new.clone());
+        new
+    })
+}
+
+/// Strings [`shared`] holds per thread before it starts again (a few MB).
+const SHARED_STRINGS: usize = 1 << 16;
 
 /// Builds the findings frame, in the order of `rows`.
 pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
@@ -443,4 +438,19 @@ fn is_formula(cell: &str) -> bool {
         cell.as_bytes().first(),
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_share_their_strings_and_the_pool_stays_bounded() {
+        let a = shared("arn:aws:s3:::bucket");
+        assert!(Arc::ptr_eq(&a, &shared("arn:aws:s3:::bucket")));
+        for n in 0..SHARED_STRINGS + 10 {
+            assert_eq!(&*shared(&n.to_string()), n.to_string());
+        }
+        assert_eq!(&*shared("arn:aws:s3:::bucket"), "arn:aws:s3:::bucket");
+    }
 }

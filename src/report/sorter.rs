@@ -20,8 +20,8 @@ use crate::principal::PrincipalKind;
 use crate::source::Position;
 use crate::verdict::Kind;
 
-/// Rows held in memory before a sorted run is written out (~250 bytes each, shared strings
-/// aside).
+/// Rows held in memory before a sorted run is written out (~250 bytes each, their strings
+/// mostly shared with other rows: see `FindingRow::new`).
 pub const RUN_ROWS: usize = 50_000;
 
 /// Gathers findings and gives them back in report order ([`FindingRow::sort_key`]).
@@ -29,8 +29,6 @@ pub struct FindingSorter {
     dir: PathBuf,
     run_rows: usize,
     run: Vec<FindingRow>,
-    /// The strings of the current run, each held once.
-    strings: foldhash::HashSet<Arc<str>>,
     spilled: Vec<File>,
 }
 
@@ -42,14 +40,12 @@ impl FindingSorter {
             dir: dir.to_path_buf(),
             run_rows: run_rows.max(1),
             run: Vec::new(),
-            strings: foldhash::HashSet::default(),
             spilled: Vec::new(),
         }
     }
 
     /// Adds a row; writes out the run when it is full.
-    pub fn push(&mut self, mut row: FindingRow) -> io::Result<()> {
-        row.share_strings(&mut self.strings);
+    pub fn push(&mut self, row: FindingRow) -> io::Result<()> {
         if self.run.capacity() == 0 {
             self.run.reserve_exact(self.run_rows);
         }
@@ -78,7 +74,6 @@ impl FindingSorter {
         let mut file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
         file.rewind()?;
         self.spilled.push(file);
-        self.strings.clear();
         Ok(())
     }
 
