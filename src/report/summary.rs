@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::FindingRow;
 use crate::pipeline::{Problem, Tally};
+use crate::principal::PrincipalKind;
 use crate::verdict::Kind;
 
 /// The record buckets; `read` is the sum of the other four.
@@ -76,12 +77,19 @@ pub struct Summary {
 /// (principal product, resource product) of a product-mismatch finding.
 type ProductPairKey = (Option<Arc<str>>, Option<Arc<str>>);
 
+/// Who a finding counts for: the principal's ARN, or its type when it has none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Who {
+    Arn(Arc<str>),
+    Kind(PrincipalKind),
+}
+
 /// What the summary says of the findings, gathered row by row as they stream to the reports.
 #[derive(Debug, Clone, Default)]
 pub struct FindingStats {
     by_kind: BTreeMap<Kind, u64>,
-    pairs: BTreeMap<ProductPairKey, u64>,
-    principals: BTreeMap<Arc<str>, u64>,
+    pairs: foldhash::HashMap<ProductPairKey, u64>,
+    principals: foldhash::HashMap<Who, u64>,
     denied: u64,
 }
 
@@ -93,8 +101,8 @@ impl FindingStats {
             *self.pairs.entry(key).or_default() += 1;
         }
         let who = match &row.principal_arn {
-            Some(arn) => arn.clone(),
-            None => Arc::from(format!("({})", row.principal_type.as_str())),
+            Some(arn) => Who::Arn(arn.clone()),
+            None => Who::Kind(row.principal_type),
         };
         *self.principals.entry(who).or_default() += 1;
         self.denied += row.denied as u64;
@@ -135,15 +143,26 @@ impl Summary {
                 findings: n,
             })
             .collect();
-        product_pairs.sort_by_key(|p| std::cmp::Reverse(p.findings));
+        product_pairs.sort_by(|a, b| {
+            (b.findings, &a.principal_product, &a.resource_product).cmp(&(
+                a.findings,
+                &b.principal_product,
+                &b.resource_product,
+            ))
+        });
         let mut top_principals: Vec<PrincipalCount> = principals
             .into_iter()
-            .map(|(principal_arn, findings)| PrincipalCount {
-                principal_arn: principal_arn.to_string(),
+            .map(|(who, findings)| PrincipalCount {
+                principal_arn: match who {
+                    Who::Arn(arn) => arn.to_string(),
+                    Who::Kind(kind) => format!("({})", kind.as_str()),
+                },
                 findings,
             })
             .collect();
-        top_principals.sort_by_key(|p| std::cmp::Reverse(p.findings));
+        // Most findings first; ties by name, so reruns write the same summary.
+        top_principals
+            .sort_by(|a, b| (b.findings, &a.principal_arn).cmp(&(a.findings, &b.principal_arn)));
         top_principals.truncate(10);
         let mut rejected = tally.rejections.clone();
         rejected.sort();
