@@ -95,8 +95,10 @@ impl Principal {
 /// Reads the principal of one record.
 pub fn principal_of(event: &Event) -> Principal {
     let identity = event.user_identity.as_ref();
-    let get =
-        |s: Option<&std::borrow::Cow<str>>| s.map(|c| c.to_string()).filter(|s| !s.is_empty());
+    // Borrowed until the end: only what the principal keeps is copied.
+    fn get<'a>(s: Option<&'a std::borrow::Cow<'_, str>>) -> Option<&'a str> {
+        s.map(|c| c.as_ref()).filter(|s| !s.is_empty())
+    }
     let kind_text = identity.and_then(|i| i.kind.as_deref()).unwrap_or("");
     let own_arn = identity.and_then(|i| get(i.arn.as_ref()));
     let issuer = identity
@@ -107,37 +109,33 @@ pub fn principal_of(event: &Event) -> Principal {
     let invoked_by = identity.and_then(|i| get(i.invoked_by.as_ref()));
 
     let (kind, arn, session_name) = match kind_text {
-        "IAMUser" => (PrincipalKind::IamUser, own_arn.clone(), None),
+        "IAMUser" => (PrincipalKind::IamUser, owned(own_arn), None),
         "AssumedRole" => {
-            let session = own_arn.as_deref().and_then(session_of_assumed_role);
-            let role = issuer_arn.or_else(|| own_arn.as_deref().and_then(role_of_assumed_role));
+            let session = own_arn.and_then(session_of_assumed_role);
+            let role = owned(issuer_arn).or_else(|| own_arn.and_then(role_of_assumed_role));
             (role_kind(role.as_deref()), role, session)
         }
         "Root" => {
-            let arn = own_arn.clone().or_else(|| {
-                account_id
-                    .as_ref()
-                    .map(|a| format!("arn:aws:iam::{a}:root"))
-            });
+            let arn =
+                owned(own_arn).or_else(|| account_id.map(|a| format!("arn:aws:iam::{a}:root")));
             (PrincipalKind::Root, arn, None)
         }
         "FederatedUser" => {
-            let session = own_arn
-                .as_deref()
-                .and_then(|a| a.rsplit_once("federated-user/").map(|(_, n)| n.to_string()));
-            (PrincipalKind::FederatedUser, issuer_arn, session)
+            let session =
+                own_arn.and_then(|a| a.rsplit_once("federated-user/").map(|(_, n)| n.to_string()));
+            (PrincipalKind::FederatedUser, owned(issuer_arn), session)
         }
         "WebIdentityUser" | "SAMLUser" => (
             PrincipalKind::WebIdentity,
             None,
-            get(identity.and_then(|i| i.user_name.as_ref())),
+            owned(get(identity.and_then(|i| i.user_name.as_ref()))),
         ),
         "AWSService" => (PrincipalKind::AwsService, None, None),
         "AWSAccount" => (PrincipalKind::AwsAccount, None, None),
         // Identity Center user-directory calls and older records name IAM users by ARN only.
-        _ => match own_arn.as_deref().and_then(Arn::parse) {
+        _ => match own_arn.and_then(Arn::parse) {
             Some(arn) if arn.service == "iam" && arn.resource.starts_with("user/") => {
-                (PrincipalKind::IamUser, own_arn.clone(), None)
+                (PrincipalKind::IamUser, owned(own_arn), None)
             }
             _ if identity.is_none() || kind_text.is_empty() => {
                 // Service events (`AwsServiceEvent`) often have no userIdentity at all.
@@ -147,23 +145,27 @@ pub fn principal_of(event: &Event) -> Principal {
                     (PrincipalKind::Unknown, None, None)
                 }
             }
-            _ => (PrincipalKind::Unknown, own_arn.clone(), None),
+            _ => (PrincipalKind::Unknown, owned(own_arn), None),
         },
     };
 
-    let cross_account = match (account_id.as_deref(), event.recipient_account_id.as_deref()) {
+    let cross_account = match (account_id, event.recipient_account_id.as_deref()) {
         (Some(caller), Some(owner)) => !owner.is_empty() && caller != owner,
         _ => false,
     };
     Principal {
         arn,
         kind,
-        account_id,
+        account_id: owned(account_id),
         session_name,
-        access_key_id: identity.and_then(|i| get(i.access_key_id.as_ref())),
-        invoked_by,
+        access_key_id: owned(identity.and_then(|i| get(i.access_key_id.as_ref()))),
+        invoked_by: owned(invoked_by),
         cross_account,
     }
+}
+
+fn owned(text: Option<&str>) -> Option<String> {
+    text.map(str::to_string)
 }
 
 /// Identity Center roles and service-linked roles are told apart by name and path.

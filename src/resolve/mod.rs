@@ -168,9 +168,10 @@ pub fn context_of<'e>(event: &'e Event) -> (&'e str, &'e str, &'e str) {
                 .and_then(|s| s.arn.as_deref())
         })
     });
+    // `arn:<partition>:...`: the partition alone, without parsing the whole ARN.
     let partition = caller_arn
-        .and_then(arn::Arn::parse)
-        .map(|a| a.partition)
+        .and_then(|a| a.strip_prefix("arn:")?.split_once(':'))
+        .map(|(partition, _)| partition)
         .filter(|p| p.starts_with("aws"))
         .unwrap_or_else(|| arn::partition_of(region));
     (partition, region, event.owner_account().unwrap_or(""))
