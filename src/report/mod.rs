@@ -139,7 +139,7 @@ impl FindingRow {
 /// The copy of `text` this thread already holds, or a new one it then holds. Rows repeat
 /// principals, resources, services and regions: held rows cost little more than their event
 /// ids, and making a row rarely allocates. At most [`SHARED_STRINGS`] are held per thread.
-fn shared(text: &str) -> Arc<str> {
+pub(crate) fn shared(text: &str) -> Arc<str> {
     thread_local! {
         static STRINGS: std::cell::RefCell<foldhash::HashSet<Arc<str>>> = Default::default();
     }

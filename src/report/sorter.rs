@@ -235,7 +235,7 @@ fn invalid(what: &str) -> io::Error {
 }
 
 /// Reads the fields of one row; `scratch` holds the bytes of each string until it is copied
-/// into its `Arc` or `Box`, so each string is allocated once.
+/// into its `Box`, or found among the strings this thread already shares (`report::shared`).
 struct Reader<'r, R> {
     input: &'r mut R,
     scratch: Vec<u8>,
@@ -272,7 +272,7 @@ impl<R: Read> Reader<'_, R> {
     }
 
     fn shared(&mut self) -> io::Result<Option<Arc<str>>> {
-        Ok(self.text()?.map(Arc::from))
+        Ok(self.text()?.map(super::shared))
     }
 }
 
