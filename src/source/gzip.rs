@@ -100,15 +100,8 @@ impl Drop for Decompressor {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::gz;
     use super::*;
-    use flate2::{write::GzEncoder, Compression};
-    use std::io::Write;
-
-    fn gz(data: &[u8]) -> Vec<u8> {
-        let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
-        enc.write_all(data).unwrap();
-        enc.finish().unwrap()
-    }
 
     #[test]
     fn inflates_every_member_growing_the_buffer_as_needed() {

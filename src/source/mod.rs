@@ -185,7 +185,8 @@ mod tests {
     use flate2::{write::GzEncoder, Compression};
     use std::io::Write;
 
-    fn gz(data: &[u8]) -> Vec<u8> {
+    /// `data` gzipped (also used by `gzip`'s tests).
+    pub(super) fn gz(data: &[u8]) -> Vec<u8> {
         let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
         enc.write_all(data).unwrap();
         enc.finish().unwrap()
