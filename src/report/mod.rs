@@ -462,6 +462,79 @@ fn is_formula(cell: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::RecordSource;
+    use crate::source::Position;
+
+    /// A findings row for tests (also used by `sorter`'s).
+    pub(super) fn row(second: i64, id: &str, kind: Kind, resource: Option<&str>) -> FindingRow {
+        FindingRow {
+            event_time: DateTime::from_timestamp(1_700_000_000 + second, 0),
+            event_id: Some(id.into()),
+            event_source: "s3.amazonaws.com".into(),
+            event_name: "GetObject".into(),
+            aws_region: Some("us-east-1".into()),
+            account_id: None,
+            principal_arn: Some("arn:aws:iam::111122223333:user/alice".into()),
+            principal_type: PrincipalKind::IamUser,
+            principal_account: Some("111122223333".into()),
+            cross_account: second % 2 == 0,
+            principal_product: Some("aaa".into()),
+            resource_arn: resource.map(Arc::from),
+            resource_product: Some("=bbb".into()),
+            kind,
+            resolved_via: Some("rule:s3-bucket".into()),
+            error_code: None,
+            denied: second % 3 == 0,
+            read_only: [None, Some(true), Some(false)][(second % 3) as usize],
+            source: RecordSource {
+                input: "a/b.json.gz".into(),
+                position: Position {
+                    line: None,
+                    index: Some(second as usize),
+                },
+            },
+        }
+    }
+
+    /// Rows over several frames, then a failure reading them back: every frame goes out in
+    /// order through the writer thread, and a failure leaves no findings file behind.
+    #[test]
+    fn findings_cross_frames_in_order_and_a_failure_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: Vec<FindingRow> = (0..(2 * BATCH as i64 + 7))
+            .map(|i| {
+                row(
+                    i,
+                    &format!("e-{i}"),
+                    Kind::ProductMismatch,
+                    Some("arn:aws:s3:::b"),
+                )
+            })
+            .collect();
+        let written = write_findings(rows.iter().cloned().map(Ok), dir.path(), true, true).unwrap();
+        assert_eq!(written.len(), 2);
+        let csv = fs::read_to_string(dir.path().join("findings.csv")).unwrap();
+        let ids: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap())
+            .collect();
+        let expected: Vec<String> = (0..rows.len()).map(|i| format!("e-{i}")).collect();
+        assert_eq!(ids, expected);
+
+        let failing = tempfile::tempdir().unwrap();
+        let broken = rows
+            .into_iter()
+            .map(Ok)
+            .take(BATCH + 3)
+            .chain(std::iter::once(Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "spill file cut short",
+            ))));
+        let err = write_findings(broken, failing.path(), true, true).unwrap_err();
+        assert!(err.to_string().contains("cut short"), "{err}");
+        assert_eq!(fs::read_dir(failing.path()).unwrap().count(), 0);
+    }
 
     #[test]
     fn rows_share_their_strings_and_the_pool_stays_bounded() {

@@ -346,37 +346,8 @@ fn decode<R: Read>(input: &mut R) -> io::Result<Option<FindingRow>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::row;
     use super::*;
-
-    fn row(second: i64, id: &str, kind: Kind, resource: Option<&str>) -> FindingRow {
-        FindingRow {
-            event_time: DateTime::from_timestamp(1_700_000_000 + second, 0),
-            event_id: Some(id.into()),
-            event_source: "s3.amazonaws.com".into(),
-            event_name: "GetObject".into(),
-            aws_region: Some("us-east-1".into()),
-            account_id: None,
-            principal_arn: Some("arn:aws:iam::111122223333:user/alice".into()),
-            principal_type: PrincipalKind::IamUser,
-            principal_account: Some("111122223333".into()),
-            cross_account: second % 2 == 0,
-            principal_product: Some("aaa".into()),
-            resource_arn: resource.map(Arc::from),
-            resource_product: Some("=bbb".into()),
-            kind,
-            resolved_via: Some("rule:s3-bucket".into()),
-            error_code: None,
-            denied: second % 3 == 0,
-            read_only: [None, Some(true), Some(false)][(second % 3) as usize],
-            source: RecordSource {
-                input: "a/b.json.gz".into(),
-                position: Position {
-                    line: None,
-                    index: Some(second as usize),
-                },
-            },
-        }
-    }
 
     #[test]
     fn kinds_are_stored_by_their_place_in_all() {
