@@ -17,36 +17,13 @@ use tagtrail::ruleset::RuleSet;
 use tagtrail::source::window::parse_instant;
 use tagtrail::source::Window;
 
-use crate::cli::{Command, CommonArgs, InventoryCommand, LiveArgs, RulesCommand};
+use crate::cli::{Command, CommonArgs, InventoryCommand, LiveArgs};
 
 pub fn run(command: Command) -> Result<u8> {
     match command {
         Command::Scan(args) => scan::scan(args),
         Command::Resolve(args) => resolve::resolve(args),
-        Command::Rules {
-            command: RulesCommand::Check(args),
-        } => rules::rules_check(args),
-        Command::Rules {
-            command: RulesCommand::Test(args),
-        } => rules::rules_test(args),
-        Command::Rules {
-            command: RulesCommand::Coverage(args),
-        } => rules::rules_coverage(args),
-        Command::Rules {
-            command: RulesCommand::Diff(args),
-        } => rules::rules_diff(args),
-        Command::Rules {
-            command: RulesCommand::New(args),
-        } => rules::rules_new(args),
-        Command::Rules {
-            command: RulesCommand::Schema,
-        } => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&tagtrail::ruleset::schema::json_schema())?
-            );
-            Ok(0)
-        }
+        Command::Rules { command } => rules::run(command),
         Command::Inventory {
             command: InventoryCommand::Fetch(args),
         } => inventory::inventory_fetch(args),

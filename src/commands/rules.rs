@@ -13,9 +13,27 @@ use tagtrail::ruleset::{self, Diagnostic, RuleSet};
 
 use tagtrail::source::Window;
 
-use crate::cli::{CoverageArgs, DiffArgs, NewArgs, OutputFormat, RulesArgs};
+use crate::cli::{CoverageArgs, DiffArgs, NewArgs, OutputFormat, RulesArgs, RulesCommand};
 
 use super::load_rules;
+
+/// Runs one `tagtrail rules` subcommand.
+pub fn run(command: RulesCommand) -> Result<u8> {
+    match command {
+        RulesCommand::Check(args) => rules_check(args),
+        RulesCommand::Test(args) => rules_test(args),
+        RulesCommand::Coverage(args) => rules_coverage(args),
+        RulesCommand::Diff(args) => rules_diff(args),
+        RulesCommand::New(args) => rules_new(args),
+        RulesCommand::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&ruleset::schema::json_schema())?
+            );
+            Ok(0)
+        }
+    }
+}
 
 fn print_diagnostics(diagnostics: &[Diagnostic], format: OutputFormat) -> Result<()> {
     let mut out = io::stdout().lock();
@@ -71,7 +89,7 @@ fn check(dir: &Path) -> Result<(RuleSet, Vec<Diagnostic>, usize)> {
     Ok((set, diagnostics, files.len()))
 }
 
-pub(super) fn rules_check(args: RulesArgs) -> Result<u8> {
+fn rules_check(args: RulesArgs) -> Result<u8> {
     let (set, diagnostics, files) = check(&args.dir)?;
     print_diagnostics(&diagnostics, args.format)?;
     if diagnostics.is_empty() && args.format == OutputFormat::Text {
@@ -84,7 +102,7 @@ pub(super) fn rules_check(args: RulesArgs) -> Result<u8> {
     Ok(u8::from(!diagnostics.is_empty()))
 }
 
-pub(super) fn rules_test(args: RulesArgs) -> Result<u8> {
+fn rules_test(args: RulesArgs) -> Result<u8> {
     let (set, diagnostics, _) = check(&args.dir)?;
     if !diagnostics.is_empty() {
         print_diagnostics(&diagnostics, args.format)?;
@@ -164,7 +182,7 @@ fn describe_failure(o: &testing::CaseOutcome) -> String {
     parts.join("; ")
 }
 
-pub(super) fn rules_coverage(args: CoverageArgs) -> Result<u8> {
+fn rules_coverage(args: CoverageArgs) -> Result<u8> {
     let rules = load_rules(args.rules.as_deref(), args.exclude_low_confidence)?;
     let resolver = Resolver {
         rules: &rules,
@@ -237,7 +255,7 @@ fn rules_at_revision(rev: &str, dir: &Path) -> Result<Vec<(String, String)>> {
     Ok(files)
 }
 
-pub(super) fn rules_diff(args: DiffArgs) -> Result<u8> {
+fn rules_diff(args: DiffArgs) -> Result<u8> {
     let base = if Path::new(&args.base).is_dir() {
         RuleSet::load_dir(Path::new(&args.base)).context("the base rule set")?
     } else {
@@ -294,7 +312,7 @@ pub(super) fn rules_diff(args: DiffArgs) -> Result<u8> {
     Ok(u8::from(diff.loses() && !args.accept))
 }
 
-pub(super) fn rules_new(args: NewArgs) -> Result<u8> {
+fn rules_new(args: NewArgs) -> Result<u8> {
     use tagtrail::source::{decode, Item};
     let (record, from) = match &args.from_record {
         Some(path) => {
