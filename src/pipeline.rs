@@ -258,29 +258,20 @@ where
                 }
                 // A panic must not leave the other workers waiting for this file forever: it
                 // is caught (the hook has printed it) and the file counted as rejected.
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    match source::read_file_reusing(path, std::mem::take(&mut spare)) {
-                        Ok(input) => {
-                            let (events, tally) = process(&input, window, resolver);
-                            spare = input.bytes;
-                            (events.into_iter().map(map).collect(), tally)
-                        }
-                        Err(err) => (
-                            Vec::new(),
-                            Tally::unreadable(
-                                path.display().to_string(),
-                                format!("cannot read: {err}"),
-                            ),
-                        ),
-                    }
+                let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let input = source::read_file_reusing(path, std::mem::take(&mut spare))
+                        .map_err(|err| format!("cannot read: {err}"))?;
+                    let (events, tally) = process(&input, window, resolver);
+                    spare = input.bytes;
+                    Ok((events.into_iter().map(map).collect(), tally))
                 }))
                 .unwrap_or_else(|_| {
+                    Err("internal error while reading (a bug: please report it)".to_string())
+                });
+                let result = read.unwrap_or_else(|reason| {
                     (
                         Vec::new(),
-                        Tally::unreadable(
-                            path.display().to_string(),
-                            "internal error while reading (a bug: please report it)".into(),
-                        ),
+                        Tally::unreadable(path.display().to_string(), reason),
                     )
                 });
                 let mut guard = reorder.lock().unwrap_or_else(|e| e.into_inner());
