@@ -151,32 +151,33 @@ impl<'a> Event<'a> {
 /// A string field that borrows from the input unless it holds escapes. serde's own
 /// `Option<Cow<str>>` always copies: its `borrow` attribute reaches only a bare `Cow<str>`.
 fn borrowed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
-    struct Text;
-    impl<'de> Visitor<'de> for Text {
-        type Value = Option<Cow<'de, str>>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a string")
+    Ok(Option::<BorrowedStr>::deserialize(d)?.map(|s| s.0))
+}
+
+/// A JSON string, borrowed from the input unless it holds escapes: for places serde's
+/// `borrow` attribute does not reach (optional fields, map keys).
+pub(crate) struct BorrowedStr<'de>(pub Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for BorrowedStr<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl<'de> Visitor<'de> for Text {
+            type Value = BorrowedStr<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Owned(s)))
+            }
         }
-        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_str(self)
-        }
-        fn visit_none<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Borrowed(s)))
-        }
-        fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Owned(s.to_owned())))
-        }
-        fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Owned(s)))
-        }
+        d.deserialize_str(Text)
     }
-    d.deserialize_option(Text)
 }
 
 /// A field of an unexpected shape is read as absent rather than failing the whole record.

@@ -10,6 +10,8 @@ use std::fmt;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 
+use crate::event::BorrowedStr;
+
 /// The record fields a path may start at.
 pub const ROOTS: &[&str] = &[
     "requestParameters",
@@ -121,22 +123,10 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Node<'de>, M::Error> {
         let mut entries = Vec::new();
-        while let Some(Key(key)) = map.next_key()? {
+        while let Some(BorrowedStr(key)) = map.next_key()? {
             entries.push((key, map.next_value()?));
         }
         Ok(Node::Object(entries))
-    }
-}
-
-/// An object key, borrowed from the text unless it holds escapes.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Node::deserialize(d)? {
-            Node::String(s) => Ok(Key(s)),
-            _ => Err(serde::de::Error::custom("an object key is a string")),
-        }
     }
 }
 
