@@ -1,4 +1,4 @@
-//! `tagtrail rules check|test|coverage|diff|new`: the rule author's and CI's commands.
+//! `tagtrail rules check|test|coverage|diff|new|schema`: the rule author's and CI's commands.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
