@@ -566,6 +566,31 @@ mod tests {
         assert_eq!(fs::read_dir(failing.path()).unwrap().count(), 0);
     }
 
+    /// A file that cannot be written stops the frames; the other file's writer ends too, and
+    /// the error names the file that failed.
+    #[test]
+    fn a_writer_that_fails_stops_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = FindingsFile::create(dir.path(), "findings.parquet").unwrap();
+        // A CSV writer over a file opened read-only: its first write fails.
+        let target = dir.path().join("findings.csv");
+        fs::write(&target, "").unwrap();
+        let schema = frame(&[]).unwrap().schema().clone();
+        let bad = FindingsFile {
+            temp: target.clone(),
+            writer: Some(FindingsWriter::Csv(
+                CsvWriter::new(fs::File::open(&target).unwrap())
+                    .batched(&schema)
+                    .unwrap(),
+            )),
+            target,
+        };
+        let rows = (0..(5 * BATCH as i64))
+            .map(|i| Ok(row(i, &format!("e-{i}"), Kind::ProductMismatch, None)));
+        let err = write_batches(rows, &mut [good, bad]).unwrap_err();
+        assert!(err.to_string().contains("findings.csv"), "{err}");
+    }
+
     #[test]
     fn rows_share_their_strings_and_the_pool_stays_bounded() {
         let a = shared("arn:aws:s3:::bucket");
