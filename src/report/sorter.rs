@@ -205,8 +205,8 @@ const TABLE_STRINGS: usize = 1 << 16;
 
 /// The repeated strings of spilled rows, each written once: a spilled row names them by number,
 /// and reading a row back clones them instead of copying and looking up its text. Reading the
-/// 436,000 findings of the 1M-event benchmark back took a third of the report phase's merge
-/// before this.
+/// 436,000 findings of the 1M-event benchmark back was almost half of the merge's time before
+/// this.
 ///
 /// Keyed by the address of the row's copy: rows made on one thread share copies
 /// (`report::shared`), and the table holds every copy it numbered, so an address cannot come back
