@@ -23,8 +23,8 @@ pub fn decompress_all(raw: &[u8], out: &mut Vec<u8>, first_size: usize) -> bool 
     let mut rest = raw;
     let mut room = first_size.max(1 << 16);
     while !rest.is_empty() {
-        if !rest.starts_with(&[0x1f, 0x8b]) {
-            return rest.iter().all(|&b| b == 0);
+        if !super::is_gzip(rest) {
+            return super::is_zero_padding(rest);
         }
         out.reserve(room);
         match decompressor.member(rest, out) {

@@ -134,6 +134,11 @@ fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b])
 }
 
+/// Zeros after the last gzip member, as some writers leave.
+fn is_zero_padding(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == 0)
+}
+
 /// Decompresses every gzip member in `raw` (Firehose and `cat` make multi-member files).
 /// On damage, `out` keeps what was decompressed before it and the damage is described.
 fn gunzip(raw: &[u8], out: &mut Vec<u8>) -> Option<String> {
@@ -145,8 +150,8 @@ fn gunzip(raw: &[u8], out: &mut Vec<u8>) -> Option<String> {
     while !rest.is_empty() {
         let offset = raw.len() - rest.len();
         if !is_gzip(rest) {
-            if rest.iter().all(|&b| b == 0) {
-                break; // zero padding after the last member, as some writers leave
+            if is_zero_padding(rest) {
+                break;
             }
             return Some(format!("trailing data that is not gzip at byte {offset}"));
         }
