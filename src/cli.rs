@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use tagtrail::report::Format;
@@ -16,6 +17,15 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log lines on stderr as text, or as JSON objects for schedulers and log collectors.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,6 +156,11 @@ pub struct CommonArgs {
     /// Only events before this time (same forms as --since).
     #[arg(long)]
     pub until: Option<String>,
+    /// Refuse (count as rejected) an input that is larger than this many MiB once
+    /// decompressed, instead of holding it whole: a bound on memory per file in flight.
+    #[arg(long, value_name = "MiB", default_value_t = tagtrail::source::DEFAULT_MAX_FILE_BYTES >> 20,
+          value_parser = clap::value_parser!(u32).range(1..=65536).map(|n| n as usize))]
+    pub max_file_mib: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -245,7 +260,7 @@ pub struct DiffArgs {
     /// The working rule set.
     #[arg(long, value_name = "DIR", default_value = "rules")]
     pub rules: PathBuf,
-    /// Records to compare on [default: ../shared/corpus, the real records beside the repository].
+    /// Records to compare on [default: tests/corpus, the real records vendored in this repository].
     pub paths: Vec<PathBuf>,
     /// The lost or changed resolutions are intended: report them but exit 0.
     #[arg(long)]

@@ -1,16 +1,21 @@
 //! tagtrail finds tag-based access violations in AWS CloudTrail.
 //!
-//! The pipeline, one module a stage: [`source`] finds and reads inputs (trail files, JSON
-//! Lines, LookupEvents output) and decodes them into records; [`event`] types the fields we
-//! use; [`principal`] names who acted; [`resolve`] names what was touched, from `resources[]`,
-//! LookupEvents names and the TOML extractor rules of [`ruleset`]; [`inventory`] knows the
-//! product tag of every ARN; [`verdict`] turns a resolution and tags into findings; [`report`]
-//! writes them as Parquet, CSV and a summary. [`pipeline`] wires the stages together over all
-//! cores and counts every record in exactly one bucket; [`scan`] is the main job.
+//! The pipeline, one module a stage, each importing only the stages below it: [`source`] finds
+//! and reads inputs (local files, and S3 objects and LookupEvents pages through
+//! `source::live`); [`event`] decodes their containers into records and types the fields we
+//! use; [`principal`] names who acted; [`inventory`] knows the product tag of every ARN and the
+//! ARNs names are completed against; [`ruleset`] holds the TOML extractor rules as data;
+//! [`resolve`] names what was touched, from `resources[]`, LookupEvents names, the rules and
+//! access-denied messages; [`policy`] holds the exceptions; [`verdict`] turns a resolution and
+//! tags into findings; [`report`] writes them as Parquet, CSV and a summary. [`pipeline`] runs
+//! the stages over all cores for any stream of inputs and counts every record in exactly one
+//! bucket of a [`tally::Tally`]; `scan` is the main job; [`authoring`] holds the tools that run
+//! the rules over corpora for rule authors.
 
 pub mod arn;
+pub mod authoring;
+#[cfg(feature = "aws")]
 pub mod aws;
-pub mod coverage;
 pub mod event;
 pub mod inventory;
 pub mod pipeline;
@@ -19,6 +24,8 @@ pub mod principal;
 pub mod report;
 pub mod resolve;
 pub mod ruleset;
+#[cfg(feature = "reports")]
 pub mod scan;
 pub mod source;
+pub mod tally;
 pub mod verdict;

@@ -6,8 +6,17 @@ mod commands;
 
 use std::process::ExitCode;
 
+use std::io::IsTerminal;
+
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
+use tracing_indicatif::filter::{hide_indicatif_span_fields, IndicatifFilter};
+use tracing_indicatif::IndicatifLayer;
+use tracing_subscriber::fmt::format::DefaultFields;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use cli::LogFormat;
 
 /// mimalloc instead of glibc's allocator: see Cargo.toml.
 #[global_allocator]
@@ -27,26 +36,61 @@ fn no_transparent_huge_pages() {
 fn main() -> ExitCode {
     no_transparent_huge_pages();
     let cli = cli::Cli::parse();
-    let default_level = match cli.verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
-        )
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_logging(cli.verbose, cli.log_format);
     match commands::run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
+            tracing::debug!("{err:?}");
             eprintln!("error: {err:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Logs to stderr, as text or JSON lines (for schedulers). On a terminal, long work also shows
+/// progress bars: spans that carry an `indicatif.pb_show` field, whatever the log level.
+fn init_logging(verbose: u8, format: LogFormat) {
+    let default_level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let registry = tracing_subscriber::registry();
+    match format {
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr)
+                    .with_filter(filter),
+            )
+            .init(),
+        LogFormat::Text if std::io::stderr().is_terminal() => {
+            let bars = IndicatifLayer::new()
+                .with_span_field_formatter(hide_indicatif_span_fields(DefaultFields::new()));
+            registry
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .fmt_fields(hide_indicatif_span_fields(DefaultFields::new()))
+                        .with_writer(bars.get_stderr_writer())
+                        .with_target(false)
+                        .with_filter(filter),
+                )
+                .with(bars.with_filter(IndicatifFilter::new(false)))
+                .init()
+        }
+        LogFormat::Text => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_target(false)
+                    .with_ansi(false)
+                    .with_filter(filter),
+            )
+            .init(),
     }
 }
 

@@ -1,25 +1,26 @@
-//! The stages wired together: inputs → decode → event → resolve, in parallel over files, with
-//! every record counted in exactly one bucket.
+//! The stages wired together: inputs → decode → event → resolve, in parallel, with every
+//! record counted in exactly one bucket.
 //!
-//! Files are processed on all cores, each worker taking the next file; results are handed to
-//! the caller's sink in input order, so output is deterministic and memory is bounded by the
-//! few files in flight. Inputs read elsewhere (S3 objects, LookupEvents pages) are fed to the
-//! same [`Run`].
+//! Inputs of every kind (local files, stdin, S3 objects and LookupEvents pages from
+//! `source::live`) are [`Pending`] units taken in order by workers on all cores, which read,
+//! decompress, decode and resolve them; results are handed to the caller's sink in input
+//! order, so output is deterministic and memory is bounded by the few inputs in flight. No I/O
+//! of its own and no async: the live sources feed it through an iterator.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
+use tracing_indicatif::span_ext::IndicatifSpanExt;
 
-use crate::event::Event;
-use crate::resolve::{Resolution, Resolver};
-use crate::source::s3::{self, S3Url};
-use crate::source::{self, decode, lookup_api, Input, Item, SourceError, Window};
+use crate::event::{decode, Event, Item, Position, RecordSource};
+use crate::resolve::{ResolvedEvent, Resolver};
+#[cfg(feature = "aws")]
+use crate::source::live::Live;
+use crate::source::{self, Input, Pending, SourceError, Window};
+use crate::tally::Tally;
 
-/// Where the records come from.
+/// Local inputs.
 #[derive(Debug, Clone)]
 pub enum Inputs {
     /// Files and folders (walked).
@@ -28,137 +29,25 @@ pub enum Inputs {
     Stdin,
 }
 
-/// Every source of one run: local inputs, trail objects in S3, the LookupEvents API.
-#[derive(Debug, Clone, Default)]
+/// Every source of one run: local inputs, and the live ones (S3, LookupEvents).
+#[derive(Debug, Clone)]
 pub struct Plan {
     pub local: Option<Inputs>,
-    pub s3: Vec<S3Url>,
-    pub lookup_events: bool,
-    pub aws: AwsOptions,
+    #[cfg(feature = "aws")]
+    pub live: Option<Live>,
+    /// What one input may inflate to; larger ones are rejected.
+    pub max_file_bytes: usize,
 }
 
-/// How to reach AWS for the live sources.
-#[derive(Debug, Clone, Default)]
-pub struct AwsOptions {
-    pub profile: Option<String>,
-    /// Regions for LookupEvents and the trail layout (empty: the configured region; all for S3).
-    pub regions: Vec<String>,
-    /// Accounts of the trail layout to read (empty: all).
-    pub accounts: Vec<String>,
-    /// S3 downloads in flight at once.
-    pub concurrency: usize,
-}
-
-/// One resolved record with the fields reports need.
-#[derive(Debug, Clone)]
-pub struct ResolvedEvent {
-    pub event_time: Option<DateTime<Utc>>,
-    pub event_id: Option<String>,
-    pub event_source: String,
-    pub event_name: String,
-    pub aws_region: Option<String>,
-    /// The account that received the call and owns what it touched.
-    pub account_id: Option<String>,
-    pub error_code: Option<String>,
-    pub read_only: Option<bool>,
-    /// The record holds request parameters (failed calls often have none).
-    pub request_logged: bool,
-    pub resolution: Resolution,
-    /// The input and the record's position in it.
-    pub source: RecordSource,
-}
-
-/// Where a record was read: the input (shared by all its records) and the position in it.
-/// Displays as `path:line 3`, `path:record 12`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct RecordSource {
-    pub input: Arc<str>,
-    pub position: decode::Position,
-}
-
-impl std::fmt::Display for RecordSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.input, self.position)
-    }
-}
-
-/// A unit of input that could not be read, and why.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Problem {
-    pub source: String,
-    pub reason: String,
-}
-
-/// The record buckets. `read = resolved + unresolved + skipped + rejected`, always.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Tally {
-    pub read: u64,
-    pub resolved: u64,
-    pub unresolved: u64,
-    pub skipped: u64,
-    pub rejected: u64,
-    /// Inputs (files, or stdin) opened.
-    pub inputs: u64,
-    pub unresolved_by_reason: BTreeMap<String, u64>,
-    pub skipped_by_reason: BTreeMap<String, u64>,
-    pub rejections: Vec<Problem>,
-}
-
-impl Tally {
-    fn merge(&mut self, other: Tally) {
-        self.read += other.read;
-        self.resolved += other.resolved;
-        self.unresolved += other.unresolved;
-        self.skipped += other.skipped;
-        self.rejected += other.rejected;
-        self.inputs += other.inputs;
-        for (k, v) in other.unresolved_by_reason {
-            *self.unresolved_by_reason.entry(k).or_default() += v;
+impl Plan {
+    /// Local inputs only.
+    pub fn local(inputs: Inputs) -> Self {
+        Plan {
+            local: Some(inputs),
+            #[cfg(feature = "aws")]
+            live: None,
+            max_file_bytes: source::DEFAULT_MAX_FILE_BYTES,
         }
-        for (k, v) in other.skipped_by_reason {
-            *self.skipped_by_reason.entry(k).or_default() += v;
-        }
-        self.rejections.extend(other.rejections);
-    }
-
-    fn skip(&mut self, reason: &str) {
-        self.read += 1;
-        self.skipped += 1;
-        count(&mut self.skipped_by_reason, reason);
-    }
-
-    /// An input that yielded nothing because it could not be read.
-    fn unreadable(source: String, reason: String) -> Self {
-        let mut t = Tally {
-            inputs: 1,
-            ..Tally::default()
-        };
-        t.reject(source, reason);
-        t
-    }
-
-    fn reject(&mut self, source: String, reason: String) {
-        self.read += 1;
-        self.rejected += 1;
-        self.rejections.push(Problem { source, reason });
-    }
-
-    /// Counts a source that could not be read at all.
-    pub fn add_unreadable(&mut self, source: String, reason: String) {
-        self.merge(Tally::unreadable(source, reason));
-    }
-
-    /// True when the buckets add up to what was read.
-    pub fn is_consistent(&self) -> bool {
-        self.read == self.resolved + self.unresolved + self.skipped + self.rejected
-    }
-
-    /// `read 10: resolved 6, unresolved 2, skipped 1, rejected 1`.
-    pub fn one_line(&self) -> String {
-        format!(
-            "read {}: resolved {}, unresolved {}, skipped {}, rejected {} ({} input(s))",
-            self.read, self.resolved, self.unresolved, self.skipped, self.rejected, self.inputs
-        )
     }
 }
 
@@ -219,23 +108,28 @@ where
         }
     }
 
-    /// Decodes and resolves one input read whole.
-    pub fn input(&mut self, input: &Input) {
-        let (events, tally) = process(input, self.window, self.resolver);
-        let outputs: Vec<T> = events.into_iter().map(&self.map).collect();
-        self.out.absorb(outputs, tally);
-    }
-
-    /// Reads, decodes and resolves files on all cores, handing results over in file order.
+    /// Reads, decodes and resolves `pending` inputs on all cores, handing results over in
+    /// input order.
     ///
-    /// Each worker takes the next file by index, so all workers stay near the front of the
-    /// list; a result that finishes early waits in a reorder buffer, and a worker that gets
-    /// [`AHEAD_PER_WORKER`] files per worker ahead of the oldest unfinished one waits too.
-    /// Memory is bounded by the files in flight, never by the number of files.
-    pub fn files(&mut self, files: &[PathBuf]) {
+    /// Each worker takes the next input in order, so all workers stay near the front; a result
+    /// that finishes early waits in a reorder buffer, and a worker that gets
+    /// [`AHEAD_PER_WORKER`] inputs per worker ahead of the oldest unfinished one waits too.
+    /// Memory is bounded by the inputs in flight, never by their number. A worker that waits
+    /// for a live source to deliver its next input holds the queue: the others wait with it.
+    pub fn pending(
+        &mut self,
+        pending: impl Iterator<Item = Pending> + Send,
+        max_file_bytes: usize,
+    ) {
         let workers = rayon::current_num_threads().max(1);
         let ahead = workers * AHEAD_PER_WORKER;
-        let taken = AtomicUsize::new(0);
+        let span = tracing::info_span!("read", "indicatif.pb_show" = tracing::field::Empty);
+        if let (_, Some(known)) = pending.size_hint() {
+            span.pb_set_length(known as u64);
+        }
+        span.pb_set_style(&source::progress_style("inputs"));
+        let _entered = span.enter();
+        let queue = Mutex::new(pending.enumerate());
         let reorder = Mutex::new(Reorder {
             out: &mut self.out,
             next: 0,
@@ -246,8 +140,8 @@ where
         let work = || {
             let mut spare = Vec::new();
             loop {
-                let index = taken.fetch_add(1, Ordering::Relaxed);
-                let Some(path) = files.get(index) else {
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                let Some((index, pending)) = next else {
                     return;
                 };
                 {
@@ -256,22 +150,26 @@ where
                         state = turn.wait(state).unwrap_or_else(|e| e.into_inner());
                     }
                 }
-                // A panic must not leave the other workers waiting for this file forever: it
-                // is caught (the hook has printed it) and the file counted as rejected.
+                let name = pending.name();
+                let _input = tracing::debug_span!(parent: &span, "input", name).entered();
+                // A panic must not leave the other workers waiting for this input forever: it
+                // is caught (the hook has printed it) and the input counted as rejected.
                 let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let input = source::read_file_reusing(path, std::mem::take(&mut spare))
-                        .map_err(|err| format!("cannot read: {err}"))?;
+                    let input = pending.load(std::mem::take(&mut spare), max_file_bytes)?;
                     let (events, tally) = process(&input, window, resolver);
                     spare = input.bytes;
                     Ok((events.into_iter().map(map).collect(), tally))
                 }))
                 .unwrap_or_else(|_| {
-                    Err("internal error while reading (a bug: please report it)".to_string())
+                    Err(crate::tally::Problem {
+                        source: name,
+                        reason: "internal error while reading (a bug: please report it)".into(),
+                    })
                 });
-                let result = read.unwrap_or_else(|reason| {
+                let result = read.unwrap_or_else(|problem: crate::tally::Problem| {
                     (
                         Vec::new(),
-                        Tally::unreadable(path.display().to_string(), reason),
+                        Tally::unreadable(problem.source, problem.reason),
                     )
                 });
                 let mut guard = reorder.lock().unwrap_or_else(|e| e.into_inner());
@@ -284,6 +182,7 @@ where
                     advanced = true;
                 }
                 drop(guard);
+                span.pb_inc(1);
                 if advanced {
                     turn.notify_all();
                 }
@@ -297,19 +196,15 @@ where
         });
     }
 
-    /// Counts an input that could not be read at all (a bucket that denies access, say).
-    pub fn unreadable(&mut self, source: String, reason: String) {
-        self.out.tally.add_unreadable(source, reason);
-    }
-
     /// The counts of everything this run read.
     pub fn finish(self) -> Tally {
         self.out.tally
     }
 }
 
-/// Runs every source of `plan`. Live sources that fail (a bucket or region that denies access)
-/// are counted as rejected input with their reason; the rest of the run goes on.
+/// Runs every source of `plan`: local inputs first, then the live ones. Live sources that
+/// fail (a bucket or region that denies access) are counted as rejected input with their
+/// reason; the rest of the run goes on.
 pub fn run_plan<T: Send>(
     plan: &Plan,
     window: &Window,
@@ -318,70 +213,18 @@ pub fn run_plan<T: Send>(
     sink: impl FnMut(T) + Send,
 ) -> Result<Tally, SourceError> {
     let mut run = Run::new(window, resolver, map, sink);
+    let max = plan.max_file_bytes;
     match &plan.local {
-        Some(Inputs::Stdin) => run.input(&source::read_stdin()?),
-        Some(Inputs::Paths(paths)) => run.files(&source::discover(paths, window)?),
+        Some(Inputs::Stdin) => run.pending(std::iter::once(source::read_stdin(max)?), max),
+        Some(Inputs::Paths(paths)) => {
+            run.pending(source::discover(paths, window)?.into_iter(), max)
+        }
         None => {}
     }
-    if plan.s3.is_empty() && !plan.lookup_events {
-        return Ok(run.finish());
+    #[cfg(feature = "aws")]
+    if let Some(live) = &plan.live {
+        run.pending(live.stream(window), max);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| SourceError::Io {
-            path: "tokio runtime".into(),
-            source,
-        })?;
-    runtime.block_on(async {
-        let opts = &plan.aws;
-        let config = crate::aws::load_config(
-            opts.profile.as_deref(),
-            opts.regions.first().map(String::as_str),
-        )
-        .await;
-        let filter = s3::LayoutFilter {
-            accounts: opts.accounts.clone(),
-            regions: opts.regions.clone(),
-        };
-        for url in &plan.s3 {
-            let client = crate::aws::s3_client(&config);
-            match s3::list(&client, url, window, &filter).await {
-                Ok(objects) => {
-                    tracing::info!(url = %url, objects = objects.len(), "listed");
-                    s3::read(
-                        &client,
-                        &url.bucket,
-                        objects,
-                        opts.concurrency,
-                        |object| match object {
-                            Ok(input) => run.input(&input),
-                            Err((source, reason)) => run.unreadable(source, reason),
-                        },
-                    )
-                    .await
-                }
-                Err(reason) => run.unreadable(url.to_string(), reason),
-            }
-        }
-        if plan.lookup_events {
-            for region in crate::aws::regions(&config, &opts.regions) {
-                let client = aws_sdk_cloudtrail::Client::from_conf(
-                    aws_sdk_cloudtrail::config::Builder::from(&config)
-                        .region(aws_config::Region::new(region.clone()))
-                        .build(),
-                );
-                let pulled =
-                    lookup_api::pull(&client, &region, window, lookup_api::MIN_INTERVAL, |page| {
-                        run.input(&page)
-                    })
-                    .await;
-                if let Err(reason) = pulled {
-                    run.unreadable(format!("lookup-events:{region}"), reason);
-                }
-            }
-        }
-    });
     Ok(run.finish())
 }
 
@@ -393,21 +236,13 @@ pub fn run(
     resolver: &Resolver,
     sink: impl FnMut(ResolvedEvent) + Send,
 ) -> Result<Tally, SourceError> {
-    let plan = Plan {
-        local: Some(inputs.clone()),
-        ..Plan::default()
-    };
-    run_plan(&plan, window, resolver, |event| event, sink)
-}
-
-/// Adds one to `reason`'s count, allocating its name only the first time.
-fn count(counts: &mut BTreeMap<String, u64>, reason: &str) {
-    match counts.get_mut(reason) {
-        Some(n) => *n += 1,
-        None => {
-            counts.insert(reason.to_string(), 1);
-        }
-    }
+    run_plan(
+        &Plan::local(inputs.clone()),
+        window,
+        resolver,
+        |event| event,
+        sink,
+    )
 }
 
 /// Decodes and resolves one input.
@@ -418,7 +253,7 @@ pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<Reso
     };
     let items = decode(&input.bytes, input.damage.as_deref());
     let mut events = Vec::with_capacity(items.len());
-    let at = |position: decode::Position| format!("{}:{position}", input.name);
+    let at = |position: Position| format!("{}:{position}", input.name);
     let input_name: Arc<str> = Arc::from(input.name.as_str());
     for item in items {
         match item {
@@ -452,13 +287,9 @@ pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<Reso
                     continue;
                 }
                 let resolution = resolver.resolve(&event, &record.json, &record.lookup);
-                tally.read += 1;
                 match &resolution.unresolved {
-                    None => tally.resolved += 1,
-                    Some(reason) => {
-                        tally.unresolved += 1;
-                        count(&mut tally.unresolved_by_reason, reason.code());
-                    }
+                    None => tally.resolve(),
+                    Some(reason) => tally.unresolve(reason.code()),
                 }
                 let owned = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);
                 events.push(ResolvedEvent {
@@ -481,4 +312,161 @@ pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<Reso
         }
     }
     (events, tally)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::Sources;
+    use crate::ruleset::RuleSet;
+
+    fn record(id: usize) -> String {
+        format!(
+            r#"{{"eventID":"e{id}","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","eventTime":"2026-11-01T00:00:00Z"}}"#
+        )
+    }
+
+    /// Many small inputs finish out of order on several workers; the sink sees them in input
+    /// order, each input's records in record order, and every record is counted.
+    #[test]
+    fn results_reach_the_sink_in_input_order() {
+        let rules = RuleSet::builtin().unwrap();
+        let resolver = Resolver {
+            rules: &rules,
+            index: None,
+            sources: Sources::default(),
+        };
+        let window = Window::default();
+        // Inputs of very different sizes, so that later ones often finish first.
+        let inputs: Vec<Pending> = (0..64)
+            .map(|i| {
+                let lines: Vec<String> = (0..(1 + (i * 37) % 200))
+                    .map(|j| record(i * 1000 + j))
+                    .collect();
+                Pending::Fetched {
+                    name: format!("in{i}"),
+                    raw: lines.join("\n").into_bytes(),
+                }
+            })
+            .collect();
+        let expected: Vec<String> = (0..64)
+            .flat_map(|i: usize| {
+                (0..(1 + (i * 37) % 200)).map(move |j| format!("e{}", i * 1000 + j))
+            })
+            .collect();
+        let mut seen = Vec::new();
+        let mut run = Run::new(
+            &window,
+            &resolver,
+            |e: ResolvedEvent| e.event_id,
+            |id| seen.push(id.unwrap()),
+        );
+        run.pending(inputs.into_iter(), source::DEFAULT_MAX_FILE_BYTES);
+        let tally = run.finish();
+        assert_eq!(seen, expected);
+        assert_eq!(tally.read as usize, expected.len());
+        assert_eq!(tally.inputs, 64);
+        assert!(tally.is_consistent());
+    }
+
+    /// A panic while handling one input (here in the caller's `map`) rejects that input with a
+    /// message naming it; the other inputs go on, in order, and no worker waits forever.
+    #[test]
+    fn a_panic_rejects_its_input_and_the_run_goes_on() {
+        let rules = RuleSet::builtin().unwrap();
+        let resolver = Resolver {
+            rules: &rules,
+            index: None,
+            sources: Sources::default(),
+        };
+        let window = Window::default();
+        let inputs = (0..20).map(|i| Pending::Fetched {
+            name: format!("in{i}"),
+            raw: record(i).into_bytes(),
+        });
+        let mut seen = Vec::new();
+        let mut run = Run::new(
+            &window,
+            &resolver,
+            |e: ResolvedEvent| {
+                assert_ne!(e.event_id.as_deref(), Some("e7"), "a bug while judging");
+                e.event_id.unwrap()
+            },
+            |id| seen.push(id),
+        );
+        run.pending(inputs, source::DEFAULT_MAX_FILE_BYTES);
+        let tally = run.finish();
+        let expected: Vec<String> = (0..20)
+            .filter(|&i| i != 7)
+            .map(|i| format!("e{i}"))
+            .collect();
+        assert_eq!(seen, expected);
+        assert_eq!(tally.rejected, 1);
+        assert_eq!(tally.rejections[0].source, "in7");
+        assert!(tally.rejections[0].reason.contains("internal error"));
+        assert!(tally.is_consistent());
+    }
+
+    /// Pieces real inputs are made of: records, records of other shapes, digests, damage.
+    fn piece() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0usize..1000).prop_map(record),
+            Just(
+                r#"{"Records":[{"eventSource":"ec2.amazonaws.com","eventName":"RunInstances"}]}"#
+                    .to_string()
+            ),
+            Just(r#"{"digestStartTime":"2026-11-01T00:00:00Z","logFiles":[]}"#.to_string()),
+            Just(r#"{"eventSource": 3}"#.to_string()),
+            Just(
+                r#"{"eventVersion":"1.08","eventCategory":"Insight","insightDetails":{}}"#
+                    .to_string()
+            ),
+            Just("[1, 2".to_string()),
+            Just("not json".to_string()),
+            Just(String::new()),
+            "[ -~]{0,40}",
+        ]
+    }
+
+    proptest::proptest! {
+        /// For any sequence of inputs, whole or cut short, gzipped or not: every record read
+        /// lands in exactly one bucket, every input is counted, and the sink gets exactly the
+        /// resolved and unresolved records.
+        #[test]
+        fn every_record_read_lands_in_exactly_one_bucket(
+            inputs in proptest::collection::vec(
+                (proptest::collection::vec(piece(), 0..6), proptest::bool::ANY, 0usize..3, proptest::collection::vec(proptest::num::u8::ANY, 0..8)),
+                0..12,
+            )
+        ) {
+            let rules = RuleSet::builtin().unwrap();
+            let resolver = Resolver { rules: &rules, index: None, sources: Sources::default() };
+            let window = Window::default();
+            let count = inputs.len();
+            let pending = inputs.into_iter().enumerate().map(|(i, (pieces, gzip, cut, noise))| {
+                let mut raw = pieces.join("\n").into_bytes();
+                if gzip {
+                    use std::io::Write;
+                    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    enc.write_all(&raw).unwrap();
+                    raw = enc.finish().unwrap();
+                }
+                // Cut short, or followed by noise: damage of either kind.
+                match cut {
+                    1 => raw.truncate(raw.len() / 2),
+                    2 => raw.extend(&noise),
+                    _ => {}
+                }
+                Pending::Fetched { name: format!("in{i}"), raw }
+            });
+            let mut emitted = 0u64;
+            let mut run = Run::new(&window, &resolver, |_| (), |()| emitted += 1);
+            run.pending(pending, 1 << 20);
+            let tally = run.finish();
+            proptest::prop_assert!(tally.is_consistent(), "{tally:?}");
+            proptest::prop_assert_eq!(tally.inputs as usize, count);
+            proptest::prop_assert_eq!(emitted, tally.resolved + tally.unresolved);
+        }
+    }
 }

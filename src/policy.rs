@@ -3,7 +3,8 @@
 //! ```toml
 //! # Values that any principal may touch (shared infrastructure).
 //! shared_values = ["shared", "platform"]
-//! # Resources never judged (glob: `*` matches any run of characters).
+//! # Resources never judged (glob: `*` matches any run of characters, `/` included; `?` one
+//! # character; `{a,b}` either).
 //! ignore_resources = ["arn:aws:kms:*:*:alias/aws/*", "arn:aws:s3:::cdk-*"]
 //! # Principals (ARN glob) → extra products they may touch.
 //! [allow]
@@ -12,7 +13,7 @@
 
 use std::path::Path;
 
-use regex::Regex;
+use globset::{Glob, GlobMatcher, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -44,8 +45,8 @@ struct RawPolicy {
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     shared_values: Vec<String>,
-    ignore_resources: Vec<Regex>,
-    allow: Vec<(Regex, Vec<String>)>,
+    ignore_resources: GlobSet,
+    allow: Vec<(GlobMatcher, Vec<String>)>,
 }
 
 impl Policy {
@@ -70,20 +71,28 @@ impl Policy {
                 .iter()
                 .map(|v| v.trim().to_string())
                 .collect(),
-            ignore_resources: raw.ignore_resources.iter().map(|g| glob(g)).collect(),
+            ignore_resources: raw
+                .ignore_resources
+                .iter()
+                .try_fold(GlobSetBuilder::new(), |mut set, pattern| {
+                    set.add(glob(pattern, "ignore_resources")?);
+                    Ok::<_, String>(set)
+                })?
+                .build()
+                .map_err(|e| format!("ignore_resources: {e}"))?,
             allow: raw
                 .allow
                 .iter()
-                .map(|(g, products)| (glob(g), products.clone()))
-                .collect(),
+                .map(|(pattern, products)| {
+                    Ok((glob(pattern, "allow")?.compile_matcher(), products.clone()))
+                })
+                .collect::<Result<_, String>>()?,
         })
     }
 
     /// The resource is exempt from judgement.
     pub fn ignores(&self, resource_arn: &str) -> bool {
-        self.ignore_resources
-            .iter()
-            .any(|re| re.is_match(resource_arn))
+        self.ignore_resources.is_match(resource_arn)
     }
 
     /// The principal may touch a resource of this product although its own differs.
@@ -95,14 +104,12 @@ impl Policy {
     }
 }
 
-/// `*` matches any run of characters; everything else is literal.
-fn glob(pattern: &str) -> Regex {
-    let body = pattern
-        .split('*')
-        .map(regex::escape)
-        .collect::<Vec<_>>()
-        .join(".*");
-    Regex::new(&format!("^{body}$")).expect("an escaped glob is a valid regex")
+/// A pattern of the policy file; `*` also matches `/` (ARNs are not paths).
+fn glob(pattern: &str, key: &str) -> Result<Glob, String> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(false)
+        .build()
+        .map_err(|e| format!("{key}: bad pattern `{pattern}`: {e}"))
 }
 
 #[cfg(test)]
@@ -124,8 +131,12 @@ ignore_resources = ["arn:aws:s3:::cdk-*"]
         assert!(!policy.allows("arn:aws:iam::1:role/ci-deploy", "ccc"));
         assert!(policy.ignores("arn:aws:s3:::cdk-assets-1"));
         assert!(!policy.ignores("arn:aws:s3:::data"));
+        assert!(policy.ignores("arn:aws:s3:::cdk-a/b/c"), "`*` crosses `/`");
         assert!(Policy::parse("shared = 1")
             .unwrap_err()
             .contains("unknown field"));
+        assert!(Policy::parse("ignore_resources = [\"arn:aws:s3:::{a\"]")
+            .unwrap_err()
+            .contains("ignore_resources: bad pattern `arn:aws:s3:::{a`"));
     }
 }

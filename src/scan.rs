@@ -4,15 +4,16 @@
 use std::path::PathBuf;
 
 use crate::inventory::Inventory;
-use crate::pipeline::{self, Plan, Problem, Tally};
+use crate::pipeline::{self, Plan};
 use crate::policy::Policy;
 use crate::report::sorter::FindingSorter;
-use crate::report::summary::{Counted, FindingStats, Summary};
+use crate::report::summary::{FindingStats, Summary};
 use crate::report::{self, FindingRow, Format, ReportError};
-use crate::resolve::{Resolver, Sources};
+use crate::resolve::{ResolvedEvent, Resolver, Sources};
 use crate::ruleset::RuleSet;
 use crate::source::{SourceError, Window};
-use crate::verdict::{self, Kind};
+use crate::tally::{Problem, Tally};
+use crate::verdict::{self, Counted, Kind};
 
 /// Everything a scan needs.
 pub struct ScanOptions {
@@ -51,6 +52,31 @@ pub struct ScanOutcome {
     pub exit_code: u8,
 }
 
+/// Writes the findings (in report order) and the summary in the formats asked for.
+fn write_reports(
+    rows: impl Iterator<Item = std::io::Result<FindingRow>> + Send,
+    summary: &Summary,
+    options: &ScanOptions,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let _span =
+        tracing::info_span!("report", "indicatif.pb_show" = tracing::field::Empty).entered();
+    let mut written = report::write_findings(
+        rows,
+        &options.out_dir,
+        options.formats.contains(&Format::Parquet),
+        options.formats.contains(&Format::Csv),
+    )?;
+    if options.formats.contains(&Format::Json) {
+        let json = serde_json::to_vec_pretty(summary).map_err(ReportError::Json)?;
+        written.push(report::write_bytes(
+            &options.out_dir,
+            "summary.json",
+            &json,
+        )?);
+    }
+    Ok(written)
+}
+
 /// Runs a scan and writes its reports.
 pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let resolver = Resolver {
@@ -63,7 +89,7 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let mut counted = Counted::default();
     let mut spill_error = None;
     // Judging runs on the worker threads; the sink only gathers, in input order.
-    let judge = |event: pipeline::ResolvedEvent| {
+    let judge = |event: ResolvedEvent| {
         let judgement = verdict::judge(&event, &options.inventory, &options.policy);
         let rows: Vec<FindingRow> = judgement
             .findings
@@ -113,20 +139,8 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         &options.inventory.tag_key().key,
     );
 
-    let mut written = report::write_findings(
-        sorter.finish().map_err(spill)?,
-        &options.out_dir,
-        options.formats.contains(&Format::Parquet),
-        options.formats.contains(&Format::Csv),
-    )?;
-    if options.formats.contains(&Format::Json) {
-        let json = serde_json::to_vec_pretty(&summary).map_err(ReportError::Json)?;
-        written.push(report::write_bytes(
-            &options.out_dir,
-            "summary.json",
-            &json,
-        )?);
-    }
+    let rows = sorter.finish().map_err(spill)?;
+    let written = write_reports(rows, &summary, options)?;
 
     let exit_code = if tally.rejected > 0 && !options.allow_partial {
         2

@@ -8,10 +8,8 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::inventory::{Inventory, Product};
-use crate::pipeline::ResolvedEvent;
 use crate::policy::Policy;
-use crate::report::summary::Counted;
-use crate::resolve::Unresolved;
+use crate::resolve::{ResolvedEvent, Unresolved};
 
 /// What a finding flags, most severe first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -62,6 +60,24 @@ impl Kind {
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// What was counted but not listed.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Counted {
+    pub matches: u64,
+    pub allowed_by_policy: u64,
+    pub ignored_by_policy: u64,
+    pub service_events: u64,
+}
+
+impl Counted {
+    pub fn add(&mut self, other: &Counted) {
+        self.matches += other.matches;
+        self.allowed_by_policy += other.allowed_by_policy;
+        self.ignored_by_policy += other.ignored_by_policy;
+        self.service_events += other.service_events;
     }
 }
 
@@ -155,4 +171,185 @@ pub fn judge(event: &ResolvedEvent, inventory: &Inventory, policy: &Policy) -> J
             .push(finding(kind, Some(arn), resource_product, via));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Position, RecordSource};
+    use crate::inventory::TagKey;
+    use crate::principal::{Principal, PrincipalKind};
+    use crate::resolve::{Resolution, Touched, Via};
+
+    const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
+
+    fn inventory() -> Inventory {
+        let mut inventory = Inventory::new(TagKey {
+            key: "product".into(),
+            case_insensitive: false,
+        });
+        inventory.insert(ALICE, [("product", "aaa")]);
+        inventory.insert("arn:aws:iam::111122223333:user/nobody", []);
+        inventory.insert("arn:aws:s3:::same", [("product", "aaa")]);
+        inventory.insert("arn:aws:s3:::other", [("product", "bbb")]);
+        inventory.insert("arn:aws:s3:::shared", [("product", "shared")]);
+        inventory.insert("arn:aws:s3:::untagged", [("team", "x")]);
+        inventory
+    }
+
+    fn event(principal: &str, kind: PrincipalKind, resources: &[&str]) -> ResolvedEvent {
+        ResolvedEvent {
+            event_time: None,
+            event_id: Some("e".into()),
+            event_source: "s3.amazonaws.com".into(),
+            event_name: "GetObject".into(),
+            aws_region: Some("us-east-1".into()),
+            account_id: Some("111122223333".into()),
+            error_code: None,
+            read_only: Some(true),
+            request_logged: true,
+            resolution: Resolution {
+                principal: Principal {
+                    arn: Some(principal.into()),
+                    kind,
+                    account_id: Some("111122223333".into()),
+                    session_name: None,
+                    access_key_id: None,
+                    invoked_by: None,
+                    cross_account: false,
+                },
+                resources: resources
+                    .iter()
+                    .map(|arn| Touched {
+                        arn: arn.to_string(),
+                        via: Via::Resources,
+                    })
+                    .collect(),
+                unresolved: None,
+            },
+            source: RecordSource {
+                input: "t".into(),
+                position: Position::default(),
+            },
+        }
+    }
+
+    fn kinds(judgement: &Judgement) -> Vec<(Kind, Option<&str>)> {
+        judgement
+            .findings
+            .iter()
+            .map(|f| (f.kind, f.resource_arn.as_deref()))
+            .collect()
+    }
+
+    /// One finding per resource, by the table in the README: each kind once, a match and a
+    /// shared value counted, not listed.
+    #[test]
+    fn each_resource_gets_the_kind_its_tags_call_for() {
+        let policy = Policy::parse(r#"shared_values = ["shared"]"#).unwrap();
+        let resources = [
+            "arn:aws:s3:::same",
+            "arn:aws:s3:::other",
+            "arn:aws:s3:::shared",
+            "arn:aws:s3:::untagged",
+            "arn:aws:s3:::gone",
+        ];
+        let judged = judge(
+            &event(ALICE, PrincipalKind::IamUser, &resources),
+            &inventory(),
+            &policy,
+        );
+        assert_eq!(
+            kinds(&judged),
+            [
+                (Kind::ProductMismatch, Some("arn:aws:s3:::other")),
+                (Kind::UntaggedResource, Some("arn:aws:s3:::untagged")),
+                (Kind::ResourceNotInInventory, Some("arn:aws:s3:::gone")),
+            ]
+        );
+        assert_eq!(judged.counted.matches, 1);
+        assert_eq!(judged.counted.allowed_by_policy, 1);
+        let mismatch = &judged.findings[0];
+        assert_eq!(mismatch.principal_product.as_deref(), Some("aaa"));
+        assert_eq!(mismatch.resource_product.as_deref(), Some("bbb"));
+        assert_eq!(mismatch.resolved_via.as_deref(), Some("resources"));
+        assert!(!mismatch.denied);
+    }
+
+    #[test]
+    fn an_untagged_principal_cannot_be_judged_whatever_it_touched() {
+        let judged = judge(
+            &event(
+                "arn:aws:iam::111122223333:user/nobody",
+                PrincipalKind::IamUser,
+                &["arn:aws:s3:::same", "arn:aws:s3:::gone"],
+            ),
+            &inventory(),
+            &Policy::default(),
+        );
+        assert_eq!(
+            kinds(&judged),
+            [
+                (Kind::UntaggedPrincipal, Some("arn:aws:s3:::same")),
+                (Kind::UntaggedPrincipal, Some("arn:aws:s3:::gone")),
+            ]
+        );
+    }
+
+    #[test]
+    fn services_ignored_resources_denied_calls_and_unresolved_events() {
+        let service = judge(
+            &event("", PrincipalKind::AwsService, &["arn:aws:s3:::other"]),
+            &inventory(),
+            &Policy::default(),
+        );
+        assert!(service.findings.is_empty());
+        assert_eq!(service.counted.service_events, 1);
+
+        let policy = Policy::parse(r#"ignore_resources = ["arn:aws:s3:::oth*"]"#).unwrap();
+        let ignored = judge(
+            &event(ALICE, PrincipalKind::IamUser, &["arn:aws:s3:::other"]),
+            &inventory(),
+            &policy,
+        );
+        assert!(ignored.findings.is_empty());
+        assert_eq!(ignored.counted.ignored_by_policy, 1);
+
+        let mut refused = event(ALICE, PrincipalKind::IamUser, &["arn:aws:s3:::other"]);
+        refused.error_code = Some("AccessDenied".into());
+        let denied = judge(&refused, &inventory(), &Policy::default());
+        assert!(denied.findings[0].denied);
+
+        for (unresolved, listed) in [
+            (Unresolved::NoRule, true),
+            (Unresolved::UnknownLookupType("AWS::X::Y".into()), true),
+            (Unresolved::NoResource { rule: "r".into() }, false),
+            (Unresolved::NothingFound { rule: "r".into() }, false),
+        ] {
+            let mut e = event(ALICE, PrincipalKind::IamUser, &[]);
+            e.resolution.unresolved = Some(unresolved.clone());
+            let judged = judge(&e, &inventory(), &Policy::default());
+            let expected: &[(Kind, Option<&str>)] = if listed {
+                &[(Kind::UnresolvedResource, None)]
+            } else {
+                &[]
+            };
+            assert_eq!(kinds(&judged), expected, "{unresolved}");
+        }
+    }
+
+    #[test]
+    fn access_denied_codes() {
+        for code in [
+            "AccessDenied",
+            "AccessDeniedException",
+            "Client.UnauthorizedOperation",
+            "AuthFailure",
+        ] {
+            assert!(is_access_denied(code), "{code}");
+        }
+        for code in ["ThrottlingException", "NoSuchBucket", "ValidationError"] {
+            assert!(!is_access_denied(code), "{code}");
+        }
+    }
 }

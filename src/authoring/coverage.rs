@@ -10,10 +10,10 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use crate::pipeline::ResolvedEvent;
+use crate::resolve::ResolvedEvent;
 use crate::ruleset::strip_api_version;
 
-const SAR_ACTIONS: &str = include_str!("../data/resource-targeting.txt");
+const SAR_ACTIONS: &str = include_str!("../../data/resource-targeting.txt");
 
 /// CloudTrail event names whose IAM action has another name.
 const ACTION_ALIASES: &[(&str, &str)] = &[

@@ -7,10 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::pipeline::{self, Inputs, ResolvedEvent, Tally};
+use crate::pipeline::{self, Inputs};
+use crate::resolve::ResolvedEvent;
 use crate::resolve::{Resolver, Sources, Unresolved, Via};
 use crate::ruleset::RuleSet;
 use crate::source::{SourceError, Window};
+use crate::tally::Tally;
 
 /// The rule resolutions of one record: the rule that matched and the ARNs it found.
 #[derive(Debug, Clone, Default)]

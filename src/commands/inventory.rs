@@ -6,30 +6,30 @@ use serde_json::json;
 
 use crate::cli::{AwsArgs, FetchArgs};
 
-use super::block_on;
+use super::AwsSession;
 
-/// Fetches the inventory live: documents in AWS CLI shape, and what could not be fetched.
+/// Fetches the inventory live with `session`: documents in AWS CLI shape, what could not be
+/// fetched, and the regions asked.
 pub(super) fn fetch_inventory(
+    session: &AwsSession,
     aws: &AwsArgs,
     only_tag_key: Option<&str>,
 ) -> Result<(tagtrail::inventory::aws::Fetched, Vec<String>)> {
-    block_on(async {
-        let config = tagtrail::aws::load_config(
-            aws.profile.as_deref(),
-            aws.regions.first().map(String::as_str),
-        )
-        .await;
-        let regions = tagtrail::aws::regions(&config, &aws.regions);
-        if regions.is_empty() {
-            anyhow::bail!("no region: pass --regions or configure one (AWS_REGION, a profile)");
-        }
-        let fetched = tagtrail::inventory::aws::fetch(&config, &regions, only_tag_key).await;
-        Ok((fetched, regions))
-    })?
+    let regions = tagtrail::aws::regions(&session.config, &aws.regions);
+    if regions.is_empty() {
+        anyhow::bail!("no region: pass --regions or configure one (AWS_REGION, a profile)");
+    }
+    let fetched = session.runtime.block_on(tagtrail::inventory::aws::fetch(
+        &session.config,
+        &regions,
+        only_tag_key,
+    ));
+    Ok((fetched, regions))
 }
 
 pub(super) fn inventory_fetch(args: FetchArgs) -> Result<u8> {
-    let (fetched, regions) = fetch_inventory(&args.aws, args.only_tag_key.as_deref())?;
+    let session = AwsSession::new(&args.aws)?;
+    let (fetched, regions) = fetch_inventory(&session, &args.aws, args.only_tag_key.as_deref())?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     for (name, document) in &fetched.documents {

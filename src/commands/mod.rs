@@ -12,12 +12,13 @@ use anyhow::{bail, Context, Result};
 use chrono::Utc;
 
 use tagtrail::inventory::{Inventory, TagKey};
-use tagtrail::pipeline::{AwsOptions, Inputs, Plan};
+use tagtrail::pipeline::{Inputs, Plan};
 use tagtrail::ruleset::RuleSet;
+use tagtrail::source::live::Live;
 use tagtrail::source::window::parse_instant;
 use tagtrail::source::Window;
 
-use crate::cli::{Command, CommonArgs, InventoryCommand, LiveArgs};
+use crate::cli::{AwsArgs, Command, CommonArgs, InventoryCommand, LiveArgs};
 
 pub fn run(command: Command) -> Result<u8> {
     match command {
@@ -34,26 +35,50 @@ pub fn run(command: Command) -> Result<u8> {
 fn bench_floor(paths: &[PathBuf]) -> Result<u8> {
     use rayon::prelude::*;
     let files = tagtrail::source::discover(paths, &Window::default())?;
+    let count = files.len();
     let bytes: usize = files
-        .par_iter()
-        .map(|f| tagtrail::source::read_file(f).map(|input| input.bytes.len()))
-        .collect::<Result<Vec<_>, _>>()?
+        .into_par_iter()
+        .map(|f| {
+            f.load(Vec::new(), tagtrail::source::DEFAULT_MAX_FILE_BYTES)
+                .map(|input| input.bytes.len())
+                .map_err(|p| anyhow::anyhow!("{}: {}", p.source, p.reason))
+        })
+        .collect::<Result<Vec<_>>>()?
         .into_iter()
         .sum();
-    println!("files={} bytes={bytes}", files.len());
+    println!("files={count} bytes={bytes}");
     Ok(0)
 }
 
-/// A runtime for the few async calls made outside the pipeline (inventory fetches).
-fn block_on<F: std::future::Future>(future: F) -> Result<F::Output> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(future))
+/// The AWS side of one run: one tokio runtime and one `SdkConfig`, shared by the live
+/// inventory and the live sources.
+pub(crate) struct AwsSession {
+    runtime: tokio::runtime::Runtime,
+    config: aws_config::SdkConfig,
+}
+
+impl AwsSession {
+    fn new(aws: &AwsArgs) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime for AWS calls")?;
+        let config = runtime.block_on(tagtrail::aws::load_config(
+            aws.profile.as_deref(),
+            aws.regions.first().map(String::as_str),
+        ));
+        Ok(AwsSession { runtime, config })
+    }
 }
 
 /// The sources of a run: local paths (stdin when there is no source at all), S3, LookupEvents.
-fn plan(paths: Vec<PathBuf>, live: LiveArgs) -> Plan {
+/// `session` is made (once) only when a live source needs it.
+fn plan(
+    paths: Vec<PathBuf>,
+    live: LiveArgs,
+    max_file_mib: usize,
+    session: &mut Option<AwsSession>,
+) -> Result<Plan> {
     let has_live = !live.logs.is_empty() || live.lookup_events;
     let local = if !paths.is_empty() {
         Some(Inputs::Paths(paths))
@@ -62,17 +87,28 @@ fn plan(paths: Vec<PathBuf>, live: LiveArgs) -> Plan {
     } else {
         Some(Inputs::Stdin)
     };
-    Plan {
-        local,
-        s3: live.logs,
-        lookup_events: live.lookup_events,
-        aws: AwsOptions {
-            profile: live.aws.profile,
+    let live = if has_live {
+        if session.is_none() {
+            *session = Some(AwsSession::new(&live.aws)?);
+        }
+        let aws = session.as_ref().expect("made above");
+        Some(Live {
+            runtime: aws.runtime.handle().clone(),
+            config: aws.config.clone(),
+            s3: live.logs,
+            lookup_events: live.lookup_events,
             regions: live.aws.regions,
             accounts: live.accounts,
             concurrency: live.concurrency,
-        },
-    }
+        })
+    } else {
+        None
+    };
+    Ok(Plan {
+        local,
+        live,
+        max_file_bytes: max_file_mib.saturating_mul(1 << 20),
+    })
 }
 
 /// The bundled demo: `examples/demo` of the working folder, else of the source tree.

@@ -39,7 +39,7 @@ pub(super) fn resolve(args: ResolveArgs) -> Result<u8> {
     let mut out = BufWriter::new(io::stdout());
     let mut write_error = None;
     // Lines are serialised on the worker threads; the sink only writes them, in order.
-    let to_line = |event: pipeline::ResolvedEvent| {
+    let to_line = |event: tagtrail::resolve::ResolvedEvent| {
         let line = json!({
             "eventID": event.event_id,
             "eventTime": event.event_time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -55,7 +55,7 @@ pub(super) fn resolve(args: ResolveArgs) -> Result<u8> {
         text
     };
     let tally = pipeline::run_plan(
-        &plan(args.paths, args.live),
+        &plan(args.paths, args.live, args.common.max_file_mib, &mut None)?,
         &window(&args.common)?,
         &resolver,
         to_line,

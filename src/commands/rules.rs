@@ -199,10 +199,10 @@ fn rules_coverage(args: CoverageArgs) -> Result<u8> {
         &Window::default(),
         &resolver,
         |event| {
-            samples.push(tagtrail::coverage::Sample::of(&event));
+            samples.push(tagtrail::authoring::coverage::Sample::of(&event));
         },
     )?;
-    let coverage = tagtrail::coverage::Coverage::new(&samples);
+    let coverage = tagtrail::authoring::coverage::Coverage::new(&samples);
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&coverage)?),
         _ => print!("{}", coverage.to_text(args.most)),
@@ -264,17 +264,15 @@ fn rules_diff(args: DiffArgs) -> Result<u8> {
     };
     let head = RuleSet::load_dir(&args.rules).context("the working rule set")?;
     let paths = if args.paths.is_empty() {
-        let corpus = PathBuf::from("../shared/corpus");
+        let corpus = PathBuf::from("tests/corpus");
         if !corpus.is_dir() {
-            bail!(
-                "no records given and ../shared/corpus is not here: name the records to compare on"
-            );
+            bail!("no records given and tests/corpus is not here: name the records to compare on");
         }
         vec![corpus]
     } else {
         args.paths
     };
-    let diff = tagtrail::ruleset::diff::diff(&base, &head, &Inputs::Paths(paths))?;
+    let diff = tagtrail::authoring::diff::diff(&base, &head, &Inputs::Paths(paths))?;
     let mut out = io::stdout().lock();
     match args.format {
         OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&diff)?)?,
@@ -313,7 +311,7 @@ fn rules_diff(args: DiffArgs) -> Result<u8> {
 }
 
 fn rules_new(args: NewArgs) -> Result<u8> {
-    use tagtrail::source::{decode, Item};
+    use tagtrail::event::{decode, Item};
     let (record, from) = match &args.from_record {
         Some(path) => {
             let input = tagtrail::source::read_file(path)?;
@@ -359,7 +357,7 @@ fn rules_new(args: NewArgs) -> Result<u8> {
             }
         }
     }
-    let text = tagtrail::ruleset::scaffold::rule_file(
+    let text = tagtrail::authoring::scaffold::rule_file(
         &args.event_source,
         &args.event_name,
         record.as_ref(),

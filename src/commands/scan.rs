@@ -7,13 +7,13 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 
 use tagtrail::inventory::{self, Inventory, TagKey};
-use tagtrail::pipeline::Problem;
 use tagtrail::policy::Policy;
 use tagtrail::scan::ScanOptions;
+use tagtrail::tally::Problem;
 
 use crate::cli::{FailOn, ScanArgs};
 
-use super::{demo_dir, load_inventory, load_rules, plan, window};
+use super::{demo_dir, load_inventory, load_rules, plan, window, AwsSession};
 
 pub(super) fn scan(args: ScanArgs) -> Result<u8> {
     let (paths, inventory_source, policy_file) = if args.demo {
@@ -32,8 +32,10 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
         key: args.tag_key,
         case_insensitive: args.ignore_tag_case,
     };
+    let mut session = None;
     let (inventory, inventory_problems) = if inventory_source == "aws" {
-        let (fetched, _) = super::inventory::fetch_inventory(&args.live.aws, None)?;
+        let aws = session.insert(AwsSession::new(&args.live.aws)?);
+        let (fetched, _) = super::inventory::fetch_inventory(aws, &args.live.aws, None)?;
         let mut inventory = Inventory::new(tag_key);
         for (name, document) in &fetched.documents {
             let bytes = serde_json::to_vec(document)?;
@@ -45,7 +47,7 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
         (inventory, Vec::<Problem>::new())
     };
     let options = ScanOptions {
-        plan: plan(paths, args.live),
+        plan: plan(paths, args.live, args.common.max_file_mib, &mut session)?,
         window: window(&args.common)?,
         rules: load_rules(
             args.common.rules.as_deref(),

@@ -28,7 +28,7 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::event::Event;
+use super::Event;
 
 /// Where in an input a record or a problem is: the line (1-based, for line-oriented inputs)
 /// and the index of the record in its container array (0-based).
@@ -139,10 +139,16 @@ impl<'a> Decoder<'_, 'a> {
             }
             return;
         }
-        match serde_json::from_slice::<&RawValue>(bytes) {
-            Ok(doc) => self.document(doc, Position::default()),
-            Err(err) if err.to_string().starts_with("trailing characters") => self.lines(bytes),
-            Err(err) => {
+        // One JSON value, or several (JSON Lines, or values simply concatenated): told by where
+        // the first value ends.
+        let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<&RawValue>();
+        match values.next() {
+            Some(Ok(doc)) if bytes[values.byte_offset()..].trim_ascii().is_empty() => {
+                self.document(doc, Position::default())
+            }
+            Some(Ok(_)) => self.lines(bytes),
+            None => self.skip(Position::default(), "empty input"),
+            Some(Err(err)) => {
                 let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
                 let more_lines = first_line.len() + 1 < bytes.len();
                 if more_lines && serde_json::from_slice::<&RawValue>(first_line).is_ok() {
@@ -176,7 +182,7 @@ impl<'a> Decoder<'_, 'a> {
         let mut line_no = 0;
         while start < bytes.len() {
             line_no += 1;
-            let end = memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
             let line = &bytes[start..end];
             start = end + 1;
             if line.iter().all(u8::is_ascii_whitespace) {
@@ -347,10 +353,6 @@ impl<'a> Decoder<'_, 'a> {
     fn reject(&mut self, position: Position, reason: String) {
         self.items.push(Item::Rejected { position, reason });
     }
-}
-
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == needle)
 }
 
 fn looks_like_record(value: &RawValue) -> bool {

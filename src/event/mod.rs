@@ -4,13 +4,32 @@
 //! strings borrow from that text where they can. Everything tagtrail does not need stays raw
 //! JSON, so a rule that asks for a path parses only then (see `ruleset::path`).
 
+pub mod decode;
+
 use std::borrow::Cow;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+pub use decode::{decode, Item, LookupResource, Position, RawRecord};
+
+/// Where a record was read: the input (shared by all its records) and the position in it.
+/// Displays as `path:line 3`, `path:record 12`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RecordSource {
+    pub input: Arc<str>,
+    pub position: Position,
+}
+
+impl std::fmt::Display for RecordSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.input, self.position)
+    }
+}
 
 /// One CloudTrail record, as much of it as tagtrail reads.
 #[derive(Debug, Deserialize)]

@@ -5,11 +5,53 @@
 //! inventory can be written out and a scan repeated on exactly the same data.
 
 use aws_config::{Region, SdkConfig};
+use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::EntityType;
 use serde_json::{json, Value};
+use thiserror::Error;
+use tracing::Instrument;
 
 use crate::aws::describe;
-use crate::pipeline::Problem;
+use crate::tally::Problem;
+
+/// A call of the live inventory that failed.
+#[derive(Debug, Error)]
+#[error("{call}: {detail}")]
+pub struct FetchError {
+    /// The API call, e.g. `iam:ListUserTags user/alice`.
+    pub call: String,
+    pub detail: String,
+    /// The service's error code (`AccessDenied`, `NoSuchEntity`...), when it sent one.
+    pub code: Option<String>,
+}
+
+impl FetchError {
+    fn of<E, R>(call: impl Into<String>, err: &aws_sdk_iam::error::SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        FetchError {
+            call: call.into(),
+            detail: describe(err),
+            code: err
+                .as_service_error()
+                .and_then(|e| e.code())
+                .map(str::to_string),
+        }
+    }
+
+    fn is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+
+    fn problem(self) -> Problem {
+        Problem {
+            source: self.call,
+            reason: self.detail,
+        }
+    }
+}
 
 /// What a fetch produced: named CLI-shaped documents, and what could not be fetched.
 #[derive(Debug, Default)]
@@ -30,7 +72,12 @@ pub async fn fetch(config: &SdkConfig, regions: &[String], tag_key: Option<&str>
                 .region(Region::new(region.clone()))
                 .build(),
         );
-        match tagged_resources(&client, tag_key).await {
+        let span = tracing::info_span!(
+            "inventory",
+            region = region.as_str(),
+            "indicatif.pb_show" = tracing::field::Empty
+        );
+        match tagged_resources(&client, tag_key).instrument(span).await {
             Ok(list) => {
                 out.resources += list.len();
                 out.documents.push((
@@ -38,22 +85,23 @@ pub async fn fetch(config: &SdkConfig, regions: &[String], tag_key: Option<&str>
                     json!({"ResourceTagMappingList": list, "PaginationToken": ""}),
                 ));
             }
-            Err(reason) => out.problems.push(Problem {
-                source: format!("tagging:GetResources {region}"),
-                reason,
-            }),
+            Err(err) => out.problems.push(err.problem()),
         }
     }
     let iam = aws_sdk_iam::Client::new(config);
-    let principals = match authorization_details(&iam).await {
-        Ok(p) => Ok(p),
-        Err(denied) => {
-            tracing::warn!(
-                "GetAccountAuthorizationDetails failed ({denied}); listing users and roles instead"
-            );
-            listed_principals(&iam).await
+    let span = tracing::info_span!("iam", "indicatif.pb_show" = tracing::field::Empty);
+    // Only a refusal makes the slower listing worth trying; any other failure is reported.
+    let principals = async {
+        match authorization_details(&iam).await {
+            Err(err) if err.is("AccessDenied") => {
+                tracing::warn!("{err}; listing users and roles instead");
+                listed_principals(&iam, &mut out.problems).await
+            }
+            other => other,
         }
-    };
+    }
+    .instrument(span)
+    .await;
     match principals {
         Ok((users, roles)) => {
             out.users = users.len();
@@ -63,10 +111,7 @@ pub async fn fetch(config: &SdkConfig, regions: &[String], tag_key: Option<&str>
                 json!({"UserDetailList": users, "RoleDetailList": roles, "GroupDetailList": [], "Policies": []}),
             ));
         }
-        Err(reason) => out.problems.push(Problem {
-            source: "iam".into(),
-            reason,
-        }),
+        Err(err) => out.problems.push(err.problem()),
     }
     out
 }
@@ -82,7 +127,7 @@ fn tags_json<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {
 async fn tagged_resources(
     client: &aws_sdk_resourcegroupstagging::Client,
     tag_key: Option<&str>,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, FetchError> {
     let mut request = client.get_resources().resources_per_page(100);
     if let Some(key) = tag_key {
         request = request.tag_filters(
@@ -94,7 +139,14 @@ async fn tagged_resources(
     let mut pages = request.into_paginator().send();
     let mut list = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| describe(&e))?;
+        let page = page.map_err(|e| FetchError {
+            call: format!("tagging:GetResources {}", region_of(client)),
+            detail: describe(&e),
+            code: e
+                .as_service_error()
+                .and_then(|e| e.code())
+                .map(str::to_string),
+        })?;
         for mapping in page.resource_tag_mapping_list() {
             let Some(arn) = mapping.resource_arn() else {
                 continue;
@@ -122,7 +174,14 @@ fn principal_entry<'a>(
     json!({name_key: name, "Path": path, "Arn": arn, "Tags": tags_json(tags)})
 }
 
-async fn authorization_details(iam: &aws_sdk_iam::Client) -> Result<Principals, String> {
+fn region_of(client: &aws_sdk_resourcegroupstagging::Client) -> String {
+    client
+        .config()
+        .region()
+        .map_or_else(String::new, |r| r.to_string())
+}
+
+async fn authorization_details(iam: &aws_sdk_iam::Client) -> Result<Principals, FetchError> {
     let mut pages = iam
         .get_account_authorization_details()
         .filter(EntityType::User)
@@ -131,7 +190,7 @@ async fn authorization_details(iam: &aws_sdk_iam::Client) -> Result<Principals, 
         .send();
     let (mut users, mut roles) = (Vec::new(), Vec::new());
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| describe(&e))?;
+        let page = page.map_err(|e| FetchError::of("iam:GetAccountAuthorizationDetails", &e))?;
         for u in page.user_detail_list() {
             let tags = u.tags().iter().map(|t| (t.key(), t.value()));
             users.push(principal_entry(
@@ -156,43 +215,61 @@ async fn authorization_details(iam: &aws_sdk_iam::Client) -> Result<Principals, 
     Ok((users, roles))
 }
 
-async fn listed_principals(iam: &aws_sdk_iam::Client) -> Result<Principals, String> {
+/// Users and roles listed one by one, each with its tags. A principal deleted between the
+/// listing and its tag call (`NoSuchEntity`) is left out; one whose tags cannot be read is kept
+/// untagged and named in `problems`, so one refusal does not lose every principal.
+async fn listed_principals(
+    iam: &aws_sdk_iam::Client,
+    problems: &mut Vec<Problem>,
+) -> Result<Principals, FetchError> {
     let (mut users, mut roles) = (Vec::new(), Vec::new());
     let mut pages = iam.list_users().into_paginator().send();
     while let Some(page) = pages.next().await {
-        for u in page.map_err(|e| describe(&e))?.users() {
-            let tags = iam
-                .list_user_tags()
-                .user_name(u.user_name())
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            let tags = tags.tags().iter().map(|t| (t.key(), t.value()));
+        let page = page.map_err(|e| FetchError::of("iam:ListUsers", &e))?;
+        for u in page.users() {
+            let name = u.user_name();
+            let tags = match iam.list_user_tags().user_name(name).send().await {
+                Ok(response) => response.tags().to_vec(),
+                Err(e) => {
+                    let err = FetchError::of(format!("iam:ListUserTags user {name}"), &e);
+                    if err.is("NoSuchEntity") {
+                        continue;
+                    }
+                    problems.push(err.problem());
+                    Vec::new()
+                }
+            };
             users.push(principal_entry(
                 "UserName",
-                Some(u.user_name()),
+                Some(name),
                 Some(u.path()),
                 Some(u.arn()),
-                tags,
+                tags.iter().map(|t| (t.key(), t.value())),
             ));
         }
     }
     let mut pages = iam.list_roles().into_paginator().send();
     while let Some(page) = pages.next().await {
-        for r in page.map_err(|e| describe(&e))?.roles() {
-            let tags = iam
-                .list_role_tags()
-                .role_name(r.role_name())
-                .send()
-                .await
-                .map_err(|e| describe(&e))?;
-            let tags = tags.tags().iter().map(|t| (t.key(), t.value()));
+        let page = page.map_err(|e| FetchError::of("iam:ListRoles", &e))?;
+        for r in page.roles() {
+            let name = r.role_name();
+            let tags = match iam.list_role_tags().role_name(name).send().await {
+                Ok(response) => response.tags().to_vec(),
+                Err(e) => {
+                    let err = FetchError::of(format!("iam:ListRoleTags role {name}"), &e);
+                    if err.is("NoSuchEntity") {
+                        continue;
+                    }
+                    problems.push(err.problem());
+                    Vec::new()
+                }
+            };
             roles.push(principal_entry(
                 "RoleName",
-                Some(r.role_name()),
+                Some(name),
                 Some(r.path()),
                 Some(r.arn()),
-                tags,
+                tags.iter().map(|t| (t.key(), t.value())),
             ));
         }
     }

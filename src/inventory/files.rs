@@ -141,7 +141,12 @@ pub fn load_dir(dir: &Path, inventory: &mut Inventory) -> Result<(), InventoryEr
     }
     for path in files {
         let raw = std::fs::read(&path).map_err(|e| io(&path, e))?;
-        let input = crate::source::input_from_bytes(path.display().to_string(), raw);
+        let input = crate::source::input_from_bytes(path.display().to_string(), raw).map_err(
+            |problem| InventoryError::Format {
+                path: problem.source,
+                message: problem.reason,
+            },
+        )?;
         if let Some(damage) = input.damage {
             return Err(InventoryError::Format {
                 path: input.name,

@@ -5,15 +5,17 @@
 //! inventory stays small in memory. Lookups fall back to the parent of parts that are never
 //! tagged on their own (S3 object → bucket, ...).
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod files;
+mod index;
 
 use std::sync::Arc;
 
 use thiserror::Error;
 
 use crate::arn;
-use crate::ruleset::ArnIndex;
+pub use index::{ArnIndex, Completion};
 
 /// A failure to read an inventory.
 #[derive(Debug, Error)]

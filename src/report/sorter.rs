@@ -16,9 +16,9 @@ use std::sync::Arc;
 use chrono::DateTime;
 
 use super::FindingRow;
-use crate::pipeline::RecordSource;
+use crate::event::Position;
+use crate::event::RecordSource;
 use crate::principal::PrincipalKind;
-use crate::source::Position;
 use crate::verdict::Kind;
 
 /// Rows held in memory before a sorted run is written out (~250 bytes each, their strings
@@ -431,7 +431,7 @@ fn decode<R: Read>(input: &mut R, strings: &[Arc<str>]) -> io::Result<Option<Fin
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::row;
+    use super::super::rows::tests::row;
     use super::*;
 
     #[test]

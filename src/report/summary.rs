@@ -8,9 +8,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::FindingRow;
-use crate::pipeline::{Problem, Tally};
 use crate::principal::PrincipalKind;
-use crate::verdict::Kind;
+use crate::tally::{Problem, Tally};
+use crate::verdict::{Counted, Kind};
 
 /// The record buckets; `read` is the sum of the other four.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -33,24 +33,6 @@ pub struct ProductPair {
 pub struct PrincipalCount {
     pub principal_arn: String,
     pub findings: u64,
-}
-
-/// What was counted but not listed.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct Counted {
-    pub matches: u64,
-    pub allowed_by_policy: u64,
-    pub ignored_by_policy: u64,
-    pub service_events: u64,
-}
-
-impl Counted {
-    pub fn add(&mut self, other: &Counted) {
-        self.matches += other.matches;
-        self.allowed_by_policy += other.allowed_by_policy;
-        self.ignored_by_policy += other.ignored_by_policy;
-        self.service_events += other.service_events;
-    }
 }
 
 /// The content of `summary.json`.
@@ -247,5 +229,108 @@ impl Summary {
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::rows::tests::row;
+
+    /// Counts per kind and pair, ties broken by name, top principals bounded, rejections
+    /// sorted: the summary of the same findings is the same whatever order they came in.
+    #[test]
+    fn the_summary_counts_and_orders_what_it_is_given() {
+        let mut rows = Vec::new();
+        for (i, (principal, product, kind)) in [
+            ("arn:aws:iam::1:user/b", "bbb", Kind::ProductMismatch),
+            ("arn:aws:iam::1:user/a", "bbb", Kind::ProductMismatch),
+            ("arn:aws:iam::1:user/a", "ccc", Kind::ProductMismatch),
+            ("arn:aws:iam::1:user/c", "bbb", Kind::UntaggedResource),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut r = row(i as i64 + 1, &format!("e{i}"), kind, Some("arn:aws:s3:::x"));
+            r.principal_arn = Some(principal.into());
+            r.resource_product = Some(product.into());
+            r.denied = i == 0;
+            rows.push(r);
+        }
+        for n in 0..12 {
+            let mut r = row(100 + n, "x", Kind::UnresolvedResource, None);
+            r.principal_arn = Some(format!("arn:aws:iam::1:user/z{n:02}").into());
+            rows.push(r);
+        }
+        let summarise = |rows: &[FindingRow]| {
+            let mut stats = FindingStats::default();
+            rows.iter().for_each(|r| stats.add(r));
+            let tally = Tally {
+                read: 3,
+                rejected: 2,
+                resolved: 1,
+                rejections: vec![
+                    Problem {
+                        source: "z".into(),
+                        reason: "r".into(),
+                    },
+                    Problem {
+                        source: "a".into(),
+                        reason: "r".into(),
+                    },
+                ],
+                ..Tally::default()
+            };
+            serde_json::to_value(Summary::new(
+                &tally,
+                stats,
+                Counted::default(),
+                5,
+                "product",
+            ))
+            .unwrap()
+        };
+        let summary = summarise(&rows);
+        rows.reverse();
+        assert_eq!(
+            summarise(&rows),
+            summary,
+            "independent of the order of findings"
+        );
+
+        assert_eq!(summary["findings"]["product-mismatch"], 3);
+        assert_eq!(summary["findings"]["untagged-resource"], 1);
+        assert_eq!(summary["findings"]["unresolved-resource"], 12);
+        assert_eq!(summary["findings"]["untagged-principal"], 0);
+        // One of the first four, and the unresolved rows whose second is a multiple of 3.
+        assert_eq!(summary["denied_attempts"], 1 + 4);
+        assert_eq!(
+            summary["product_pairs"],
+            serde_json::json!([
+                {"principal_product": "aaa", "resource_product": "bbb", "findings": 2},
+                {"principal_product": "aaa", "resource_product": "ccc", "findings": 1},
+            ])
+        );
+        let top = summary["top_principals"].as_array().unwrap();
+        assert_eq!(top.len(), 10);
+        assert_eq!(
+            top[0],
+            serde_json::json!({"principal_arn": "arn:aws:iam::1:user/a", "findings": 2})
+        );
+        assert_eq!(
+            top[1]["principal_arn"], "arn:aws:iam::1:user/b",
+            "ties by name"
+        );
+        assert_eq!(summary["rejected"][0]["source"], "a");
+        assert_eq!(summary["records"]["read"], 3);
+    }
+
+    #[test]
+    fn the_threshold_counts_kinds_at_or_above_it() {
+        let mut stats = FindingStats::default();
+        stats.add(&row(1, "e", Kind::UntaggedResource, None));
+        assert!(stats.any_at_or_above(Kind::ResourceNotInInventory));
+        assert!(stats.any_at_or_above(Kind::UntaggedResource));
+        assert!(!stats.any_at_or_above(Kind::UntaggedPrincipal));
     }
 }

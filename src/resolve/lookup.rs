@@ -2,211 +2,94 @@
 //! built from the resource type's ARN format (Service Authorization Reference), the event's
 //! partition, region and account.
 
-use crate::arn;
-use crate::ruleset::{ArnIndex, Completion};
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
-/// CloudFormation-style type → ARN format (`{name}` is the ResourceName) and how to complete it.
-const FORMATS: &[(&str, &str, Option<Completion>)] = &[
-    (
-        "AWS::EC2::Instance",
-        "arn:{p}:ec2:{r}:{a}:instance/{name}",
-        None,
-    ),
-    (
-        "AWS::EC2::Volume",
-        "arn:{p}:ec2:{r}:{a}:volume/{name}",
-        None,
-    ),
-    (
-        "AWS::EC2::Snapshot",
-        "arn:{p}:ec2:{r}::snapshot/{name}",
-        None,
-    ),
-    ("AWS::EC2::Ami", "arn:{p}:ec2:{r}::image/{name}", None),
-    ("AWS::EC2::Image", "arn:{p}:ec2:{r}::image/{name}", None),
-    (
-        "AWS::EC2::SecurityGroup",
-        "arn:{p}:ec2:{r}:{a}:security-group/{name}",
-        None,
-    ),
-    (
-        "AWS::EC2::Subnet",
-        "arn:{p}:ec2:{r}:{a}:subnet/{name}",
-        None,
-    ),
-    ("AWS::EC2::VPC", "arn:{p}:ec2:{r}:{a}:vpc/{name}", None),
-    (
-        "AWS::EC2::NetworkInterface",
-        "arn:{p}:ec2:{r}:{a}:network-interface/{name}",
-        None,
-    ),
-    (
-        "AWS::EC2::InternetGateway",
-        "arn:{p}:ec2:{r}:{a}:internet-gateway/{name}",
-        None,
-    ),
-    (
-        "AWS::EC2::RouteTable",
-        "arn:{p}:ec2:{r}:{a}:route-table/{name}",
-        None,
-    ),
-    (
-        "AWS::EC2::NatGateway",
-        "arn:{p}:ec2:{r}:{a}:natgateway/{name}",
-        None,
-    ),
-    (
-        "AWS::EC2::NetworkAcl",
-        "arn:{p}:ec2:{r}:{a}:network-acl/{name}",
-        None,
-    ),
-    (
-        "AWS::EC2::EIP",
-        "arn:{p}:ec2:{r}:{a}:elastic-ip/{name}",
-        None,
-    ),
-    (
-        "AWS::EC2::LaunchTemplate",
-        "arn:{p}:ec2:{r}:{a}:launch-template/{name}",
-        None,
-    ),
-    (
-        "AWS::EC2::VPCEndpoint",
-        "arn:{p}:ec2:{r}:{a}:vpc-endpoint/{name}",
-        None,
-    ),
-    (
-        "AWS::EC2::TransitGateway",
-        "arn:{p}:ec2:{r}:{a}:transit-gateway/{name}",
-        None,
-    ),
-    (
-        "AWS::EC2::KeyPair",
-        "arn:{p}:ec2:{r}:{a}:key-pair/{name}",
-        None,
-    ),
-    ("AWS::S3::Bucket", "arn:{p}:s3:::{name}", None),
-    ("AWS::S3::Object", "arn:{p}:s3:::{name}", None),
-    (
-        "AWS::IAM::User",
-        "arn:{p}:iam::{a}:user/{name}",
-        Some(Completion::Path),
-    ),
-    (
-        "AWS::IAM::Role",
-        "arn:{p}:iam::{a}:role/{name}",
-        Some(Completion::Path),
-    ),
-    (
-        "AWS::IAM::Group",
-        "arn:{p}:iam::{a}:group/{name}",
-        Some(Completion::Path),
-    ),
-    (
-        "AWS::IAM::Policy",
-        "arn:{p}:iam::{a}:policy/{name}",
-        Some(Completion::Path),
-    ),
-    (
-        "AWS::IAM::ManagedPolicy",
-        "arn:{p}:iam::{a}:policy/{name}",
-        Some(Completion::Path),
-    ),
-    (
-        "AWS::IAM::InstanceProfile",
-        "arn:{p}:iam::{a}:instance-profile/{name}",
-        Some(Completion::Path),
-    ),
-    (
-        "AWS::Lambda::Function",
-        "arn:{p}:lambda:{r}:{a}:function:{name}",
-        None,
-    ),
-    (
-        "AWS::DynamoDB::Table",
-        "arn:{p}:dynamodb:{r}:{a}:table/{name}",
-        None,
-    ),
-    ("AWS::SNS::Topic", "arn:{p}:sns:{r}:{a}:{name}", None),
-    ("AWS::SQS::Queue", "arn:{p}:sqs:{r}:{a}:{name}", None),
-    ("AWS::KMS::Key", "arn:{p}:kms:{r}:{a}:key/{name}", None),
-    (
-        "AWS::SecretsManager::Secret",
-        "arn:{p}:secretsmanager:{r}:{a}:secret:{name}",
-        Some(Completion::RandomSuffix),
-    ),
-    (
-        "AWS::SSM::Parameter",
-        "arn:{p}:ssm:{r}:{a}:parameter/{name}",
-        None,
-    ),
-    (
-        "AWS::Logs::LogGroup",
-        "arn:{p}:logs:{r}:{a}:log-group:{name}",
-        None,
-    ),
-    (
-        "AWS::RDS::DBInstance",
-        "arn:{p}:rds:{r}:{a}:db:{name}",
-        None,
-    ),
-    (
-        "AWS::RDS::DBCluster",
-        "arn:{p}:rds:{r}:{a}:cluster:{name}",
-        None,
-    ),
-    (
-        "AWS::RDS::DBSnapshot",
-        "arn:{p}:rds:{r}:{a}:snapshot:{name}",
-        None,
-    ),
-    (
-        "AWS::RDS::DBClusterSnapshot",
-        "arn:{p}:rds:{r}:{a}:cluster-snapshot:{name}",
-        None,
-    ),
-    (
-        "AWS::ECR::Repository",
-        "arn:{p}:ecr:{r}:{a}:repository/{name}",
-        None,
-    ),
-    (
-        "AWS::ECS::Cluster",
-        "arn:{p}:ecs:{r}:{a}:cluster/{name}",
-        None,
-    ),
-    (
-        "AWS::EKS::Cluster",
-        "arn:{p}:eks:{r}:{a}:cluster/{name}",
-        None,
-    ),
-    (
-        "AWS::CloudFormation::Stack",
-        "arn:{p}:cloudformation:{r}:{a}:stack/{name}",
-        Some(Completion::IdSuffix),
-    ),
-    (
-        "AWS::StepFunctions::StateMachine",
-        "arn:{p}:states:{r}:{a}:stateMachine:{name}",
-        None,
-    ),
-    (
-        "AWS::Kinesis::Stream",
-        "arn:{p}:kinesis:{r}:{a}:stream/{name}",
-        None,
-    ),
-    (
-        "AWS::CloudTrail::Trail",
-        "arn:{p}:cloudtrail:{r}:{a}:trail/{name}",
-        None,
-    ),
-    (
-        "AWS::Glue::Database",
-        "arn:{p}:glue:{r}:{a}:database/{name}",
-        None,
-    ),
-    ("AWS::Glue::Job", "arn:{p}:glue:{r}:{a}:job/{name}", None),
-];
+use serde::Deserialize;
+
+use crate::arn;
+use crate::inventory::{ArnIndex, Completion};
+use crate::ruleset::template::Template;
+
+/// The type → ARN table, `data/lookup-types.toml`.
+const TYPES_TOML: &str = include_str!("../../data/lookup-types.toml");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypesFile {
+    #[serde(rename = "type")]
+    types: Vec<RawType>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawType {
+    #[serde(rename = "type")]
+    name: String,
+    arn: String,
+    complete: Option<String>,
+    trim_start: Option<String>,
+    after_last: Option<String>,
+}
+
+/// How one resource type's bare names become ARNs.
+struct TypeFormat {
+    template: Template,
+    complete: Option<Completion>,
+    trim_start: Option<String>,
+    after_last: Option<String>,
+}
+
+impl TypeFormat {
+    /// The name as the template wants it: a queue URL's last segment, an SSM name without `/`.
+    fn clean<'n>(&self, name: &'n str) -> &'n str {
+        let name = match &self.after_last {
+            Some(sep) => name.rsplit(sep.as_str()).next().unwrap_or(name),
+            None => name,
+        };
+        match &self.trim_start {
+            Some(prefix) => name.trim_start_matches(prefix.as_str()),
+            None => name,
+        }
+    }
+}
+
+/// The table, parsed once. The file is part of the binary and a test parses it, so a bad entry
+/// fails the build's tests, not a scan.
+fn formats() -> &'static HashMap<String, TypeFormat> {
+    static FORMATS: OnceLock<HashMap<String, TypeFormat>> = OnceLock::new();
+    FORMATS.get_or_init(|| parse_types(TYPES_TOML).expect("data/lookup-types.toml is valid"))
+}
+
+fn parse_types(text: &str) -> Result<HashMap<String, TypeFormat>, String> {
+    let file: TypesFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    file.types
+        .into_iter()
+        .map(|raw| {
+            let template = Template::parse(&raw.arn).map_err(|e| format!("{}: {e}", raw.name))?;
+            if let Some(var) = template
+                .vars()
+                .find(|v| !crate::ruleset::template::BUILTIN_VARS.contains(v))
+            {
+                return Err(format!("{}: unknown placeholder {{{var}}}", raw.name));
+            }
+            let complete = match raw.complete.as_deref() {
+                Some(how) => Some(
+                    Completion::parse(how)
+                        .ok_or_else(|| format!("{}: complete = {how}", raw.name))?,
+                ),
+                None => None,
+            };
+            let format = TypeFormat {
+                template,
+                complete,
+                trim_start: raw.trim_start,
+                after_last: raw.after_last,
+            };
+            Ok((raw.name, format))
+        })
+        .collect()
+}
 
 /// The result of turning one LookupEvents resource into an ARN.
 #[derive(Debug, PartialEq, Eq)]
@@ -237,7 +120,7 @@ pub fn build(
         };
     }
     let kind = kind.unwrap_or("");
-    let Some((_, format, completion)) = FORMATS.iter().find(|(k, _, _)| *k == kind) else {
+    let Some(format) = formats().get(kind) else {
         return Built::UnknownType(if kind.is_empty() {
             "(none)".into()
         } else {
@@ -245,19 +128,21 @@ pub fn build(
         });
     };
     let (partition, region, account) = ctx;
-    let name = match kind {
-        "AWS::SSM::Parameter" => name.trim_start_matches('/'),
-        "AWS::SQS::Queue" => name.rsplit('/').next().unwrap_or(name),
-        _ => name,
+    let value = format.clean(name);
+    let rendered = format.template.render(|var| match var {
+        "partition" => Some(partition),
+        "region" => Some(region),
+        "account" => Some(account),
+        "value" => Some(value),
+        _ => None,
+    });
+    // A part the event lacks (no region, say): the type's ARN cannot be built.
+    let Some(built) = rendered else {
+        return Built::UnknownType(kind.into());
     };
-    let built = format
-        .replace("{p}", partition)
-        .replace("{r}", region)
-        .replace("{a}", account)
-        .replace("{name}", name);
     let built = arn::normalize(&built).unwrap_or(built);
-    if let (Some(how), Some(index)) = (completion, index) {
-        if let Some(full) = index.complete(&built, *how) {
+    if let (Some(how), Some(index)) = (format.complete, index) {
+        if let Some(full) = index.complete(&built, how) {
             let completed = full != built;
             return Built::Arn {
                 arn: full,
@@ -304,6 +189,38 @@ mod tests {
         assert_eq!(
             build(Some("AWS::Foo::Bar"), "x", CTX, None),
             Built::UnknownType("AWS::Foo::Bar".into())
+        );
+        assert_eq!(
+            build(
+                Some("AWS::SQS::Queue"),
+                "https://sqs.ap-northeast-1.amazonaws.com/123456789012/q1",
+                CTX,
+                None
+            ),
+            Built::Arn {
+                arn: "arn:aws:sqs:ap-northeast-1:123456789012:q1".into(),
+                completed: false
+            }
+        );
+        assert_eq!(
+            build(Some("AWS::SSM::Parameter"), "/app/db", CTX, None),
+            Built::Arn {
+                arn: "arn:aws:ssm:ap-northeast-1:123456789012:parameter/app/db".into(),
+                completed: false
+            }
+        );
+    }
+
+    #[test]
+    fn the_type_table_parses_and_a_bad_entry_is_named() {
+        assert_eq!(formats().len(), 47);
+        let bad = "[[type]]\ntype = \"AWS::X::Y\"\narn = \"arn:{partition}:x:{reigon}:{account}:y/{value}\"\n";
+        let Err(err) = parse_types(bad) else {
+            panic!("a bad entry is refused")
+        };
+        assert!(
+            err.contains("AWS::X::Y: unknown placeholder {reigon}"),
+            "{err}"
         );
     }
 }

@@ -6,16 +6,16 @@
 
 pub mod lookup;
 
-use std::cell::OnceCell;
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
 use crate::arn;
-use crate::event::Event;
+use crate::event::{Event, LookupResource, RecordSource};
+use crate::inventory::{ArnIndex, Completion};
 use crate::principal::{principal_of, Principal};
-use crate::ruleset::{ArnIndex, Completion, EventContext, Node, Record, RuleSet};
-use crate::source::decode::LookupResource;
+use crate::ruleset::{context_of, EventContext, LazyRecord, RuleSet};
 
 /// How a resource was found.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -113,6 +113,25 @@ pub struct Resolution {
     pub unresolved: Option<Unresolved>,
 }
 
+/// One resolved record with the fields reports need.
+#[derive(Debug, Clone)]
+pub struct ResolvedEvent {
+    pub event_time: Option<DateTime<Utc>>,
+    pub event_id: Option<String>,
+    pub event_source: String,
+    pub event_name: String,
+    pub aws_region: Option<String>,
+    /// The account that received the call and owns what it touched.
+    pub account_id: Option<String>,
+    pub error_code: Option<String>,
+    pub read_only: Option<bool>,
+    /// The record holds request parameters (failed calls often have none).
+    pub request_logged: bool,
+    pub resolution: Resolution,
+    /// The input and the record's position in it.
+    pub source: RecordSource,
+}
+
 /// Options of resolution.
 #[derive(Debug, Clone, Copy)]
 pub struct Sources {
@@ -155,28 +174,6 @@ pub struct Resolver<'r> {
     pub sources: Sources,
 }
 
-/// Partition, region and account of the event, for building ARNs. The partition is the
-/// caller's (calls never cross partitions), else the region's.
-pub fn context_of<'e>(event: &'e Event) -> (&'e str, &'e str, &'e str) {
-    let region = event.region().unwrap_or("");
-    let identity = event.user_identity.as_ref();
-    let caller_arn = identity.and_then(|i| {
-        i.arn.as_deref().or_else(|| {
-            i.session_context
-                .as_ref()
-                .and_then(|c| c.session_issuer.as_ref())
-                .and_then(|s| s.arn.as_deref())
-        })
-    });
-    // `arn:<partition>:...`: the partition alone, without parsing the whole ARN.
-    let partition = caller_arn
-        .and_then(|a| a.strip_prefix("arn:")?.split_once(':'))
-        .map(|(partition, _)| partition)
-        .filter(|p| p.starts_with("aws"))
-        .unwrap_or_else(|| arn::partition_of(region));
-    (partition, region, event.owner_account().unwrap_or(""))
-}
-
 impl Resolver<'_> {
     /// Resolves one event. `json` is the record's text, parsed again only when a rule matches.
     pub fn resolve(&self, event: &Event, json: &str, lookup: &[LookupResource]) -> Resolution {
@@ -210,62 +207,16 @@ impl Resolver<'_> {
             }
         }
         let ctx = context_of(event);
-        let mut unknown_type = None;
-        if self.sources.lookup {
-            for entry in lookup {
-                let Some(name) = entry.name.as_deref().filter(|n| !n.trim().is_empty()) else {
-                    continue;
-                };
-                match lookup::build(entry.kind.as_deref(), name, ctx, self.index) {
-                    lookup::Built::Arn { arn, completed } => add(
-                        arn,
-                        if completed {
-                            Via::Inventory
-                        } else {
-                            Via::Lookup
-                        },
-                    ),
-                    lookup::Built::UnknownType(t) => unknown_type = Some(t),
-                }
-            }
-        }
-        let mut rule_outcome = None;
-        if self.sources.rules {
-            if let Some(rule) = self.rules.rule_for(&event.event_source, &event.event_name) {
-                if rule.no_resource {
-                    rule_outcome = Some(Unresolved::NoResource {
-                        rule: rule.id.clone(),
-                    });
-                } else {
-                    let record = LazyRecord::new(event, json);
-                    let (partition, region, account) = ctx;
-                    let found = rule.extract(
-                        &record,
-                        EventContext {
-                            partition,
-                            region,
-                            account,
-                        },
-                        self.index,
-                    );
-                    if found.is_empty() && !rule.is_fallback() {
-                        rule_outcome = Some(Unresolved::NothingFound {
-                            rule: rule.id.clone(),
-                        });
-                    }
-                    for e in found {
-                        add(
-                            e.arn,
-                            if e.completed {
-                                Via::Inventory
-                            } else {
-                                Via::Rule(rule.id.clone())
-                            },
-                        );
-                    }
-                }
-            }
-        }
+        let unknown_type = if self.sources.lookup {
+            self.add_lookup_names(lookup, ctx, &mut add)
+        } else {
+            None
+        };
+        let rule_outcome = if self.sources.rules {
+            self.add_rule_finds(event, json, ctx, &mut add)
+        } else {
+            None
+        };
         let unresolved = resources.is_empty().then(|| {
             rule_outcome
                 .or(unknown_type.map(Unresolved::UnknownLookupType))
@@ -276,6 +227,70 @@ impl Resolver<'_> {
             resources,
             unresolved,
         }
+    }
+
+    /// Adds the ARNs of LookupEvents `Resources[]`; returns a type without a known ARN format.
+    fn add_lookup_names(
+        &self,
+        lookup: &[LookupResource],
+        ctx: (&str, &str, &str),
+        add: &mut impl FnMut(String, Via),
+    ) -> Option<String> {
+        let mut unknown_type = None;
+        for entry in lookup {
+            let Some(name) = entry.name.as_deref().filter(|n| !n.trim().is_empty()) else {
+                continue;
+            };
+            match lookup::build(entry.kind.as_deref(), name, ctx, self.index) {
+                lookup::Built::Arn { arn, completed } => add(
+                    arn,
+                    if completed {
+                        Via::Inventory
+                    } else {
+                        Via::Lookup
+                    },
+                ),
+                lookup::Built::UnknownType(t) => unknown_type = Some(t),
+            }
+        }
+        unknown_type
+    }
+
+    /// Adds what the call's rule finds; returns why the rule gave nothing, when it did not.
+    fn add_rule_finds(
+        &self,
+        event: &Event,
+        json: &str,
+        (partition, region, account): (&str, &str, &str),
+        add: &mut impl FnMut(String, Via),
+    ) -> Option<Unresolved> {
+        let rule = self
+            .rules
+            .rule_for(&event.event_source, &event.event_name)?;
+        if rule.no_resource {
+            return Some(Unresolved::NoResource {
+                rule: rule.id.clone(),
+            });
+        }
+        let record = LazyRecord::new(event, json);
+        let context = EventContext {
+            partition,
+            region,
+            account,
+        };
+        let found = rule.extract(&record, context, self.index);
+        let outcome = (found.is_empty() && !rule.is_fallback()).then(|| Unresolved::NothingFound {
+            rule: rule.id.clone(),
+        });
+        for e in found {
+            let via = if e.completed {
+                Via::Inventory
+            } else {
+                Via::Rule(rule.id.clone())
+            };
+            add(e.arn, via);
+        }
+        outcome
     }
 }
 
@@ -295,53 +310,6 @@ fn denied_resource(message: &str, event: &Event) -> Option<String> {
         .find(|c: char| c.is_whitespace() || c == '"' || c == ',')
         .unwrap_or(target.len());
     arn::normalize(target[..end].trim_end_matches('.'))
-}
-
-/// The record as rules see it: a top-level field is read into a tree only when a rule asks
-/// for it, from the raw JSON the event kept, so most of a record is never turned into a tree.
-pub(crate) struct LazyRecord<'e, 'a> {
-    event: &'e Event<'a>,
-    json: &'e str,
-    sections: [OnceCell<Option<Node<'e>>>; 8],
-    whole: OnceCell<Option<Node<'e>>>,
-}
-
-impl<'e, 'a> LazyRecord<'e, 'a> {
-    /// `json` is the text `event` was read from.
-    pub(crate) fn new(event: &'e Event<'a>, json: &'e str) -> Self {
-        LazyRecord {
-            event,
-            json,
-            sections: Default::default(),
-            whole: OnceCell::new(),
-        }
-    }
-}
-
-impl<'e> Record for LazyRecord<'e, '_> {
-    fn section(&self, root: &str) -> Option<&Node<'_>> {
-        let e = self.event;
-        let raw = |r: Option<&'e serde_json::value::RawValue>| r.and_then(|r| Node::parse(r.get()));
-        let text = |t: Option<&'e str>| t.map(|t| Node::String(t.into()));
-        let (slot, make): (usize, &dyn Fn() -> Option<Node<'e>>) = match root {
-            "requestParameters" => (0, &|| raw(e.request_parameters)),
-            "responseElements" => (1, &|| raw(e.response_elements)),
-            "additionalEventData" => (2, &|| raw(e.additional_event_data)),
-            "serviceEventDetails" => (3, &|| raw(e.service_event_details)),
-            "eventName" => (4, &|| text(Some(&e.event_name))),
-            "eventSource" => (5, &|| text(Some(&e.event_source))),
-            "awsRegion" => (6, &|| text(e.aws_region.as_deref())),
-            "recipientAccountId" => (7, &|| text(e.recipient_account_id.as_deref())),
-            _ => {
-                return self
-                    .whole
-                    .get_or_init(|| Node::parse(self.json))
-                    .as_ref()?
-                    .get(root)
-            }
-        };
-        self.sections[slot].get_or_init(make).as_ref()
-    }
 }
 
 #[cfg(test)]

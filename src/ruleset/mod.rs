@@ -4,11 +4,9 @@
 //! the rule for an (eventSource, eventName) in one hash lookup, and every problem found in the
 //! files as a [`Diagnostic`] at its file, line and column, all at once.
 
-pub mod completion;
-pub mod diff;
 mod parse;
 mod path;
-pub mod scaffold;
+mod record;
 pub mod schema;
 pub mod template;
 pub mod testing;
@@ -21,9 +19,9 @@ use regex::Regex;
 use thiserror::Error;
 
 use crate::arn;
-pub use completion::{ArnIndex, Completion};
-use path::JsonPath;
-pub use path::{Node, Record};
+pub use crate::inventory::{ArnIndex, Completion};
+pub use path::{JsonPath, Node, Record, MAX_VALUES as MAX_PATH_VALUES};
+pub use record::{context_of, LazyRecord};
 use template::Template;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));

@@ -13,6 +13,15 @@ use super::schema::{self, keys};
 use super::template::{Template, BUILTIN_VARS};
 use super::{Completion, Diagnostic, Extractor, Rule, RuleTest};
 
+/// Longest path a rule may give (`requestParameters.x.y[*].z`): real ones are under 100.
+const MAX_PATH_LEN: usize = 512;
+/// Longest ARN template a rule may give.
+const MAX_TEMPLATE_LEN: usize = 512;
+/// Compiled size a rule's regex may reach (the regex crate's default is 10 MiB per program).
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// How deeply a rule's regex may nest groups and repetitions.
+const REGEX_NEST_LIMIT: u32 = 64;
+
 /// Parses one rule file; returns the rules that are valid and the problems found.
 pub(super) fn parse_file(file: &str, text: &str) -> (Vec<Rule>, Vec<Diagnostic>) {
     let mut cx = Cx {
@@ -225,8 +234,47 @@ impl Cx<'_> {
                 );
             }
         }
+        let events = self.events(table, &span);
+        let description = self.string(table, "description", false).map(|(d, _)| d);
+        let no_resource = self.bool(table, "no_resource").unwrap_or(false);
+        let generated = self.bool(table, "generated").unwrap_or(false);
+        let low_confidence = match self.string_opt(table, "confidence") {
+            None => false,
+            Some((c, _)) if c == "low" => true,
+            Some((c, _)) if c == "high" => false,
+            Some((c, s)) => {
+                self.error(s, format!("confidence `{c}` is `low` or `high`"));
+                false
+            }
+        };
+        let extractors = self.extractors(table, &span, no_resource);
+        let tests = self.tests(table, &span);
+        if self.diagnostics.len() > before {
+            return None;
+        }
+        Some(Rule {
+            id: id?.0,
+            source: source?.0,
+            events: events.into_iter().map(|(e, _)| e).collect(),
+            description,
+            no_resource,
+            generated,
+            low_confidence,
+            extractors,
+            tests,
+            file: self.file.to_string(),
+            line: self.line_of(&span),
+        })
+    }
+
+    fn string_opt(&mut self, table: &DeTable, key: &str) -> Option<Spanned2<String>> {
+        self.string(table, key, false)
+    }
+
+    /// `events`: API names, each once, or `*` alone.
+    fn events(&mut self, table: &DeTable, span: &Range<usize>) -> Vec<Spanned2<String>> {
         let events = self.strings(table, "events");
-        let events = self.require(events, &span, "events").unwrap_or_default();
+        let events = self.require(events, span, "events").unwrap_or_default();
         if events.is_empty() && Self::get(table, "events").is_some() {
             self.error(span.clone(), "`events` is empty".into());
         }
@@ -254,19 +302,16 @@ impl Cx<'_> {
             }
             seen.push(event.clone());
         }
-        let description = self.string(table, "description", false).map(|(d, _)| d);
-        let no_resource = self.bool(table, "no_resource").unwrap_or(false);
-        let generated = self.bool(table, "generated").unwrap_or(false);
-        let low_confidence = match self.string_opt(table, "confidence") {
-            None => false,
-            Some((c, _)) if c == "low" => true,
-            Some((c, _)) if c == "high" => false,
-            Some((c, s)) => {
-                self.error(s, format!("confidence `{c}` is `low` or `high`"));
-                false
-            }
-        };
-        let mut extractors = Vec::new();
+        events
+    }
+
+    /// `[[rule.extract]]` tables: at least one, unless the rule has `no_resource = true`.
+    fn extractors(
+        &mut self,
+        table: &DeTable,
+        span: &Range<usize>,
+        no_resource: bool,
+    ) -> Vec<Extractor> {
         let extract_tables = self.tables(table, "extract");
         if no_resource && !extract_tables.is_empty() {
             self.error(
@@ -280,43 +325,26 @@ impl Cx<'_> {
                 "a rule needs at least one `[[rule.extract]]`, or `no_resource = true`".into(),
             );
         }
-        for (t, s) in extract_tables {
-            if let Some(e) = self.extractor(t, s) {
-                extractors.push(e);
-            }
-        }
-        let mut tests = Vec::new();
-        for (t, s) in self.tables(table, "test") {
-            if let Some(t) = self.test(t, s) {
-                tests.push(t);
-            }
-        }
+        extract_tables
+            .into_iter()
+            .filter_map(|(t, s)| self.extractor(t, s))
+            .collect()
+    }
+
+    /// `[[rule.test]]` tables: at least one.
+    fn tests(&mut self, table: &DeTable, span: &Range<usize>) -> Vec<RuleTest> {
+        let tests: Vec<RuleTest> = self
+            .tables(table, "test")
+            .into_iter()
+            .filter_map(|(t, s)| self.test(t, s))
+            .collect();
         if tests.is_empty() {
             self.error(
                 span.clone(),
                 "a rule needs at least one `[[rule.test]]` taken from a real record".into(),
             );
         }
-        if self.diagnostics.len() > before {
-            return None;
-        }
-        Some(Rule {
-            id: id?.0,
-            source: source?.0,
-            events: events.into_iter().map(|(e, _)| e).collect(),
-            description,
-            no_resource,
-            generated,
-            low_confidence,
-            extractors,
-            tests,
-            file: self.file.to_string(),
-            line: self.line_of(&span),
-        })
-    }
-
-    fn string_opt(&mut self, table: &DeTable, key: &str) -> Option<Spanned2<String>> {
-        self.string(table, key, false)
+        tests
     }
 
     fn extractor(&mut self, table: &DeTable, span: Range<usize>) -> Option<Extractor> {
@@ -325,148 +353,20 @@ impl Cx<'_> {
         let path = self.string_opt(table, "path");
         let path = self
             .require(path, &span, "path")
-            .and_then(|(p, s)| match JsonPath::parse(&p) {
-                Ok(path) => Some(path),
-                Err(e) => {
-                    self.error(s, format!("bad path `{p}`: {e}"));
-                    None
-                }
-            });
-        let regex = self
-            .string_opt(table, "regex")
-            .and_then(|(r, s)| match Regex::new(&r) {
-                Ok(re) => Some(re),
-                Err(e) => {
-                    self.error(s, format!("bad regex: {e}"));
-                    None
-                }
-            });
-        let mut types = Vec::new();
-        if let Some(v) = Self::get(table, "types") {
-            match v.get_ref() {
-                DeValue::Table(t) => {
-                    for (k, val) in t.iter() {
-                        match val.get_ref() {
-                            DeValue::String(s) => {
-                                types.push((k.get_ref().to_string(), s.to_string()))
-                            }
-                            _ => self.error(
-                                val.span(),
-                                "`types` maps an id prefix to a resource type string".into(),
-                            ),
-                        }
-                    }
-                }
-                _ => self.error(
-                    v.span(),
-                    "`types` must be a table: { \"i-\" = \"instance\" }".into(),
-                ),
-            }
-        }
-        types.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
-        let mut vars = Vec::new();
-        if let Some(v) = Self::get(table, "vars") {
-            match v.get_ref() {
-                DeValue::Table(t) => {
-                    for (k, val) in t.iter() {
-                        let name = k.get_ref().to_string();
-                        if BUILTIN_VARS.contains(&name.as_str()) || name == "type" {
-                            self.error(
-                                k.span(),
-                                format!("`{name}` is a built-in variable; choose another name"),
-                            );
-                        }
-                        match val.get_ref() {
-                            DeValue::String(p) => match JsonPath::parse(p) {
-                                Ok(path) => vars.push((name, path)),
-                                Err(e) => self
-                                    .error(val.span(), format!("bad path `{p}` for `{name}`: {e}")),
-                            },
-                            _ => {
-                                self.error(val.span(), "`vars` maps a name to a path string".into())
-                            }
-                        }
-                    }
-                }
-                _ => self.error(
-                    v.span(),
-                    "`vars` must be a table: { bucket = \"requestParameters.bucketName\" }".into(),
-                ),
-            }
-        }
-        let mut when = Vec::new();
-        if let Some(v) = Self::get(table, "when") {
-            match v.get_ref() {
-                DeValue::Table(t) => {
-                    for (k, val) in t.iter() {
-                        let path = match JsonPath::parse(k.get_ref()) {
-                            Ok(path) => Some(path),
-                            Err(e) => {
-                                self.error(k.span(), format!("bad path `{}` in `when`: {e}", k.get_ref()));
-                                None
-                            }
-                        };
-                        match (path, val.get_ref()) {
-                            (Some(path), DeValue::String(expected)) => when.push((path, expected.to_string())),
-                            (_, DeValue::String(_)) => {}
-                            _ => self.error(val.span(), "`when` maps a path to the string it must equal".into()),
-                        }
-                    }
-                }
-                _ => self.error(v.span(), "`when` must be a table: { \"requestParameters.resourceType\" = \"Parameter\" }".into()),
-            }
-        }
+            .and_then(|(p, s)| self.path(&p, s, ""));
+        let regex = self.regex(table);
+        let types = self.types(table);
+        let vars = self.vars(table);
+        let when = self.when(table);
         let mut unless = Vec::new();
         for (p, span) in self.strings(table, "unless").unwrap_or_default() {
-            match JsonPath::parse(&p) {
-                Ok(path) => unless.push(path),
-                Err(e) => self.error(span, format!("bad path `{p}` in `unless`: {e}")),
-            }
+            unless.extend(self.path(&p, span, " in `unless`"));
         }
         let template = self.string_opt(table, "arn");
-        let template =
-            self.require(template, &span, "arn")
-                .and_then(|(t, s)| match Template::parse(&t) {
-                    Ok(template) => {
-                        for var in template.vars() {
-                            let known = BUILTIN_VARS.contains(&var)
-                                || (var == "type" && !types.is_empty())
-                                || vars.iter().any(|(n, _)| n == var)
-                                || regex
-                                    .as_ref()
-                                    .is_some_and(|r| r.capture_names().flatten().any(|n| n == var));
-                            if !known {
-                                let why = if var == "type" {
-                                    "`{type}` needs `types`"
-                                } else {
-                                    "not a built-in variable, a `vars` name, nor a regex group"
-                                };
-                                self.error(
-                                    s.clone(),
-                                    format!("unknown placeholder `{{{var}}}` in `arn`: {why}"),
-                                );
-                            }
-                        }
-                        Some(template)
-                    }
-                    Err(e) => {
-                        self.error(s, format!("bad ARN template `{t}`: {e}"));
-                        None
-                    }
-                });
-        let complete = self.string_opt(table, "complete").and_then(|(c, s)| {
-            let parsed = Completion::parse(&c);
-            if parsed.is_none() {
-                self.error(
-                    s,
-                    format!(
-                        "`complete` is one of {}, not `{c}`",
-                        Completion::NAMES.join(", ")
-                    ),
-                );
-            }
-            parsed
-        });
+        let template = self
+            .require(template, &span, "arn")
+            .and_then(|(t, s)| self.template(&t, s, &types, &vars, regex.as_ref()));
+        let complete = self.completion(table);
         let strip_prefix = self.string_opt(table, "strip_prefix").map(|(p, _)| p);
         let accept_arn = self.bool(table, "accept_arn").unwrap_or(true);
         if self.diagnostics.len() > before {
@@ -484,6 +384,190 @@ impl Cx<'_> {
             accept_arn,
             complete,
         })
+    }
+
+    /// A JSON path, within [`MAX_PATH_LEN`]; `context` says where it stands (` in `when``).
+    fn path(&mut self, text: &str, span: Range<usize>, context: &str) -> Option<JsonPath> {
+        if text.len() > MAX_PATH_LEN {
+            self.error(
+                span,
+                format!("path{context} longer than {MAX_PATH_LEN} characters"),
+            );
+            return None;
+        }
+        match JsonPath::parse(text) {
+            Ok(path) => Some(path),
+            Err(e) => {
+                self.error(span, format!("bad path `{text}`{context}: {e}"));
+                None
+            }
+        }
+    }
+
+    /// `regex`, compiled within size limits: a rule file from a pull request cannot make the
+    /// scan build a huge automaton (matching itself is linear time in the `regex` crate).
+    fn regex(&mut self, table: &DeTable) -> Option<Regex> {
+        let (text, span) = self.string_opt(table, "regex")?;
+        let built = regex::RegexBuilder::new(&text)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .nest_limit(REGEX_NEST_LIMIT)
+            .build();
+        match built {
+            Ok(re) => Some(re),
+            Err(e) => {
+                self.error(span, format!("bad regex: {e}"));
+                None
+            }
+        }
+    }
+
+    /// `types`: id prefix → resource type, longest prefix first.
+    fn types(&mut self, table: &DeTable) -> Vec<(String, String)> {
+        let mut types = Vec::new();
+        let Some(v) = Self::get(table, "types") else {
+            return types;
+        };
+        let DeValue::Table(t) = v.get_ref() else {
+            self.error(
+                v.span(),
+                "`types` must be a table: { \"i-\" = \"instance\" }".into(),
+            );
+            return types;
+        };
+        for (k, val) in t.iter() {
+            match val.get_ref() {
+                DeValue::String(s) => types.push((k.get_ref().to_string(), s.to_string())),
+                _ => self.error(
+                    val.span(),
+                    "`types` maps an id prefix to a resource type string".into(),
+                ),
+            }
+        }
+        types.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+        types
+    }
+
+    /// `vars`: name → path, no name shadowing a built-in variable.
+    fn vars(&mut self, table: &DeTable) -> Vec<(String, JsonPath)> {
+        let mut vars = Vec::new();
+        let Some(v) = Self::get(table, "vars") else {
+            return vars;
+        };
+        let DeValue::Table(t) = v.get_ref() else {
+            self.error(
+                v.span(),
+                "`vars` must be a table: { bucket = \"requestParameters.bucketName\" }".into(),
+            );
+            return vars;
+        };
+        for (k, val) in t.iter() {
+            let name = k.get_ref().to_string();
+            if BUILTIN_VARS.contains(&name.as_str()) || name == "type" {
+                self.error(
+                    k.span(),
+                    format!("`{name}` is a built-in variable; choose another name"),
+                );
+            }
+            match val.get_ref() {
+                DeValue::String(p) => {
+                    let context = format!(" for `{name}`");
+                    if let Some(path) = self.path(p, val.span(), &context) {
+                        vars.push((name, path));
+                    }
+                }
+                _ => self.error(val.span(), "`vars` maps a name to a path string".into()),
+            }
+        }
+        vars
+    }
+
+    /// `when`: path → the string it must equal.
+    fn when(&mut self, table: &DeTable) -> Vec<(JsonPath, String)> {
+        let mut when = Vec::new();
+        let Some(v) = Self::get(table, "when") else {
+            return when;
+        };
+        let DeValue::Table(t) = v.get_ref() else {
+            self.error(
+                v.span(),
+                "`when` must be a table: { \"requestParameters.resourceType\" = \"Parameter\" }"
+                    .into(),
+            );
+            return when;
+        };
+        for (k, val) in t.iter() {
+            let path = self.path(k.get_ref(), k.span(), " in `when`");
+            match (path, val.get_ref()) {
+                (Some(path), DeValue::String(expected)) => when.push((path, expected.to_string())),
+                (_, DeValue::String(_)) => {}
+                _ => self.error(
+                    val.span(),
+                    "`when` maps a path to the string it must equal".into(),
+                ),
+            }
+        }
+        when
+    }
+
+    /// `arn`: a template whose every placeholder is a built-in variable, a `vars` name, a regex
+    /// group, or `{type}` with `types`.
+    fn template(
+        &mut self,
+        text: &str,
+        span: Range<usize>,
+        types: &[(String, String)],
+        vars: &[(String, JsonPath)],
+        regex: Option<&Regex>,
+    ) -> Option<Template> {
+        if text.len() > MAX_TEMPLATE_LEN {
+            self.error(
+                span,
+                format!("`arn` longer than {MAX_TEMPLATE_LEN} characters"),
+            );
+            return None;
+        }
+        let template = match Template::parse(text) {
+            Ok(template) => template,
+            Err(e) => {
+                self.error(span, format!("bad ARN template `{text}`: {e}"));
+                return None;
+            }
+        };
+        for var in template.vars() {
+            let known = BUILTIN_VARS.contains(&var)
+                || (var == "type" && !types.is_empty())
+                || vars.iter().any(|(n, _)| n == var)
+                || regex.is_some_and(|r| r.capture_names().flatten().any(|n| n == var));
+            if !known {
+                let why = if var == "type" {
+                    "`{type}` needs `types`"
+                } else {
+                    "not a built-in variable, a `vars` name, nor a regex group"
+                };
+                self.error(
+                    span.clone(),
+                    format!("unknown placeholder `{{{var}}}` in `arn`: {why}"),
+                );
+            }
+        }
+        Some(template)
+    }
+
+    /// `complete`: how a built ARN is completed against the inventory.
+    fn completion(&mut self, table: &DeTable) -> Option<Completion> {
+        let (c, s) = self.string_opt(table, "complete")?;
+        let parsed = Completion::parse(&c);
+        if parsed.is_none() {
+            self.error(
+                s,
+                format!(
+                    "`complete` is one of {}, not `{c}`",
+                    Completion::NAMES.join(", ")
+                ),
+            );
+        }
+        parsed
     }
 
     fn test(&mut self, table: &DeTable, span: Range<usize>) -> Option<RuleTest> {
@@ -521,25 +605,10 @@ fn is_kebab(id: &str) -> bool {
 fn closest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
     allowed
         .iter()
-        .map(|a| (edit_distance(key, a), *a))
+        .map(|a| (strsim::levenshtein(key, a), *a))
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, a)| a)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

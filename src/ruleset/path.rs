@@ -229,7 +229,8 @@ impl JsonPath {
     }
 
     /// The scalar values the path selects in `record`, as strings. An array at the end of the
-    /// path yields its scalar elements; objects and nulls yield nothing.
+    /// path yields its scalar elements; objects and nulls yield nothing. At most
+    /// [`MAX_VALUES`] values: a rule cannot turn one record into an unbounded list of ARNs.
     pub fn select(&self, record: &impl Record) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(section) = record.section(self.root()) {
@@ -242,6 +243,9 @@ impl JsonPath {
 /// Follows `segments` from `node` depth first, pushing the scalars at the end (each element
 /// of an array there): the same order as walking level by level, without a list per level.
 fn walk(node: &Node, segments: &[Segment], out: &mut Vec<String>) {
+    if out.len() >= MAX_VALUES {
+        return;
+    }
     let Some((segment, rest)) = segments.split_first() else {
         match node {
             Node::Array(items) => items.iter().for_each(|v| push_scalar(v, out)),
@@ -269,7 +273,14 @@ fn walk(node: &Node, segments: &[Segment], out: &mut Vec<String>) {
     }
 }
 
+/// Values one path may yield for one record: far above any real request (S3's
+/// `DeleteObjects` takes 1,000 keys), far below what would hurt a scan.
+pub const MAX_VALUES: usize = 10_000;
+
 fn push_scalar(node: &Node, out: &mut Vec<String>) {
+    if out.len() >= MAX_VALUES {
+        return;
+    }
     match node {
         Node::String(s) if !s.trim().is_empty() => out.push(s.trim().to_string()),
         Node::Number(n) => out.push(n.to_string()),
@@ -281,6 +292,15 @@ fn push_scalar(node: &Node, out: &mut Vec<String>) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_path_yields_a_bounded_number_of_values() {
+        let items: Vec<String> = (0..MAX_VALUES + 5).map(|i| format!("v{i}")).collect();
+        let json = json!({"requestParameters": {"ids": items}}).to_string();
+        let node = Node::parse(&json).unwrap();
+        let path = JsonPath::parse("requestParameters.ids").unwrap();
+        assert_eq!(path.select(&node).len(), MAX_VALUES);
+    }
 
     #[test]
     fn selects_through_wildcards_and_quotes() {

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::context_of;
 use super::{ArnIndex, Rule, RuleSet, RuleTest};
-use crate::resolve::context_of;
 
 /// How one case came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,7 +102,7 @@ fn found_by(rule: &Rule, case: &RuleTest) -> Result<Vec<String>, String> {
     };
     Ok(rule
         .extract(
-            &crate::resolve::LazyRecord::new(&event, &case.event),
+            &super::LazyRecord::new(&event, &case.event),
             ctx,
             Some(&index),
         )

@@ -12,38 +12,57 @@ use std::ptr::NonNull;
 
 use libdeflate_sys as sys;
 
+/// What inflating a whole file gave.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Inflated {
+    /// Every member, in `out`.
+    Whole,
+    /// A member is damaged, or what follows the last member is neither gzip nor zero padding:
+    /// `out` may hold part of the data, and the caller decodes again with a streaming decoder
+    /// that says where the damage is.
+    Damaged,
+    /// The data inflates to more than the limit.
+    TooLarge,
+}
+
 /// Decompresses every gzip member of `raw` onto the end of `out`, starting with room for
-/// `first_size` bytes. `false` when a member is damaged or what follows the last member is
-/// neither gzip nor zero padding: `out` may then hold part of the data, and the caller decodes
-/// again with a streaming decoder that says where the damage is.
-pub fn decompress_all(raw: &[u8], out: &mut Vec<u8>, first_size: usize) -> bool {
+/// `first_size` bytes, never letting `out` grow past `limit` bytes.
+pub fn decompress_all(raw: &[u8], out: &mut Vec<u8>, first_size: usize, limit: usize) -> Inflated {
     let Some(mut decompressor) = Decompressor::new() else {
-        return false;
+        return Inflated::Damaged;
     };
     let mut rest = raw;
     let mut room = first_size.max(1 << 16);
     while !rest.is_empty() {
         if !super::is_gzip(rest) {
-            return super::is_zero_padding(rest);
+            return if super::is_zero_padding(rest) {
+                Inflated::Whole
+            } else {
+                Inflated::Damaged
+            };
         }
+        let allowed = limit.saturating_sub(out.len());
+        let capped = room >= allowed;
+        room = room.min(allowed);
         out.reserve(room);
-        match decompressor.member(rest, out) {
+        match decompressor.member(rest, out, room) {
             Member::Done { read } => {
                 rest = &rest[read..];
                 // A later member's size is unknown: start from a typical JSON ratio.
                 room = rest.len().saturating_mul(8).max(1 << 16);
             }
+            Member::NeedsRoom if capped => return Inflated::TooLarge,
             Member::NeedsRoom => {
                 // Deflate expands at most ~1032:1; beyond that the data is not what it says.
                 if room > rest.len().saturating_mul(1032) {
-                    return false;
+                    return Inflated::Damaged;
                 }
                 room = room.saturating_mul(2);
             }
-            Member::Damaged => return false,
+            Member::Damaged => return Inflated::Damaged,
         }
     }
-    true
+    Inflated::Whole
 }
 
 enum Member {
@@ -61,9 +80,12 @@ impl Decompressor {
         NonNull::new(unsafe { sys::libdeflate_alloc_decompressor() }).map(Decompressor)
     }
 
-    /// Inflates the gzip member at the start of `input` into the spare capacity of `out`.
-    fn member(&mut self, input: &[u8], out: &mut Vec<u8>) -> Member {
+    /// Inflates the gzip member at the start of `input` into at most `room` bytes of the
+    /// spare capacity of `out`.
+    fn member(&mut self, input: &[u8], out: &mut Vec<u8>, room: usize) -> Member {
         let spare = out.spare_capacity_mut();
+        let usable = room.min(spare.len());
+        let spare = &mut spare[..usable];
         let (mut read, mut written) = (0usize, 0usize);
         // SAFETY: the decompressor is live and used by one thread at a time (`&mut self`);
         // `input` is readable for its length; `spare` is writable for its length, and
@@ -111,7 +133,10 @@ mod tests {
         raw.extend([0; 16]);
         // Room for far less than the first member: the buffer grows until it fits.
         let mut out = b"kept".to_vec();
-        assert!(decompress_all(&raw, &mut out, 10));
+        assert_eq!(
+            decompress_all(&raw, &mut out, 10, usize::MAX),
+            Inflated::Whole
+        );
         assert_eq!(out.len(), 4 + first.len() + 8);
         assert!(out.starts_with(b"kept{\"a\":1}") && out.ends_with(b"{\"b\":2}\n"));
     }
@@ -120,13 +145,37 @@ mod tests {
     fn leaves_damage_to_the_streaming_decoder() {
         let raw = gz(&b"{\"a\":1}\n".repeat(1000));
         let mut out = Vec::new();
-        assert!(!decompress_all(&raw[..raw.len() / 2], &mut out, 8000));
+        assert_eq!(
+            decompress_all(&raw[..raw.len() / 2], &mut out, 8000, usize::MAX),
+            Inflated::Damaged
+        );
         let mut flipped = raw.clone();
         let crc_at = flipped.len() - 8;
         flipped[crc_at] ^= 1;
-        assert!(!decompress_all(&flipped, &mut Vec::new(), 8000));
+        assert_eq!(
+            decompress_all(&flipped, &mut Vec::new(), 8000, usize::MAX),
+            Inflated::Damaged
+        );
         let mut trailing = raw;
         trailing.extend(b"garbage");
-        assert!(!decompress_all(&trailing, &mut Vec::new(), 8000));
+        assert_eq!(
+            decompress_all(&trailing, &mut Vec::new(), 8000, usize::MAX),
+            Inflated::Damaged
+        );
+    }
+
+    #[test]
+    fn stops_at_the_limit_instead_of_holding_a_gzip_bomb() {
+        let raw = gz(&vec![b' '; 4 << 20]);
+        let mut out = Vec::new();
+        assert_eq!(
+            decompress_all(&raw, &mut out, 10, 1 << 20),
+            Inflated::TooLarge
+        );
+        assert!(out.capacity() <= 2 << 20, "{}", out.capacity());
+        assert_eq!(
+            decompress_all(&raw, &mut Vec::new(), 10, 4 << 20),
+            Inflated::Whole
+        );
     }
 }

@@ -1,46 +1,64 @@
-//! CloudTrail's LookupEvents API: management events of the last 90 days, paginated, paced at
-//! the published limit of 2 requests per second per account and region (the SDK's standard
-//! retry handles throttling on top). Each page becomes an input in the shape
-//! `aws cloudtrail lookup-events` prints, so its `Resources[]` reach the resolver.
+//! CloudTrail's LookupEvents API: management events of the last 90 days, through the SDK's
+//! paginator, paced at the published limit of 2 requests per second per account and region
+//! (the SDK's standard retry handles throttling on top). Each page becomes an input in the
+//! shape `aws cloudtrail lookup-events` prints, so its `Resources[]` reach the resolver.
 
 use std::time::Duration;
 
 use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::Client;
 use serde_json::{json, Value};
+use thiserror::Error;
+use tokio::sync::mpsc;
 use tokio::time::{interval, MissedTickBehavior};
 
-use super::{Input, Window};
+use super::{Pending, Window};
 use crate::aws::describe;
 
 /// The published LookupEvents limit: 2 requests per second per account and region.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Pulls every page for the window, handing each to `on_page`. Returns the number of pages;
-/// an error names the page it stopped at.
+/// Why pulling stopped.
+#[derive(Debug, Error)]
+pub enum LookupError {
+    /// A page could not be read; the pages before it were sent.
+    #[error("page {page}: {detail}")]
+    Page { page: usize, detail: String },
+    /// The receiver is gone: nobody reads the pages any more.
+    #[error("the run stopped reading LookupEvents pages")]
+    Closed,
+}
+
+/// Pulls every page for the window, sending each to `sender` as fetched bytes. Returns the
+/// number of pages.
 pub async fn pull(
     client: &Client,
     label: &str,
     window: &Window,
     min_interval: Duration,
-    mut on_page: impl FnMut(Input),
-) -> Result<usize, String> {
+    sender: &mpsc::Sender<Pending>,
+) -> Result<usize, LookupError> {
     let mut pace = interval(min_interval);
     pace.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut token: Option<String> = None;
-    let mut pages = 0;
+    let mut pages = client
+        .lookup_events()
+        .set_start_time(window.since.map(|t| DateTime::from_secs(t.timestamp())))
+        .set_end_time(window.until.map(|t| DateTime::from_secs(t.timestamp())))
+        .max_results(50)
+        .into_paginator()
+        .send();
+    let mut count = 0;
     loop {
+        // The paginator sends a request only when asked for the next page: pace before asking.
         pace.tick().await;
-        let response = client
-            .lookup_events()
-            .set_start_time(window.since.map(|t| DateTime::from_secs(t.timestamp())))
-            .set_end_time(window.until.map(|t| DateTime::from_secs(t.timestamp())))
-            .max_results(50)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| format!("page {}: {}", pages + 1, describe(&e)))?;
-        pages += 1;
+        let Some(response) = pages.next().await else {
+            return Ok(count);
+        };
+        count += 1;
+        let response = response.map_err(|e| LookupError::Page {
+            page: count,
+            detail: describe(&e),
+        })?;
         let events: Vec<Value> = response
             .events()
             .iter()
@@ -59,16 +77,12 @@ pub async fn pull(
                 })
             })
             .collect();
-        let bytes =
-            serde_json::to_vec(&json!({ "Events": events })).expect("JSON values serialise");
-        on_page(Input {
-            name: format!("lookup-events:{label}:page {pages}"),
-            bytes,
-            damage: None,
-        });
-        token = response.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(pages);
+        let page = Pending::Fetched {
+            name: format!("lookup-events:{label}:page {count}"),
+            raw: json!({ "Events": events }).to_string().into_bytes(),
+        };
+        if sender.send(page).await.is_err() {
+            return Err(LookupError::Closed);
         }
     }
 }

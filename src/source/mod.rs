@@ -1,13 +1,18 @@
-//! Where CloudTrail comes from: local files and folders, stdin, S3 (`s3`), the LookupEvents
-//! API (`lookup_api`).
+//! Where CloudTrail comes from: local files and folders, stdin, and the live sources (`live`:
+//! S3 objects, LookupEvents pages).
 //!
-//! In: paths given by the user. Out: [`Input`]s, each the decompressed bytes of one file with
-//! its name, in a stable order. Decoding the bytes into records is `decode`'s job; this module
-//! only finds, reads and decompresses, and never drops a file without saying why.
+//! In: paths given by the user, or bytes fetched elsewhere. Out: [`Pending`] inputs in a
+//! stable order, each turned into an [`Input`] (the decompressed bytes of one file with its
+//! name) by [`Pending::load`] on whichever worker takes it. Decoding the bytes into records is
+//! `event::decode`'s job; this module only finds, reads and decompresses, and never drops a
+//! file without saying why.
 
-pub mod decode;
 mod gzip;
+#[cfg(feature = "aws")]
+pub mod live;
+#[cfg(feature = "aws")]
 pub mod lookup_api;
+#[cfg(feature = "aws")]
 pub mod s3;
 pub mod window;
 
@@ -20,8 +25,12 @@ use std::path::{Path, PathBuf};
 use flate2::bufread::GzDecoder;
 use thiserror::Error;
 
-pub use decode::{decode, Item, Position, RawRecord};
+use crate::tally::Problem;
 pub use window::Window;
+
+/// What one input may inflate to by default: real trail files are a few megabytes; a gzip
+/// member that inflates to gigabytes is refused instead of held whole.
+pub const DEFAULT_MAX_FILE_BYTES: usize = 256 << 20;
 
 /// A failure to find or open an input.
 #[derive(Debug, Error)]
@@ -45,89 +54,226 @@ pub struct Input {
     pub damage: Option<String>,
 }
 
-/// Lists the files under `paths` (folders are walked, sorted by path), leaving out folders of
-/// the trail layout `YYYY/MM/DD` whose day is outside `window`.
-pub fn discover(paths: &[PathBuf], window: &Window) -> Result<Vec<PathBuf>, SourceError> {
-    let mut files = Vec::new();
+/// One input not read yet: a local file, bytes fetched elsewhere (stdin, an S3 object, a
+/// LookupEvents page), or a source that could not be read at all.
+#[derive(Debug)]
+pub enum Pending {
+    File(PathBuf),
+    Fetched { name: String, raw: Vec<u8> },
+    Unreadable(Problem),
+}
+
+impl Pending {
+    /// Reads (for a file) and decompresses, into `buffer` where it can (its content is dropped,
+    /// its memory kept: a worker that hands back the bytes of its last input saves the page
+    /// faults of a fresh multi-megabyte buffer per file). Nothing inflates past `max_bytes`.
+    pub fn load(self, buffer: Vec<u8>, max_bytes: usize) -> Result<Input, Problem> {
+        match self {
+            Pending::File(path) => {
+                read_file_reusing(&path, buffer, max_bytes).map_err(|err| Problem {
+                    source: path.display().to_string(),
+                    reason: format!("cannot read: {}", err.reason()),
+                })
+            }
+            Pending::Fetched { name, raw } => decompress(name, raw, buffer, max_bytes),
+            Pending::Unreadable(problem) => Err(problem),
+        }
+    }
+
+    /// The name this input is reported under.
+    pub fn name(&self) -> String {
+        match self {
+            Pending::File(path) => path.display().to_string(),
+            Pending::Fetched { name, .. } => name.clone(),
+            Pending::Unreadable(problem) => problem.source.clone(),
+        }
+    }
+}
+
+impl SourceError {
+    /// The cause alone, without the path.
+    fn reason(&self) -> String {
+        match self {
+            SourceError::Io { source, .. } => source.to_string(),
+        }
+    }
+}
+
+/// The inputs under `paths` (folders are walked, sorted by path, following symbolic links),
+/// leaving out folders of the trail layout `YYYY/MM/DD` whose day is outside `window`. Every
+/// entry that is not a folder becomes an input, so a FIFO or a device is counted as rejected
+/// when read, never skipped in silence; an entry that cannot be walked (a symbolic-link loop, a
+/// folder that cannot be read) is an unreadable input. Fails only when a path given does not
+/// exist or cannot be looked at.
+pub fn discover(paths: &[PathBuf], window: &Window) -> Result<Vec<Pending>, SourceError> {
+    let mut found = Vec::new();
     for path in paths {
         let meta = fs::metadata(path).map_err(|source| SourceError::Io {
             path: path.display().to_string(),
             source,
         })?;
         if !meta.is_dir() {
-            files.push(path.clone());
+            found.push(Pending::File(path.clone()));
             continue;
         }
         let walker = walkdir::WalkDir::new(path)
+            .follow_links(true)
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|entry| {
                 !entry.file_type().is_dir() || window.admits_folder(entry.path())
             });
         for entry in walker {
-            let entry = entry.map_err(|err| SourceError::Io {
-                path: err
-                    .path()
-                    .map_or_else(|| path.display().to_string(), |p| p.display().to_string()),
-                source: err.into(),
-            })?;
-            if entry.file_type().is_file() {
-                files.push(entry.into_path());
+            match entry {
+                Ok(entry) if entry.file_type().is_dir() => {}
+                Ok(entry) => found.push(Pending::File(entry.into_path())),
+                Err(err) => found.push(Pending::Unreadable(Problem {
+                    source: err
+                        .path()
+                        .map_or_else(|| path.display().to_string(), |p| p.display().to_string()),
+                    reason: match err.loop_ancestor() {
+                        Some(ancestor) => format!(
+                            "cannot read: a symbolic link loops back to {}",
+                            ancestor.display()
+                        ),
+                        None => format!("cannot read: {}", io::Error::from(err)),
+                    },
+                })),
             }
         }
     }
-    Ok(files)
+    Ok(found)
 }
 
 /// Reads and decompresses one file.
 pub fn read_file(path: &Path) -> Result<Input, SourceError> {
-    read_file_reusing(path, Vec::new())
+    read_file_reusing(path, Vec::new(), DEFAULT_MAX_FILE_BYTES).map_err(|err| match err {
+        ReadError::Source(err) => err,
+        ReadError::Refused(problem) => SourceError::Io {
+            path: problem.source,
+            source: io::Error::other(problem.reason),
+        },
+    })
 }
 
-/// Reads and decompresses one file into `buffer` (its content is dropped, its memory kept):
-/// a worker that hands back the bytes of its last input saves the page faults of a fresh
-/// multi-megabyte buffer per file.
-pub fn read_file_reusing(path: &Path, buffer: Vec<u8>) -> Result<Input, SourceError> {
-    let raw = fs::read(path).map_err(|source| SourceError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    Ok(decompress(path.display().to_string(), raw, buffer))
+/// Why a file could not be read.
+#[derive(Debug)]
+enum ReadError {
+    Source(SourceError),
+    Refused(Problem),
 }
 
-/// Reads and decompresses stdin.
-pub fn read_stdin() -> Result<Input, SourceError> {
+impl ReadError {
+    fn reason(&self) -> String {
+        match self {
+            ReadError::Source(err) => err.reason(),
+            ReadError::Refused(problem) => problem.reason.clone(),
+        }
+    }
+}
+
+/// Reads and decompresses one regular file into `buffer`. A FIFO, a device or a file larger
+/// than `max_bytes` is refused without reading it (a FIFO would block the scan forever).
+fn read_file_reusing(path: &Path, buffer: Vec<u8>, max_bytes: usize) -> Result<Input, ReadError> {
+    let io_error = |source| {
+        ReadError::Source(SourceError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let refuse = |reason: String| {
+        ReadError::Refused(Problem {
+            source: path.display().to_string(),
+            reason,
+        })
+    };
+    let meta = fs::metadata(path).map_err(io_error)?;
+    if !meta.is_file() {
+        return Err(refuse(
+            "not a regular file (a FIFO, socket or device)".into(),
+        ));
+    }
+    if meta.len() > max_bytes as u64 {
+        return Err(refuse(too_large(max_bytes)));
+    }
+    let raw = fs::read(path).map_err(io_error)?;
+    decompress(path.display().to_string(), raw, buffer, max_bytes).map_err(ReadError::Refused)
+}
+
+/// Reads and decompresses stdin, refusing more than `max_bytes`.
+pub fn read_stdin(max_bytes: usize) -> Result<Pending, SourceError> {
     let mut raw = Vec::new();
     io::stdin()
         .lock()
+        .take(max_bytes as u64 + 1)
         .read_to_end(&mut raw)
         .map_err(|source| SourceError::Io {
             path: "-".into(),
             source,
         })?;
-    Ok(input_from_bytes("-".into(), raw))
+    if raw.len() > max_bytes {
+        return Ok(Pending::Unreadable(Problem {
+            source: "-".into(),
+            reason: too_large(max_bytes),
+        }));
+    }
+    Ok(Pending::Fetched {
+        name: "-".into(),
+        raw,
+    })
 }
 
 /// Turns raw bytes into an [`Input`], gunzipping them when they start with the gzip magic.
-pub fn input_from_bytes(name: String, raw: Vec<u8>) -> Input {
-    decompress(name, raw, Vec::new())
+pub fn input_from_bytes(name: String, raw: Vec<u8>) -> Result<Input, Problem> {
+    decompress(name, raw, Vec::new(), DEFAULT_MAX_FILE_BYTES)
 }
 
-fn decompress(name: String, raw: Vec<u8>, mut buffer: Vec<u8>) -> Input {
+fn too_large(max_bytes: usize) -> String {
+    format!(
+        "larger than {} MiB once decompressed (raise --max-file-mib to read it)",
+        max_bytes >> 20
+    )
+}
+
+fn decompress(
+    name: String,
+    raw: Vec<u8>,
+    mut buffer: Vec<u8>,
+    max_bytes: usize,
+) -> Result<Input, Problem> {
     if !is_gzip(&raw) {
-        return Input {
+        if raw.len() > max_bytes {
+            return Err(Problem {
+                source: name,
+                reason: too_large(max_bytes),
+            });
+        }
+        return Ok(Input {
             name,
             bytes: raw,
             damage: None,
-        };
+        });
     }
     buffer.clear();
-    let damage = gunzip(&raw, &mut buffer);
-    Input {
-        name,
-        bytes: buffer,
-        damage,
+    match gunzip(&raw, &mut buffer, max_bytes) {
+        Ok(damage) => Ok(Input {
+            name,
+            bytes: buffer,
+            damage,
+        }),
+        Err(TooLarge) => Err(Problem {
+            source: name,
+            reason: too_large(max_bytes),
+        }),
     }
+}
+
+/// The look of a progress bar counting `unit`s (shown only on a terminal; see `main.rs`).
+pub fn progress_style(unit: &str) -> indicatif::ProgressStyle {
+    indicatif::ProgressStyle::with_template(&format!(
+        "{{spinner}} {{span_name}} {{pos}}/{{len}} {unit} [{{elapsed}}] {{span_fields}}"
+    ))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner())
 }
 
 fn is_gzip(bytes: &[u8]) -> bool {
@@ -139,13 +285,29 @@ fn is_zero_padding(bytes: &[u8]) -> bool {
     bytes.iter().all(|&b| b == 0)
 }
 
-/// Decompresses every gzip member in `raw` (Firehose and `cat` make multi-member files).
-/// On damage, `out` keeps what was decompressed before it and the damage is described.
-fn gunzip(raw: &[u8], out: &mut Vec<u8>) -> Option<String> {
-    if gzip::decompress_all(raw, out, size_hint(raw)) {
-        return None;
+/// The data inflates past the limit.
+struct TooLarge;
+
+/// Decompresses every gzip member in `raw` (Firehose and `cat` make multi-member files), never
+/// past `max_bytes`. On damage, `out` keeps what was decompressed before it and the damage is
+/// described.
+fn gunzip(raw: &[u8], out: &mut Vec<u8>, max_bytes: usize) -> Result<Option<String>, TooLarge> {
+    match gzip::decompress_all(raw, out, size_hint(raw), max_bytes) {
+        gzip::Inflated::Whole => return Ok(None),
+        gzip::Inflated::TooLarge => return Err(TooLarge),
+        gzip::Inflated::Damaged => {}
     }
     out.clear();
+    stream_gunzip(raw, out, max_bytes)
+}
+
+/// The streaming decoder, member by member, for damaged files: it keeps what comes before the
+/// damage and says where it is.
+fn stream_gunzip(
+    raw: &[u8],
+    out: &mut Vec<u8>,
+    max_bytes: usize,
+) -> Result<Option<String>, TooLarge> {
     let mut rest = raw;
     while !rest.is_empty() {
         let offset = raw.len() - rest.len();
@@ -153,19 +315,23 @@ fn gunzip(raw: &[u8], out: &mut Vec<u8>) -> Option<String> {
             if is_zero_padding(rest) {
                 break;
             }
-            return Some(format!("trailing data that is not gzip at byte {offset}"));
+            return Ok(Some(format!(
+                "trailing data that is not gzip at byte {offset}"
+            )));
         }
         let mut decoder = GzDecoder::new(rest);
-        match decoder.read_to_end(out) {
+        let allowed = max_bytes.saturating_sub(out.len()) as u64;
+        match decoder.by_ref().take(allowed + 1).read_to_end(out) {
+            Ok(_) if out.len() > max_bytes => return Err(TooLarge),
             Ok(_) => rest = decoder.into_inner(),
             Err(err) => {
-                return Some(format!(
+                return Ok(Some(format!(
                     "corrupt gzip in the member at byte {offset}: {err}"
-                ))
+                )))
             }
         }
     }
-    None
+    Ok(None)
 }
 
 /// The decompressed size to reserve: a single member's trailer holds it (ISIZE, modulo 2^32);
@@ -201,7 +367,7 @@ mod tests {
     fn reads_every_gzip_member() {
         let mut raw = gz(b"{\"a\":1}\n");
         raw.extend(gz(b"{\"b\":2}\n"));
-        let input = input_from_bytes("x".into(), raw);
+        let input = input_from_bytes("x".into(), raw).unwrap();
         assert_eq!(input.bytes, b"{\"a\":1}\n{\"b\":2}\n");
         assert!(input.damage.is_none());
     }
@@ -210,7 +376,7 @@ mod tests {
     fn keeps_what_came_before_trailing_garbage() {
         let mut raw = gz(b"{\"a\":1}\n");
         raw.extend(b"garbage");
-        let input = input_from_bytes("x".into(), raw);
+        let input = input_from_bytes("x".into(), raw).unwrap();
         assert_eq!(input.bytes, b"{\"a\":1}\n");
         assert!(input.damage.unwrap().contains("not gzip"));
     }
@@ -218,7 +384,27 @@ mod tests {
     #[test]
     fn reports_a_truncated_gzip_member() {
         let raw = gz(&b"{\"a\":1}\n".repeat(1000));
-        let input = input_from_bytes("x".into(), raw[..raw.len() / 2].to_vec());
+        let input = input_from_bytes("x".into(), raw[..raw.len() / 2].to_vec()).unwrap();
         assert!(input.damage.unwrap().contains("corrupt gzip"));
+    }
+
+    #[test]
+    fn refuses_input_that_inflates_past_the_limit() {
+        let raw = gz(&vec![b' '; 3 << 20]);
+        let problem = decompress("bomb.gz".into(), raw.clone(), Vec::new(), 1 << 20).unwrap_err();
+        assert_eq!(problem.source, "bomb.gz");
+        assert!(
+            problem.reason.contains("larger than 1 MiB"),
+            "{}",
+            problem.reason
+        );
+        // The streaming decoder, used for damaged files, stops at the limit too.
+        let mut damaged = raw;
+        damaged.extend(b"garbage");
+        assert!(stream_gunzip(&damaged, &mut Vec::new(), 1 << 20).is_err());
+        let mut out = Vec::new();
+        let damage = stream_gunzip(&damaged, &mut out, 4 << 20).ok().flatten();
+        assert_eq!(out.len(), 3 << 20);
+        assert!(damage.unwrap().contains("not gzip"));
     }
 }

@@ -11,9 +11,31 @@ use std::str::FromStr;
 use aws_sdk_s3::Client;
 use chrono::{Duration, NaiveDate, Utc};
 use futures_util::StreamExt;
+use thiserror::Error;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+use tracing_indicatif::span_ext::IndicatifSpanExt;
 
-use super::{input_from_bytes, Input, Window};
+use super::{Pending, Window};
 use crate::aws::describe;
+use crate::tally::Problem;
+
+/// A failure to list or read trail objects.
+#[derive(Debug, Error)]
+pub enum S3Error {
+    #[error("`{0}` is not an s3://bucket/prefix URL")]
+    NotAnS3Url(String),
+    #[error("`{0}` names no bucket")]
+    NoBucket(String),
+    #[error("listing s3://{bucket}/{prefix}: {detail}")]
+    List {
+        bucket: String,
+        prefix: String,
+        detail: String,
+    },
+    #[error("{url}: {detail}")]
+    Get { url: String, detail: String },
+}
 
 /// `s3://bucket/prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,14 +45,14 @@ pub struct S3Url {
 }
 
 impl FromStr for S3Url {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
+    type Err = S3Error;
+    fn from_str(text: &str) -> Result<Self, S3Error> {
         let rest = text
             .strip_prefix("s3://")
-            .ok_or_else(|| format!("`{text}` is not an s3://bucket/prefix URL"))?;
+            .ok_or_else(|| S3Error::NotAnS3Url(text.to_string()))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
-            return Err(format!("`{text}` names no bucket"));
+            return Err(S3Error::NoBucket(text.to_string()));
         }
         Ok(S3Url {
             bucket: bucket.to_string(),
@@ -65,7 +87,7 @@ pub async fn list(
     url: &S3Url,
     window: &Window,
     filter: &LayoutFilter,
-) -> Result<Vec<Object>, String> {
+) -> Result<Vec<Object>, S3Error> {
     let mut objects = Vec::new();
     for prefix in plan(client, url, window, filter).await? {
         objects.extend(list_all(client, &url.bucket, &prefix).await?);
@@ -82,7 +104,7 @@ async fn plan(
     url: &S3Url,
     window: &Window,
     filter: &LayoutFilter,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, S3Error> {
     let mut base = url.prefix.clone();
     if !base.is_empty() && !base.ends_with('/') {
         base.push('/');
@@ -177,7 +199,7 @@ fn last_component(prefix: &str) -> &str {
 }
 
 /// The "folders" directly under a prefix.
-async fn children(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, String> {
+async fn children(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<String>, S3Error> {
     let mut pages = client
         .list_objects_v2()
         .bucket(bucket)
@@ -187,7 +209,11 @@ async fn children(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<Str
         .send();
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| format!("listing s3://{bucket}/{prefix}: {}", describe(&e)))?;
+        let page = page.map_err(|e| S3Error::List {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+            detail: describe(&e),
+        })?;
         out.extend(
             page.common_prefixes()
                 .iter()
@@ -197,7 +223,7 @@ async fn children(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<Str
     Ok(out)
 }
 
-async fn list_all(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<Object>, String> {
+async fn list_all(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<Object>, S3Error> {
     let mut pages = client
         .list_objects_v2()
         .bucket(bucket)
@@ -206,7 +232,11 @@ async fn list_all(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<Obj
         .send();
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| format!("listing s3://{bucket}/{prefix}: {}", describe(&e)))?;
+        let page = page.map_err(|e| S3Error::List {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+            detail: describe(&e),
+        })?;
         out.extend(page.contents().iter().filter_map(|o| {
             Some(Object {
                 key: o.key()?.to_string(),
@@ -217,61 +247,83 @@ async fn list_all(client: &Client, bucket: &str, prefix: &str) -> Result<Vec<Obj
     Ok(out)
 }
 
-/// Downloads `objects` with at most `concurrency` in flight and hands each to `on_object` in
-/// listing order: the input, or the object's URL and why it could not be read.
-pub async fn read(
+/// Downloads `objects` with at most `concurrency` in flight and sends each, in listing order,
+/// as fetched bytes or as an object that could not be read. False when the receiver is gone.
+pub async fn fetch(
     client: &Client,
     bucket: &str,
     objects: Vec<Object>,
     concurrency: usize,
-    mut on_object: impl FnMut(Result<Input, (String, String)>),
-) {
-    let progress = indicatif::ProgressBar::new(objects.len() as u64).with_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} s3 objects {pos}/{len} {msg} [{elapsed}]",
-        )
-        .expect("a valid progress template"),
-    );
-    let mut bytes = 0u64;
+    sender: &mpsc::Sender<Pending>,
+) -> bool {
+    let span = tracing::info_span!("s3", bucket, "indicatif.pb_show" = tracing::field::Empty);
+    span.pb_set_length(objects.len() as u64);
+    span.pb_set_style(&super::progress_style("objects"));
     let mut downloads = futures_util::stream::iter(objects)
         .map(|object| {
             let client = client.clone();
             let bucket = bucket.to_string();
             tokio::spawn(async move {
                 let url = format!("s3://{bucket}/{}", object.key);
-                let result = async {
-                    let response = client
-                        .get_object()
-                        .bucket(&bucket)
-                        .key(&object.key)
-                        .send()
-                        .await
-                        .map_err(|e| describe(&e))?;
-                    let body = response.body.collect().await.map_err(|e| e.to_string())?;
-                    Ok::<_, String>(body.into_bytes().to_vec())
-                }
-                .await;
+                let result = get(&client, &bucket, &object.key).await;
                 (url, result)
             })
         })
         .buffered(concurrency.max(1));
-    while let Some(joined) = downloads.next().await {
-        progress.inc(1);
-        match joined {
-            Ok((url, Ok(raw))) => {
-                bytes += raw.len() as u64;
-                progress.set_message(format!("{:.1} MB", bytes as f64 / 1e6));
-                on_object(Ok(input_from_bytes(url, raw)));
+    async {
+        while let Some(joined) = downloads.next().await {
+            tracing::Span::current().pb_inc(1);
+            let pending = match joined {
+                Ok((name, Ok(raw))) => Pending::Fetched { name, raw },
+                Ok((source, Err(err))) => Pending::Unreadable(Problem {
+                    source,
+                    reason: err.to_string(),
+                }),
+                Err(join) => Pending::Unreadable(Problem {
+                    source: format!("s3://{bucket}"),
+                    reason: format!("download task failed: {join}"),
+                }),
+            };
+            if sender.send(pending).await.is_err() {
+                return false;
             }
-            Ok((url, Err(reason))) => on_object(Err((url, reason))),
-            Err(join) => on_object(Err((
-                format!("s3://{bucket}"),
-                format!("download task failed: {join}"),
-            ))),
         }
+        true
     }
-    progress.finish_and_clear();
+    .instrument(span)
+    .await
 }
+
+/// One object's bytes.
+async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, S3Error> {
+    let url = || format!("s3://{bucket}/{key}");
+    let response = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|err| {
+            let hint = match err.as_service_error().and_then(|e| e.meta().code()) {
+                Some("AccessDenied") => ACCESS_DENIED_HINT,
+                _ => "",
+            };
+            S3Error::Get {
+                url: url(),
+                detail: format!("{}{hint}", describe(&err)),
+            }
+        })?;
+    let body = response.body.collect().await.map_err(|err| S3Error::Get {
+        url: url(),
+        detail: err.to_string(),
+    })?;
+    Ok(body.into_bytes().to_vec())
+}
+
+/// Why an object that can be listed may still be refused.
+const ACCESS_DENIED_HINT: &str = " (if the bucket's own policy allows the read: the object may \
+    be owned by the account that wrote it (S3 Object Ownership), or encrypted with a KMS key \
+    whose policy does not allow kms:Decrypt to this role)";
 
 #[cfg(test)]
 mod tests {

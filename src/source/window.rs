@@ -28,7 +28,7 @@ impl Window {
         let Some(day) = trail_day(path) else {
             return true;
         };
-        let start = day.and_hms_opt(0, 0, 0).unwrap().and_utc();
+        let start = day.and_time(chrono::NaiveTime::MIN).and_utc();
         let end = start + Duration::days(1);
         self.since.is_none_or(|s| end > s) && self.until.is_none_or(|u| start < u)
     }
@@ -47,26 +47,22 @@ fn trail_day(path: &Path) -> Option<NaiveDate> {
 }
 
 /// Parses `--since`/`--until`: RFC 3339, a date (`2026-11-01`), or a duration before `now`
-/// (`90m`, `24h`, `7d`, `2w`).
+/// (`90m`, `24h`, `7d`, `2w`, `1h30m`: humantime's syntax). Never panics: a duration that
+/// reaches before the earliest representable time is an error like any other bad value.
 pub fn parse_instant(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
     if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).unwrap().and_utc());
+        return Ok(d.and_time(chrono::NaiveTime::MIN).and_utc());
     }
-    let (digits, unit) = text.split_at(text.len().saturating_sub(1));
-    let n: i64 = digits.parse().map_err(|_| {
-        format!("`{text}` is neither RFC 3339, a date, nor a duration like 24h or 7d")
+    let span = humantime::parse_duration(text).map_err(|err| {
+        format!("`{text}` is neither RFC 3339, a date, nor a duration like 24h or 7d ({err})")
     })?;
-    let span = match unit {
-        "m" => Duration::minutes(n),
-        "h" => Duration::hours(n),
-        "d" => Duration::days(n),
-        "w" => Duration::weeks(n),
-        _ => return Err(format!("`{text}`: a duration ends in m, h, d or w")),
-    };
-    Ok(now - span)
+    Duration::from_std(span)
+        .ok()
+        .and_then(|span| now.checked_sub_signed(span))
+        .ok_or_else(|| format!("`{text}` reaches before the earliest time tagtrail can represent"))
 }
 
 /// Parses a CloudTrail `eventTime` (`2023-07-10T11:42:36Z`).
@@ -99,8 +95,26 @@ mod tests {
         assert!(parse_instant("yesterday", Utc::now())
             .unwrap_err()
             .contains("RFC 3339"));
-        assert!(parse_instant("3y", Utc::now())
-            .unwrap_err()
-            .contains("m, h, d or w"));
+        let now = Utc::now();
+        assert_eq!(
+            parse_instant("1h30m", now).unwrap(),
+            now - Duration::minutes(90)
+        );
+    }
+
+    /// `--since 7é` cut a character in two and `--since 99999999999w` overflowed: both panicked.
+    #[test]
+    fn a_multibyte_suffix_or_a_huge_duration_is_an_error_not_a_panic() {
+        for text in [
+            "7é",
+            "é",
+            "99999999999w",
+            "18446744073709551615s",
+            "",
+            "-3d",
+            "1e9d",
+        ] {
+            assert!(parse_instant(text, Utc::now()).is_err(), "{text}");
+        }
     }
 }

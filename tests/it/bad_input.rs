@@ -139,3 +139,151 @@ fn bad_arguments_and_unreadable_inventory_exit_2() {
     let out = tagtrail(dir.path(), &["scan", "--demo", "--fail-on", "bad-kind"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Inputs built to break a reader: each is counted and located, none stops the scan, the
+/// counts add up and the exit code is 2 (rejected input), never a panic (101) or a signal.
+#[test]
+fn adversarial_inputs_are_counted_and_located_never_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    std::fs::write(p("a-good.json"), format!(r#"{{"Records":[{REC}]}}"#)).unwrap();
+    // JSON nested far deeper than any record: as a document, and inside a record's request
+    // (read lazily: a rule that walks it finds nothing, the reader does not overflow its stack).
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    std::fs::write(p("deep.json"), deep).unwrap();
+    let deep_record = format!(
+        r#"{{"eventSource":"s3.amazonaws.com","eventName":"GetObject","requestParameters":{}1{}}}"#,
+        r#"{"a":"#.repeat(5000),
+        "}".repeat(5000)
+    );
+    std::fs::write(p("deep-record.jsonl"), format!("{REC}\n{deep_record}\n")).unwrap();
+    // Bytes that are not UTF-8 inside a record, and a record with an 8 MB string.
+    let mut latin1 = REC.replace("alice", "al\u{1}ice").into_bytes();
+    let at = latin1.iter().position(|&b| b == 1).unwrap();
+    latin1[at] = 0xE9;
+    std::fs::write(p("latin1.jsonl"), &latin1).unwrap();
+    let huge = REC.replace("bbb-reports", &"x".repeat(8 << 20));
+    std::fs::write(p("huge-string.json"), huge).unwrap();
+    // An empty file, an empty gzip member, and a gzip bomb: 64 MiB of spaces in ~64 KB,
+    // refused by --max-file-mib 16.
+    std::fs::write(p("empty.json"), "").unwrap();
+    std::fs::write(p("empty.json.gz"), gzip(b"")).unwrap();
+    std::fs::write(p("bomb.json.gz"), gzip(&vec![b' '; 64 << 20])).unwrap();
+    // A symbolic-link loop, a dangling link, and a FIFO that nobody writes to.
+    std::fs::create_dir(p("loop")).unwrap();
+    std::os::unix::fs::symlink(p("loop"), p("loop/again")).unwrap();
+    std::os::unix::fs::symlink(p("nowhere"), p("dangling.json")).unwrap();
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(p("fifo.json"))
+        .status();
+    let has_fifo = fifo.is_ok_and(|s| s.success());
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let inventory = root().join("examples/demo/inventory");
+    let out = tagtrail(
+        dir.path(),
+        &[
+            "scan",
+            ".",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--out",
+            out_dir.path().to_str().unwrap(),
+            "--max-file-mib",
+            "16",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.path().join("summary.json")).unwrap(),
+    )
+    .unwrap();
+    let n = |k: &str| summary["records"][k].as_u64().unwrap();
+    assert_eq!(
+        n("read"),
+        n("resolved") + n("unresolved") + n("skipped") + n("rejected")
+    );
+    let rejected: Vec<String> = summary["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{}: {}",
+                p["source"].as_str().unwrap(),
+                p["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let named = |needle: &str, why: &str| {
+        assert!(
+            rejected
+                .iter()
+                .any(|r| r.contains(needle) && r.contains(why)),
+            "{needle} ({why}) not among {rejected:#?}"
+        )
+    };
+    named("deep.json", "not a CloudTrail record");
+    named("latin1.jsonl", "line 1");
+    named("bomb.json.gz", "larger than 16 MiB");
+    named("loop", "loops back");
+    named("dangling.json", "cannot read");
+    if has_fifo {
+        named("fifo.json", "not a regular file");
+    }
+    assert_eq!(n("rejected"), rejected.len() as u64);
+    // The good record, the first line of deep-record.jsonl and the record with a huge string;
+    // the deeply nested request is read, and its rule finds nothing in it.
+    assert_eq!(n("resolved"), 3, "{summary:#}");
+    assert_eq!(n("unresolved"), 1, "{summary:#}");
+    assert!(
+        n("skipped") >= 2,
+        "the empty inputs are skipped: {summary:#}"
+    );
+}
+
+#[test]
+fn bad_flag_values_exit_2_with_a_message_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["scan", "--demo", "--since", "7é"][..],
+        &["scan", "--demo", "--since", "99999999999w"],
+        &["scan", "--demo", "--until", "18446744073709551615s"],
+        &[
+            "scan",
+            "--demo",
+            "--since",
+            "2026-11-02",
+            "--until",
+            "2026-11-01",
+        ],
+        &["scan", "--demo", "--format", "xml"],
+        &["scan", "--demo", "--spill-rows", "-1"],
+        &["scan", "--demo", "--max-file-mib", "0"],
+        &["scan", "--demo", "--concurrency", "x"],
+        &["scan", "--demo", "--logs", "https://bucket/x"],
+        &["scan", "--demo", "--log-format", "yaml"],
+        &["resolve", "--since", "é"],
+        &["rules", "coverage", "missing-folder"],
+        &[
+            "rules",
+            "new",
+            "s3.amazonaws.com",
+            "X",
+            "--from-record",
+            "missing.json",
+        ],
+    ] {
+        let out = tagtrail(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let message = stderr(&out);
+        assert!(!message.contains("panicked"), "{args:?}: {message}");
+        assert!(message.contains("error"), "{args:?}: {message}");
+    }
+}

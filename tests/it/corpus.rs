@@ -1,8 +1,9 @@
-//! The real corpus (../shared/corpus): every record is read and lands in exactly one bucket,
+//! The real corpus (tests/corpus): every record is read and lands in exactly one bucket,
 //! and the rules alone find what `resources[]` names for most records that carry it.
 
 use std::collections::BTreeSet;
 
+use tagtrail::event;
 use tagtrail::event::Event;
 use tagtrail::pipeline::{self, Inputs};
 use tagtrail::resolve::{Resolver, Sources};
@@ -62,8 +63,8 @@ fn rules_alone_recover_what_resources_names() {
         (0, 0, 0, 0, 0, 0);
     for path in corpus_files() {
         let input = source::read_file(&path).unwrap();
-        for item in source::decode(&input.bytes, None) {
-            let source::Item::Record(record) = item else {
+        for item in event::decode(&input.bytes, None) {
+            let event::Item::Record(record) = item else {
                 continue;
             };
             let event = Event::parse(&record.json).unwrap();

@@ -1,5 +1,6 @@
 //! The one integration test binary (modules per area), so the crate's dependencies link once.
 
+mod architecture;
 mod aws;
 mod bad_input;
 mod containers;
@@ -7,6 +8,7 @@ mod corpus;
 mod lookup;
 mod rules;
 mod scan;
+mod secrets;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -26,15 +28,9 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/corpus` beside the repository: real CloudTrail records from public sources.
+/// `tests/corpus`: real CloudTrail records from public sources, vendored with their licences.
 pub fn corpus_dir() -> PathBuf {
-    let dir = root().join("../shared/corpus");
-    assert!(
-        dir.join("SOURCES.md").is_file(),
-        "the shared corpus is missing at {}: these tests need the real records beside the repository",
-        dir.display()
-    );
-    dir
+    root().join("tests/corpus")
 }
 
 pub fn stdout(output: &Output) -> String {

@@ -261,27 +261,67 @@ events = ["GetServiceQuota", "RequestServiceQuotaIncrease"]
     assert!(text.contains(" 0 lost, 0 changed"), "{text}");
 }
 
+/// `--base REV` reads the rules of a git revision: in a repository of its own, the committed
+/// pack against itself changes nothing (exit 0), and a lossy edit in the working tree fails
+/// (exit 1).
 #[test]
 fn rules_diff_against_a_git_revision() {
-    let out = tagtrail(
-        &root(),
-        &[
-            "rules",
-            "diff",
-            "--base",
-            "HEAD",
-            crate::corpus_dir().to_str().unwrap(),
-        ],
-    );
-    // The working tree may differ from HEAD while a rule is being edited; the command itself works.
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
+    let repo = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            crate::stderr(&out)
+        );
+    };
+    git(&["init", "-q"]);
+    let pack = copy_of_the_pack();
+    let rules = repo.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    for entry in std::fs::read_dir(pack.path()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, rules.join(path.file_name().unwrap())).unwrap();
+    }
+    git(&["add", "rules"]);
+    git(&["commit", "-q", "-m", "pack"]);
+    let corpus = crate::corpus_dir();
+    let diff = || {
+        tagtrail(
+            repo.path(),
+            &["rules", "diff", "--base", "HEAD", corpus.to_str().unwrap()],
+        )
+    };
+    let out = diff();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
         "{}{}",
         stdout(&out),
         crate::stderr(&out)
     );
     assert!(
-        stdout(&out).contains("rules diff over "),
+        stdout(&out).contains(": 0 gained, 0 lost, 0 changed"),
+        "{}",
+        stdout(&out)
+    );
+
+    let s3 = std::fs::read_to_string(rules.join("s3.toml")).unwrap();
+    let lossy = s3.replace(
+        "requestParameters.bucketName\"",
+        "requestParameters.bucketNameX\"",
+    );
+    assert_ne!(lossy, s3, "the edit applies");
+    std::fs::write(rules.join("s3.toml"), lossy).unwrap();
+    let out = diff();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("rule `s3-bucket`: gained 0, lost"),
         "{}",
         stdout(&out)
     );

@@ -1,0 +1,7 @@
+//! Tools for rule authors that run the rule pack over corpora of records, above the whole
+//! pipeline: what a rule change gains and loses (`diff`), how much of a trail the pack
+//! resolves (`coverage`), a rule file scaffolded from a record (`scaffold`).
+
+pub mod coverage;
+pub mod diff;
+pub mod scaffold;

@@ -1,0 +1,101 @@
+//! The live sources of a run, trail objects in S3 and LookupEvents pages, streamed into the
+//! same parallel run as local files.
+//!
+//! In: a tokio runtime and one `SdkConfig` that the caller made once for the whole run (the
+//! live inventory uses the same two). Out: an iterator of [`Pending`] inputs in a stable order
+//! (buckets as given, objects in key order; regions as given, pages in order), fed by
+//! downloads running on the runtime. The channel between them is bounded, so downloads run
+//! ahead of decoding by a few objects, never by a whole bucket. The bytes are decompressed and
+//! decoded by the pipeline's workers on every core, not here.
+
+use aws_config::SdkConfig;
+use tokio::runtime::Handle;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use super::s3::{self, LayoutFilter, S3Url};
+use super::{lookup_api, Pending, Window};
+use crate::tally::Problem;
+
+/// What to read live, and how to reach AWS.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub runtime: Handle,
+    pub config: SdkConfig,
+    pub s3: Vec<S3Url>,
+    pub lookup_events: bool,
+    /// Regions for LookupEvents and the trail layout (empty: the configured region for
+    /// LookupEvents; every region for S3).
+    pub regions: Vec<String>,
+    /// Accounts of the trail layout to read (empty: all).
+    pub accounts: Vec<String>,
+    /// S3 downloads in flight at once.
+    pub concurrency: usize,
+}
+
+impl Live {
+    /// Starts the downloads on the runtime and returns their inputs in order. Must be called
+    /// outside the runtime (the iterator blocks its thread while it waits).
+    pub fn stream(&self, window: &Window) -> impl Iterator<Item = Pending> + Send + 'static {
+        let (sender, mut receiver) = mpsc::channel(self.concurrency.max(1) * 2);
+        self.runtime.spawn(produce(self.clone(), *window, sender));
+        std::iter::from_fn(move || receiver.blocking_recv())
+    }
+}
+
+/// Sends every input of every live source, in order; stops early when the receiver is gone.
+async fn produce(live: Live, window: Window, sender: mpsc::Sender<Pending>) {
+    let filter = LayoutFilter {
+        accounts: live.accounts.clone(),
+        regions: live.regions.clone(),
+    };
+    let client = crate::aws::s3_client(&live.config);
+    for url in &live.s3 {
+        let sent = match s3::list(&client, url, &window, &filter).await {
+            Ok(objects) => {
+                tracing::info!(url = %url, objects = objects.len(), "listed");
+                s3::fetch(&client, &url.bucket, objects, live.concurrency, &sender).await
+            }
+            Err(err) => unreadable(&sender, url.to_string(), err.to_string()).await,
+        };
+        if !sent {
+            return;
+        }
+    }
+    if live.lookup_events {
+        for region in crate::aws::regions(&live.config, &live.regions) {
+            let client = aws_sdk_cloudtrail::Client::from_conf(
+                aws_sdk_cloudtrail::config::Builder::from(&live.config)
+                    .region(aws_config::Region::new(region.clone()))
+                    .build(),
+            );
+            let span = tracing::info_span!(
+                "lookup-events",
+                region = region.as_str(),
+                "indicatif.pb_show" = tracing::field::Empty
+            );
+            let pulled =
+                lookup_api::pull(&client, &region, &window, lookup_api::MIN_INTERVAL, &sender)
+                    .instrument(span)
+                    .await;
+            let sent = match pulled {
+                Ok(_) => true,
+                Err(lookup_api::LookupError::Closed) => false,
+                Err(err) => {
+                    unreadable(&sender, format!("lookup-events:{region}"), err.to_string()).await
+                }
+            };
+            if !sent {
+                return;
+            }
+        }
+    }
+}
+
+/// Sends a source that could not be read; false when nobody listens any more.
+async fn unreadable(sender: &mpsc::Sender<Pending>, source: String, reason: String) -> bool {
+    sender
+        .send(Pending::Unreadable(Problem { source, reason }))
+        .await
+        .is_ok()
+}
