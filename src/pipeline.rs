@@ -18,7 +18,7 @@ use crate::resolve::{ResolvedEvent, Resolver};
 #[cfg(feature = "aws")]
 use crate::source::live::Live;
 use crate::source::{self, Input, Pending, SourceError, Window};
-use crate::tally::Tally;
+use crate::tally::{Problem, Tally};
 
 /// Local inputs.
 #[derive(Debug, Clone)]
@@ -150,27 +150,8 @@ where
                         state = turn.wait(state).unwrap_or_else(|e| e.into_inner());
                     }
                 }
-                let name = pending.name();
-                let _input = tracing::debug_span!(parent: &span, "input", name).entered();
-                // A panic must not leave the other workers waiting for this input forever: it
-                // is caught (the hook has printed it) and the input counted as rejected.
-                let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let input = pending.load(std::mem::take(&mut spare), max_file_bytes)?;
-                    let (events, tally) = process(&input, window, resolver);
-                    spare = input.bytes;
-                    Ok((events.into_iter().map(map).collect(), tally))
-                }))
-                .unwrap_or_else(|_| {
-                    Err(crate::tally::Problem {
-                        source: name,
-                        reason: "internal error while reading (a bug: please report it)".into(),
-                    })
-                });
-                let result = read.unwrap_or_else(|problem: crate::tally::Problem| {
-                    (
-                        Vec::new(),
-                        Tally::unreadable(problem.source, problem.reason),
-                    )
+                let result = read_one(pending, &mut spare, max_file_bytes, &span, |input| {
+                    process(input, window, resolver, map)
                 });
                 let mut guard = reorder.lock().unwrap_or_else(|e| e.into_inner());
                 let state = &mut *guard;
@@ -245,8 +226,46 @@ pub fn run(
     )
 }
 
-/// Decodes and resolves one input.
-pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<ResolvedEvent>, Tally) {
+/// Loads one input (into `spare`'s memory, which it gets back) and hands it to `handle`. A
+/// panic must not leave the other workers waiting for this input forever: it is caught (the
+/// hook has printed it) and the input counted as rejected, like one that cannot be read.
+fn read_one<T>(
+    pending: Pending,
+    spare: &mut Vec<u8>,
+    max_file_bytes: usize,
+    span: &tracing::Span,
+    handle: impl FnOnce(&Input) -> (Vec<T>, Tally),
+) -> (Vec<T>, Tally) {
+    let name = pending.name();
+    let _input = tracing::debug_span!(parent: span, "input", name).entered();
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let input = pending.load(std::mem::take(spare), max_file_bytes)?;
+        let handled = handle(&input);
+        *spare = input.bytes;
+        Ok(handled)
+    }))
+    .unwrap_or_else(|_| {
+        Err(Problem {
+            source: name,
+            reason: "internal error while reading (a bug: please report it)".into(),
+        })
+    });
+    read.unwrap_or_else(|problem: Problem| {
+        (
+            Vec::new(),
+            Tally::unreadable(problem.source, problem.reason),
+        )
+    })
+}
+
+/// Decodes and resolves one input, turning each resolved event into the caller's output with
+/// `map` as soon as it is made: a large input never holds all its resolved events at once.
+pub fn process<T>(
+    input: &Input,
+    window: &Window,
+    resolver: &Resolver,
+    map: impl Fn(ResolvedEvent) -> T,
+) -> (Vec<T>, Tally) {
     let mut tally = Tally {
         inputs: 1,
         ..Tally::default()
@@ -292,7 +311,7 @@ pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<Reso
                     Some(reason) => tally.unresolve(reason.code()),
                 }
                 let owned = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);
-                events.push(ResolvedEvent {
+                events.push(map(ResolvedEvent {
                     event_time,
                     event_id: owned(event.event_id.as_deref()),
                     event_source: event.event_source.to_string(),
@@ -307,7 +326,7 @@ pub fn process(input: &Input, window: &Window, resolver: &Resolver) -> (Vec<Reso
                         input: input_name.clone(),
                         position: record.position,
                     },
-                });
+                }));
             }
         }
     }
@@ -320,6 +339,16 @@ mod tests {
     use crate::resolve::Sources;
     use crate::ruleset::RuleSet;
 
+    /// The built-in rules, loaded once for all tests.
+    fn resolver() -> Resolver<'static> {
+        static RULES: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
+        Resolver {
+            rules: RULES.get_or_init(|| RuleSet::builtin().unwrap()),
+            index: None,
+            sources: Sources::default(),
+        }
+    }
+
     fn record(id: usize) -> String {
         format!(
             r#"{{"eventID":"e{id}","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","eventTime":"2026-11-01T00:00:00Z"}}"#
@@ -330,12 +359,7 @@ mod tests {
     /// order, each input's records in record order, and every record is counted.
     #[test]
     fn results_reach_the_sink_in_input_order() {
-        let rules = RuleSet::builtin().unwrap();
-        let resolver = Resolver {
-            rules: &rules,
-            index: None,
-            sources: Sources::default(),
-        };
+        let resolver = resolver();
         let window = Window::default();
         // Inputs of very different sizes, so that later ones often finish first.
         let inputs: Vec<Pending> = (0..64)
@@ -373,12 +397,7 @@ mod tests {
     /// message naming it; the other inputs go on, in order, and no worker waits forever.
     #[test]
     fn a_panic_rejects_its_input_and_the_run_goes_on() {
-        let rules = RuleSet::builtin().unwrap();
-        let resolver = Resolver {
-            rules: &rules,
-            index: None,
-            sources: Sources::default(),
-        };
+        let resolver = resolver();
         let window = Window::default();
         let inputs = (0..20).map(|i| Pending::Fetched {
             name: format!("in{i}"),
@@ -440,8 +459,7 @@ mod tests {
                 0..12,
             )
         ) {
-            let rules = RuleSet::builtin().unwrap();
-            let resolver = Resolver { rules: &rules, index: None, sources: Sources::default() };
+            let resolver = resolver();
             let window = Window::default();
             let count = inputs.len();
             let pending = inputs.into_iter().enumerate().map(|(i, (pieces, gzip, cut, noise))| {

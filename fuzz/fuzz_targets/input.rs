@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
         index: None,
         sources: Sources::default(),
     };
-    let (events, tally) = process(&input, &Window::default(), &resolver);
+    let (events, tally) = process(&input, &Window::default(), &resolver, |event| event);
     assert!(tally.is_consistent(), "{tally:?}");
     assert_eq!(events.len() as u64, tally.resolved + tally.unresolved);
 });

@@ -28,9 +28,11 @@ use thiserror::Error;
 use crate::tally::Problem;
 pub use window::Window;
 
-/// What one input may inflate to by default: real trail files are a few megabytes; a gzip
-/// member that inflates to gigabytes is refused instead of held whole.
-pub const DEFAULT_MAX_FILE_BYTES: usize = 256 << 20;
+/// What one input may inflate to by default: CloudTrail's own files are a few megabytes, and
+/// Firehose writes objects of at most 128 MiB (its largest buffer); a gzip member that
+/// inflates to gigabytes is refused instead of held whole. Reading a file holds its records
+/// at once (~3.7 times its size at worst, measured), so this also bounds memory per worker.
+pub const DEFAULT_MAX_FILE_BYTES: usize = 128 << 20;
 
 /// A failure to find or open an input.
 #[derive(Debug, Error)]
