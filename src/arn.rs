@@ -46,6 +46,19 @@ impl<'a> Arn<'a> {
     }
 }
 
+/// eventSource host names whose service prefix (in IAM actions and ARNs) differs.
+const PREFIX_ALIASES: &[(&str, &str)] = &[("monitoring", "cloudwatch"), ("email", "ses")];
+
+/// The service prefix of an eventSource, as IAM actions and ARNs spell it:
+/// `ec2.amazonaws.com` → `ec2`, `monitoring.amazonaws.com` → `cloudwatch`.
+pub fn service_of(event_source: &str) -> &str {
+    let host = event_source.split('.').next().unwrap_or(event_source);
+    PREFIX_ALIASES
+        .iter()
+        .find(|(h, _)| *h == host)
+        .map_or(host, |(_, p)| p)
+}
+
 /// True when the text has the shape of an ARN.
 pub fn is_arn(text: &str) -> bool {
     Arn::parse(text).is_some()

@@ -37,9 +37,6 @@ const ACTION_ALIASES: &[(&str, &str)] = &[
     ("s3:PutBucketReplication", "s3:PutReplicationConfiguration"),
 ];
 
-/// eventSource host names whose IAM prefix differs.
-const PREFIX_ALIASES: &[(&str, &str)] = &[("monitoring", "cloudwatch"), ("email", "ses")];
-
 /// The SAR's resource-targeting actions, and the service prefixes it knows.
 struct Sar {
     actions: HashSet<&'static str>,
@@ -60,12 +57,11 @@ fn sar() -> &'static Sar {
 
 /// The IAM action of a call: `ec2.amazonaws.com` + `StartInstances` → `ec2:StartInstances`.
 pub fn iam_action(event_source: &str, event_name: &str) -> String {
-    let host = event_source.split('.').next().unwrap_or(event_source);
-    let prefix = PREFIX_ALIASES
-        .iter()
-        .find(|(h, _)| *h == host)
-        .map_or(host, |(_, p)| p);
-    let action = format!("{prefix}:{}", strip_api_version(event_name));
+    let action = format!(
+        "{}:{}",
+        crate::arn::service_of(event_source),
+        strip_api_version(event_name)
+    );
     match ACTION_ALIASES.iter().find(|(from, _)| *from == action) {
         Some((_, to)) => to.to_string(),
         None => action,

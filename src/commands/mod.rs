@@ -88,10 +88,10 @@ fn plan(
         Some(Inputs::Stdin)
     };
     let live = if has_live {
-        if session.is_none() {
-            *session = Some(AwsSession::new(&live.aws)?);
-        }
-        let aws = session.as_ref().expect("made above");
+        let aws = match session {
+            Some(aws) => aws,
+            None => session.insert(AwsSession::new(&live.aws)?),
+        };
         Some(Live {
             runtime: aws.runtime.handle().clone(),
             config: aws.config.clone(),

@@ -27,7 +27,7 @@ pub const SCHEMA: &[(&str, &str, &str)] = &[
     ("resource_arn", "string", "the resource touched (empty for unresolved-resource)"),
     ("resource_product", "string", "the resource's product tag, if any"),
     ("kind", "string", "the finding kind (see README)"),
-    ("resolved_via", "string", "how the resource was found: resources, lookup, rule:<id>, inventory, error-message"),
+    ("resolved_via", "string", "how the resource was found: resources, lookup, rule:<id>, inventory, error-message, arn-in-record"),
     ("error_code", "string", "errorCode of the call, if it failed"),
     ("denied", "bool", "the call was refused for lack of permission: an attempt, not an access"),
     ("read_only", "bool", "readOnly of the record"),

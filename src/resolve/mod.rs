@@ -15,7 +15,7 @@ use crate::arn;
 use crate::event::{Event, LookupResource, RecordSource};
 use crate::inventory::{ArnIndex, Completion};
 use crate::principal::{principal_of, Principal};
-use crate::ruleset::{context_of, EventContext, LazyRecord, RuleSet};
+use crate::ruleset::{context_of, EventContext, LazyRecord, Record, RuleSet};
 
 /// How a resource was found.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,6 +31,8 @@ pub enum Via {
     /// The access-denied message of a refused call (`... perform: sts:AssumeRole on resource:
     /// arn:...`).
     ErrorMessage,
+    /// For a call no rule covers: an ARN of the call's own service in its request or response.
+    ArnInRecord,
 }
 
 impl fmt::Display for Via {
@@ -41,6 +43,7 @@ impl fmt::Display for Via {
             Via::Rule(id) => write!(f, "rule:{id}"),
             Via::Inventory => f.write_str("inventory"),
             Via::ErrorMessage => f.write_str("error-message"),
+            Via::ArnInRecord => f.write_str("arn-in-record"),
         }
     }
 }
@@ -256,7 +259,8 @@ impl Resolver<'_> {
         unknown_type
     }
 
-    /// Adds what the call's rule finds; returns why the rule gave nothing, when it did not.
+    /// Adds what the call's rule finds, or for a call no rule covers what the ARN-in-record
+    /// fallback finds; returns why the rule gave nothing, when it did not.
     fn add_rule_finds(
         &self,
         event: &Event,
@@ -264,15 +268,18 @@ impl Resolver<'_> {
         (partition, region, account): (&str, &str, &str),
         add: &mut impl FnMut(String, Via),
     ) -> Option<Unresolved> {
-        let rule = self
-            .rules
-            .rule_for(&event.event_source, &event.event_name)?;
+        let record = LazyRecord::new(event, json);
+        let Some(rule) = self.rules.rule_for(&event.event_source, &event.event_name) else {
+            for arn in arns_in_record(&record, event) {
+                add(arn, Via::ArnInRecord);
+            }
+            return None;
+        };
         if rule.no_resource {
             return Some(Unresolved::NoResource {
                 rule: rule.id.clone(),
             });
         }
-        let record = LazyRecord::new(event, json);
         let context = EventContext {
             partition,
             region,
@@ -293,6 +300,35 @@ impl Resolver<'_> {
         outcome
     }
 }
+
+/// The fallback for calls no rule covers: every full ARN of the call's own service (by its
+/// eventSource: `states.amazonaws.com` → `arn:…:states:…`) anywhere in the request or the
+/// response, the caller's own ARN excluded. Limiting it to the call's own service keeps out
+/// what a call only mentions: a role it passes (IAM), a key that encrypts (KMS), a topic it
+/// notifies or a stream it reads from (another service).
+fn arns_in_record(record: &LazyRecord, event: &Event) -> Vec<String> {
+    let service = arn::service_of(&event.event_source);
+    let caller = event.user_identity.as_ref().and_then(|i| i.arn.as_deref());
+    let mut found = Vec::new();
+    for section in ["requestParameters", "responseElements"] {
+        if let Some(node) = record.section(section) {
+            node.visit_strings(&mut |text| {
+                if found.len() >= MAX_ARNS_IN_RECORD || Some(text) == caller {
+                    return;
+                }
+                if arn::Arn::parse(text.trim()).is_some_and(|a| a.service == service) {
+                    found.extend(arn::normalize(text));
+                }
+            });
+        }
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// ARNs the fallback takes from one record at most.
+const MAX_ARNS_IN_RECORD: usize = 100;
 
 /// The resource an access-denied message names, when the refused action is the event's own
 /// (`User: arn:... is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::1:role/x
@@ -324,6 +360,72 @@ mod tests {
         .to_string();
         let event = Event::parse(&json).unwrap();
         denied_resource(event.error_message.as_deref().unwrap(), &event)
+    }
+
+    fn resolve(json: &str) -> Vec<(String, String)> {
+        let rules = RuleSet::builtin().unwrap();
+        let resolver = Resolver {
+            rules: &rules,
+            index: None,
+            sources: Sources::default(),
+        };
+        let event = Event::parse(json).unwrap();
+        resolver
+            .resolve(&event, json, &[])
+            .resources
+            .into_iter()
+            .map(|t| (t.arn, t.via.to_string()))
+            .collect()
+    }
+
+    /// Shape of a real rolesanywhere:CreateProfile record (stratus-red-team, tests/corpus):
+    /// the profile the call creates is its target; the roles it lists and the caller are not.
+    #[test]
+    fn a_call_no_rule_covers_names_the_arns_of_its_own_service() {
+        let record = serde_json::json!({
+            "eventSource": "rolesanywhere.amazonaws.com", "eventName": "CreateProfile",
+            "awsRegion": "us-east-1", "recipientAccountId": "123837392027",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123837392027:user/bert-jan"},
+            "requestParameters": {"name": "p", "roleArns": ["arn:aws:iam::123837392027:role/r"]},
+            "responseElements": {"profile": {
+                "createdBy": "arn:aws:iam::123837392027:user/bert-jan",
+                "profileArn": "arn:aws:rolesanywhere:us-east-1:123837392027:profile/ac4e09d1",
+                "roleArns": ["arn:aws:iam::123837392027:role/r"],
+            }},
+        })
+        .to_string();
+        assert_eq!(
+            resolve(&record),
+            [(
+                "arn:aws:rolesanywhere:us-east-1:123837392027:profile/ac4e09d1".to_string(),
+                "arn-in-record".to_string()
+            )]
+        );
+        // The caller's own ARN, in a call of its own service, is not a target either.
+        let own = serde_json::json!({
+            "eventSource": "iam.amazonaws.com", "eventName": "SomeFutureCall",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/u"},
+            "responseElements": {"by": "arn:aws:iam::1:user/u", "group": "arn:aws:iam::1:group/g"},
+        })
+        .to_string();
+        assert_eq!(
+            resolve(&own),
+            [(
+                "arn:aws:iam::1:group/g".to_string(),
+                "arn-in-record".to_string()
+            )]
+        );
+    }
+
+    /// A rule for the call, even one that finds nothing, wins over the fallback.
+    #[test]
+    fn the_fallback_yields_to_any_rule_for_the_call() {
+        let record = serde_json::json!({
+            "eventSource": "s3.amazonaws.com", "eventName": "GetBucketAcl",
+            "requestParameters": {"other": "arn:aws:s3:::not-the-target"},
+        })
+        .to_string();
+        assert_eq!(resolve(&record), []);
     }
 
     #[test]

@@ -59,6 +59,16 @@ impl<'a> Node<'a> {
         serde_json::from_str(json).ok()
     }
 
+    /// Calls `f` with every string in the tree, depth first.
+    pub fn visit_strings<'s>(&'s self, f: &mut impl FnMut(&'s str)) {
+        match self {
+            Node::String(s) => f(s),
+            Node::Array(items) => items.iter().for_each(|v| v.visit_strings(f)),
+            Node::Object(entries) => entries.iter().for_each(|(_, v)| v.visit_strings(f)),
+            Node::Number(_) | Node::Other => {}
+        }
+    }
+
     /// The value of `key` in an object (the last, if the key is given twice, as
     /// `serde_json::Value` keeps it).
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
