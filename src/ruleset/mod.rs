@@ -115,6 +115,9 @@ pub struct RuleTest {
 pub struct Extracted {
     pub arn: String,
     pub completed: bool,
+    /// Built from a name that should have been completed (`complete = ...`) but was not: the
+    /// ARN may lack a suffix or a path.
+    pub incomplete: Option<Completion>,
 }
 
 /// What a rule needs to know of the event besides the record itself.
@@ -154,8 +157,26 @@ impl Rule {
                 }
             }
         }
+        drop_completed_stems(&mut out);
         out
     }
+}
+
+/// A name that could not be completed (a secret's name without its random suffix, a role
+/// without its path) is dropped when the same record also gave the full ARN it completes to
+/// (`CreateSecret`'s response, say): one access must not yield a second, partial ARN.
+fn drop_completed_stems(out: &mut Vec<Extracted>) {
+    if out.iter().all(|e| e.incomplete.is_none()) {
+        return;
+    }
+    let mut full = ArnIndex::default();
+    for e in out.iter().filter(|e| e.incomplete.is_none()) {
+        full.insert(&e.arn);
+    }
+    out.retain(|e| match e.incomplete {
+        Some(how) => full.complete(&e.arn, how).is_none(),
+        None => true,
+    });
 }
 
 impl Extractor {
@@ -170,6 +191,7 @@ impl Extractor {
             return arn::normalize(value).map(|arn| Extracted {
                 arn,
                 completed: false,
+                incomplete: None,
             });
         }
         let value = match &self.strip_prefix {
@@ -218,12 +240,14 @@ impl Extractor {
                 return Some(Extracted {
                     arn: full,
                     completed,
+                    incomplete: None,
                 });
             }
         }
         Some(Extracted {
             arn: built,
             completed: false,
+            incomplete: self.complete,
         })
     }
 }
