@@ -6,7 +6,7 @@
 
 use aws_config::{Region, SdkConfig};
 use aws_sdk_iam::error::ProvideErrorMetadata;
-use aws_sdk_iam::types::EntityType;
+use aws_sdk_iam::types::{EntityType, Tag};
 use serde_json::{json, Value};
 use thiserror::Error;
 use tracing::Instrument;
@@ -215,6 +215,31 @@ async fn authorization_details(iam: &aws_sdk_iam::Client) -> Result<Principals, 
     Ok((users, roles))
 }
 
+/// A principal's tags from its `List*Tags` answer: `None` when it was deleted since it was
+/// listed (`NoSuchEntity`); no tags, and the failure named in `problems`, when they cannot be
+/// read.
+fn tags_of<E, R>(
+    sent: Result<Vec<Tag>, aws_sdk_iam::error::SdkError<E, R>>,
+    call: impl FnOnce() -> String,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<Tag>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match sent {
+        Ok(tags) => Some(tags),
+        Err(e) => {
+            let err = FetchError::of(call(), &e);
+            if err.is("NoSuchEntity") {
+                return None;
+            }
+            problems.push(err.problem());
+            Some(Vec::new())
+        }
+    }
+}
+
 /// Users and roles listed one by one, each with its tags. A principal deleted between the
 /// listing and its tag call (`NoSuchEntity`) is left out; one whose tags cannot be read is kept
 /// untagged and named in `problems`, so one refusal does not lose every principal.
@@ -228,16 +253,10 @@ async fn listed_principals(
         let page = page.map_err(|e| FetchError::of("iam:ListUsers", &e))?;
         for u in page.users() {
             let name = u.user_name();
-            let tags = match iam.list_user_tags().user_name(name).send().await {
-                Ok(response) => response.tags().to_vec(),
-                Err(e) => {
-                    let err = FetchError::of(format!("iam:ListUserTags user {name}"), &e);
-                    if err.is("NoSuchEntity") {
-                        continue;
-                    }
-                    problems.push(err.problem());
-                    Vec::new()
-                }
+            let sent = iam.list_user_tags().user_name(name).send().await;
+            let call = || format!("iam:ListUserTags user {name}");
+            let Some(tags) = tags_of(sent.map(|r| r.tags().to_vec()), call, problems) else {
+                continue;
             };
             users.push(principal_entry(
                 "UserName",
@@ -253,16 +272,10 @@ async fn listed_principals(
         let page = page.map_err(|e| FetchError::of("iam:ListRoles", &e))?;
         for r in page.roles() {
             let name = r.role_name();
-            let tags = match iam.list_role_tags().role_name(name).send().await {
-                Ok(response) => response.tags().to_vec(),
-                Err(e) => {
-                    let err = FetchError::of(format!("iam:ListRoleTags role {name}"), &e);
-                    if err.is("NoSuchEntity") {
-                        continue;
-                    }
-                    problems.push(err.problem());
-                    Vec::new()
-                }
+            let sent = iam.list_role_tags().role_name(name).send().await;
+            let call = || format!("iam:ListRoleTags role {name}");
+            let Some(tags) = tags_of(sent.map(|r| r.tags().to_vec()), call, problems) else {
+                continue;
             };
             roles.push(principal_entry(
                 "RoleName",
