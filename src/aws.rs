@@ -28,14 +28,15 @@ pub fn regions(config: &SdkConfig, asked: &[String]) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// An S3 client; with an endpoint override (a local S3 such as moto), path-style addressing.
-pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+/// An S3 client, in `region` when given (a bucket's own region) else the configuration's;
+/// with an endpoint override (a local S3 such as moto), path-style addressing.
+pub fn s3_client(config: &SdkConfig, region: Option<&str>) -> aws_sdk_s3::Client {
     let path_style = config.endpoint_url().is_some();
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(path_style)
-            .build(),
-    )
+    let mut builder = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style);
+    if let Some(region) = region {
+        builder = builder.region(Region::new(region.to_string()));
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
 }
 
 /// An SDK error with its whole cause chain, for messages. It carries no credentials.

@@ -49,8 +49,15 @@ async fn produce(live: Live, window: Window, sender: mpsc::Sender<Pending>) {
         accounts: live.accounts.clone(),
         regions: live.regions.clone(),
     };
-    let client = crate::aws::s3_client(&live.config);
+    let configured = crate::aws::s3_client(&live.config, None);
     for url in &live.s3 {
+        let client = match s3::bucket_region(&configured, &url.bucket).await {
+            Some(region) => {
+                tracing::info!(bucket = url.bucket.as_str(), region, "bucket region");
+                crate::aws::s3_client(&live.config, Some(&region))
+            }
+            None => configured.clone(),
+        };
         let sent = match s3::list(&client, url, &window, &filter).await {
             Ok(objects) => {
                 tracing::info!(url = %url, objects = objects.len(), "listed");

@@ -81,6 +81,20 @@ pub struct Object {
     pub size: i64,
 }
 
+/// The region `bucket` lives in, from HeadBucket's `x-amz-bucket-region`, which S3 sends with
+/// a redirect or a refusal too; `None` when it does not say. The Rust SDK follows no region
+/// redirect, so a client must be made in the bucket's region: `--regions` names the trail's
+/// regions to read, not where its bucket is.
+pub async fn bucket_region(client: &Client, bucket: &str) -> Option<String> {
+    match client.head_bucket().bucket(bucket).send().await {
+        Ok(head) => head.bucket_region().map(str::to_string),
+        Err(err) => err
+            .raw_response()
+            .and_then(|r| r.headers().get("x-amz-bucket-region"))
+            .map(str::to_string),
+    }
+}
+
 /// Lists the objects of `url` that the window and filter admit, in key order.
 pub async fn list(
     client: &Client,

@@ -128,12 +128,22 @@ impl Moto {
 
     /// Uploads every file under `from` to `s3://bucket/prefix…` (creating the bucket).
     fn upload(&self, from: &Path, bucket: &str, prefix: &str) {
+        self.upload_in(from, bucket, prefix, "us-east-1")
+    }
+
+    /// `upload`, to a bucket created in `region`.
+    fn upload_in(&self, from: &Path, bucket: &str, prefix: &str, region: &str) {
+        let location = if region == "us-east-1" {
+            String::new()
+        } else {
+            format!(r#", CreateBucketConfiguration={{"LocationConstraint": "{region}"}}"#)
+        };
         let script = format!(
             r#"
 import boto3, os, sys
-s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="{region}", aws_access_key_id="a", aws_secret_access_key="b")
 try:
-    s3.create_bucket(Bucket="{bucket}")
+    s3.create_bucket(Bucket="{bucket}"{location})
 except s3.exceptions.BucketAlreadyOwnedByYou:
     pass
 for d, _, files in os.walk(sys.argv[2]):
@@ -187,6 +197,8 @@ fn live_aws_against_moto() {
     inventory_fetch_finds_exactly_what_was_created(&moto);
     moto.reset();
     scan_reads_trail_objects_from_s3(&moto);
+    moto.reset();
+    the_bucket_region_is_looked_up_not_taken_from_regions(&moto);
     moto.reset();
     a_failing_bucket_is_reported_and_the_scan_goes_on(&moto);
 }
@@ -422,6 +434,48 @@ fn scan_reads_trail_objects_from_s3(moto: &Moto) {
         "that day alice reads a bbb secret and bbb-batch writes to an aaa queue"
     );
     assert_no_credentials_in(dir.path());
+}
+
+/// A bucket in another region than the one configured and asked for: its region is looked up
+/// (HeadBucket) and its objects are read with a client of that region.
+fn the_bucket_region_is_looked_up_not_taken_from_regions(moto: &Moto) {
+    moto.upload_in(
+        &root().join("examples/demo/trail"),
+        "eu-trail",
+        "",
+        "eu-west-1",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let inv = root().join("examples/demo/inventory");
+    let out = moto.tagtrail(
+        dir.path(),
+        &[
+            "scan",
+            "--logs",
+            "s3://eu-trail/",
+            "--regions",
+            "us-east-1",
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--out",
+            "eu",
+            "--fail-on",
+            "never",
+            "-v",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let log = stderr(&out);
+    assert!(
+        log.lines()
+            .any(|l| l.contains("bucket region") && l.contains("eu-west-1")),
+        "{log}"
+    );
+    let summary = json_file(&dir.path().join("eu/summary.json"));
+    assert_eq!(
+        summary["inputs"], 3,
+        "the us-east-1 folders of the demo, from an eu-west-1 bucket"
+    );
 }
 
 fn a_failing_bucket_is_reported_and_the_scan_goes_on(moto: &Moto) {
