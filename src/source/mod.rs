@@ -71,12 +71,7 @@ impl Pending {
     /// faults of a fresh multi-megabyte buffer per file). Nothing inflates past `max_bytes`.
     pub fn load(self, buffer: Vec<u8>, max_bytes: usize) -> Result<Input, Problem> {
         match self {
-            Pending::File(path) => {
-                read_file_reusing(&path, buffer, max_bytes).map_err(|err| Problem {
-                    source: path.display().to_string(),
-                    reason: format!("cannot read: {}", err.reason()),
-                })
-            }
+            Pending::File(path) => read_file_reusing(&path, buffer, max_bytes),
             Pending::Fetched { name, raw } => decompress(name, raw, buffer, max_bytes),
             Pending::Unreadable(problem) => Err(problem),
         }
@@ -88,15 +83,6 @@ impl Pending {
             Pending::File(path) => path.display().to_string(),
             Pending::Fetched { name, .. } => name.clone(),
             Pending::Unreadable(problem) => problem.source.clone(),
-        }
-    }
-}
-
-impl SourceError {
-    /// The cause alone, without the path.
-    fn reason(&self) -> String {
-        match self {
-            SourceError::Io { source, .. } => source.to_string(),
         }
     }
 }
@@ -149,60 +135,34 @@ pub fn discover(paths: &[PathBuf], window: &Window) -> Result<Vec<Pending>, Sour
 
 /// Reads and decompresses one file.
 pub fn read_file(path: &Path) -> Result<Input, SourceError> {
-    read_file_reusing(path, Vec::new(), DEFAULT_MAX_FILE_BYTES).map_err(|err| match err {
-        ReadError::Source(err) => err,
-        ReadError::Refused(problem) => SourceError::Io {
-            path: problem.source,
-            source: io::Error::other(problem.reason),
-        },
+    read_file_reusing(path, Vec::new(), DEFAULT_MAX_FILE_BYTES).map_err(|problem| SourceError::Io {
+        path: problem.source,
+        source: io::Error::other(problem.reason),
     })
-}
-
-/// Why a file could not be read.
-#[derive(Debug)]
-enum ReadError {
-    Source(SourceError),
-    Refused(Problem),
-}
-
-impl ReadError {
-    fn reason(&self) -> String {
-        match self {
-            ReadError::Source(err) => err.reason(),
-            ReadError::Refused(problem) => problem.reason.clone(),
-        }
-    }
 }
 
 /// Reads and decompresses one regular file into `buffer`. A FIFO, a device or a file larger
 /// than `max_bytes` is refused without reading it (a FIFO would block the scan forever).
-fn read_file_reusing(path: &Path, buffer: Vec<u8>, max_bytes: usize) -> Result<Input, ReadError> {
-    let io_error = |source| {
-        ReadError::Source(SourceError::Io {
-            path: path.display().to_string(),
-            source,
-        })
+fn read_file_reusing(path: &Path, buffer: Vec<u8>, max_bytes: usize) -> Result<Input, Problem> {
+    let problem = |reason: String| Problem {
+        source: path.display().to_string(),
+        reason,
     };
-    let refuse = |reason: String| {
-        ReadError::Refused(Problem {
-            source: path.display().to_string(),
-            reason,
-        })
-    };
-    let meta = fs::metadata(path).map_err(io_error)?;
+    let meta = fs::metadata(path).map_err(|e| problem(format!("cannot read: {e}")))?;
     if !meta.is_file() {
-        return Err(refuse(
-            "not a regular file (a FIFO, socket or device)".into(),
+        return Err(problem(
+            "cannot read: not a regular file (a FIFO, socket or device)".into(),
         ));
     }
     if meta.len() > max_bytes as u64 {
-        return Err(refuse(too_large(max_bytes)));
+        return Err(problem(too_large(max_bytes)));
     }
-    let raw = fs::read(path).map_err(io_error)?;
-    decompress(path.display().to_string(), raw, buffer, max_bytes).map_err(ReadError::Refused)
+    let raw = fs::read(path).map_err(|e| problem(format!("cannot read: {e}")))?;
+    decompress(path.display().to_string(), raw, buffer, max_bytes)
 }
 
-/// Reads and decompresses stdin, refusing more than `max_bytes`.
+/// Reads stdin whole, refusing more than `max_bytes`; it is decompressed when loaded, like
+/// any input.
 pub fn read_stdin(max_bytes: usize) -> Result<Pending, SourceError> {
     let mut raw = Vec::new();
     io::stdin()
