@@ -38,8 +38,24 @@ impl Live {
     /// outside the runtime (the iterator blocks its thread while it waits).
     pub fn stream(&self, window: &Window) -> impl Iterator<Item = Pending> + Send + 'static {
         let (sender, mut receiver) = mpsc::channel(self.concurrency.max(1) * 2);
-        self.runtime.spawn(produce(self.clone(), *window, sender));
-        std::iter::from_fn(move || receiver.blocking_recv())
+        let runtime = self.runtime.clone();
+        let mut producer = Some(runtime.spawn(produce(self.clone(), *window, sender)));
+        std::iter::from_fn(move || {
+            if let Some(pending) = receiver.blocking_recv() {
+                return Some(pending);
+            }
+            // The channel closes when the producer ends: had it panicked, the rest of the
+            // sources would be lost in silence, so that is an unreadable input too.
+            let failed = runtime.block_on(producer.take()?).is_err();
+            failed.then(|| {
+                Pending::Unreadable(Problem {
+                    source: "live sources".into(),
+                    reason: "internal error while reading S3 or LookupEvents; later inputs \
+                             were not read (a bug: please report it)"
+                        .into(),
+                })
+            })
+        })
     }
 }
 
