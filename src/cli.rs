@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::builder::TypedValueParser;
+use clap::builder::{NonEmptyStringValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use tagtrail::report::Format;
@@ -75,7 +75,7 @@ pub struct AwsArgs {
     #[arg(long, global = true)]
     pub profile: Option<String>,
     /// Regions to read (comma-separated) [default: the configured region; for S3 trails, all].
-    #[arg(long, alias = "region", value_delimiter = ',', global = true)]
+    #[arg(long, alias = "region", value_delimiter = ',', global = true, value_parser = NonEmptyStringValueParser::new())]
     pub regions: Vec<String>,
 }
 
@@ -90,7 +90,7 @@ pub struct LiveArgs {
     #[arg(long)]
     pub lookup_events: bool,
     /// Accounts of the trail layout to read (comma-separated) [default: all].
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = NonEmptyStringValueParser::new())]
     pub accounts: Vec<String>,
     /// S3 downloads in flight at once.
     #[arg(long, default_value_t = 8)]
@@ -117,7 +117,7 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// The tag whose value names the product.
-    #[arg(long, default_value = "product")]
+    #[arg(long, default_value = "product", value_parser = NonEmptyStringValueParser::new())]
     pub tag_key: String,
     /// Match the tag key case-insensitively (`Product`, `PRODUCT`).
     #[arg(long)]

@@ -42,7 +42,7 @@ fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::debug!("{err:?}");
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", chain_text(&err));
             ExitCode::from(2)
         }
     }
@@ -92,6 +92,20 @@ fn init_logging(verbose: u8, format: LogFormat) {
             )
             .init(),
     }
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause whose text the message
+/// already holds (many errors say their cause and also return it as their source).
+fn chain_text(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// A closed stdout (`tagtrail resolve | head`) is not an error.

@@ -269,6 +269,8 @@ fn bad_flag_values_exit_2_with_a_message_never_a_panic() {
         &["scan", "--demo", "--concurrency", "x"],
         &["scan", "--demo", "--logs", "https://bucket/x"],
         &["scan", "--demo", "--log-format", "yaml"],
+        &["scan", "--demo", "--tag-key="],
+        &["scan", "--demo", "--regions", "us-east-1,,eu-west-1"],
         &["resolve", "--since", "é"],
         &["rules", "coverage", "missing-folder"],
         &[
@@ -284,6 +286,11 @@ fn bad_flag_values_exit_2_with_a_message_never_a_panic() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         let message = stderr(&out);
         assert!(!message.contains("panicked"), "{args:?}: {message}");
+        // A cause is said once, not repeated by the chain.
+        assert!(
+            !message.contains("(os error 2): No such file"),
+            "{args:?}: {message}"
+        );
         assert!(message.contains("error"), "{args:?}: {message}");
     }
 }
