@@ -316,7 +316,7 @@ fn arns_in_record(record: &LazyRecord, event: &Event) -> Vec<String> {
                 if found.len() >= MAX_ARNS_IN_RECORD || Some(text) == caller {
                     return;
                 }
-                if arn::Arn::parse(text.trim()).is_some_and(|a| a.service == service) {
+                if arn::Arn::parse(text.trim()).is_some_and(|a| names_a_target(&a, service)) {
                     found.extend(arn::normalize(text));
                 }
             });
@@ -326,6 +326,25 @@ fn arns_in_record(record: &LazyRecord, event: &Event) -> Vec<String> {
     found.dedup();
     found
 }
+
+/// Whether an ARN of the call's own service can be the resource it touched. Not: an STS
+/// session (a caller, never a taggable resource); what AWS owns (`arn:aws:iam::aws:policy/…`,
+/// a Lambda runtime without an account); an ARN whose account field is not an account
+/// (`arn:aws:apigateway:…:lambda:path/…`); a pattern from a policy document (`bucket/*`).
+/// A few services name their resources without an account (Service Authorization Reference).
+fn names_a_target(arn: &arn::Arn, service: &str) -> bool {
+    let account_ok = if NO_ACCOUNT_IN_ARN.contains(&arn.service) {
+        arn.account.is_empty()
+    } else {
+        arn.account.len() == 12 && arn.account.bytes().all(|b| b.is_ascii_digit())
+    };
+    arn.service == service && service != "sts" && account_ok && !arn.resource.contains(['*', '?'])
+}
+
+/// Services whose resource ARNs have no account: `arn:aws:s3:::bucket`,
+/// `arn:aws:apigateway:us-east-1::/restapis/id`, `arn:aws:route53:::hostedzone/id`,
+/// `arn:aws:sso:::instance/ssoins-id`.
+const NO_ACCOUNT_IN_ARN: &[&str] = &["s3", "apigateway", "route53", "sso"];
 
 /// ARNs the fallback takes from one record at most.
 const MAX_ARNS_IN_RECORD: usize = 100;
@@ -404,14 +423,44 @@ mod tests {
         // The caller's own ARN, in a call of its own service, is not a target either.
         let own = serde_json::json!({
             "eventSource": "iam.amazonaws.com", "eventName": "SomeFutureCall",
-            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/u"},
-            "responseElements": {"by": "arn:aws:iam::1:user/u", "group": "arn:aws:iam::1:group/g"},
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/u"},
+            "responseElements": {"by": "arn:aws:iam::111122223333:user/u", "group": "arn:aws:iam::111122223333:group/g"},
         })
         .to_string();
         assert_eq!(
             resolve(&own),
             [(
-                "arn:aws:iam::1:group/g".to_string(),
+                "arn:aws:iam::111122223333:group/g".to_string(),
+                "arn-in-record".to_string()
+            )]
+        );
+    }
+
+    /// Shapes from tests/corpus that the fallback once took for targets: an STS session, an
+    /// AWS-managed policy, a Lambda runtime, an integration URI, a policy's resource pattern.
+    #[test]
+    fn the_fallback_leaves_out_sessions_aws_owned_arns_and_patterns() {
+        let record = serde_json::json!({
+            "eventSource": "sts.amazonaws.com", "eventName": "SomeFutureCall",
+            "responseElements": {"assumedRoleUser": {"arn": "arn:aws:sts::1:assumed-role/r/s"}},
+        })
+        .to_string();
+        assert_eq!(resolve(&record), []);
+        let record = serde_json::json!({
+            "eventSource": "lambda.amazonaws.com", "eventName": "SomeFutureCall",
+            "requestParameters": {
+                "policy": "arn:aws:lambda:us-east-1:aws:policy/x",
+                "runtime": "arn:aws:lambda:us-east-1::runtime:bf3c2cf12ad2",
+                "uri": "arn:aws:lambda:us-east-1:lambda:path/2015-03-31/functions/f",
+                "pattern": "arn:aws:lambda:us-east-1:123456789012:function:*",
+                "target": "arn:aws:lambda:us-east-1:123456789012:function:f",
+            },
+        })
+        .to_string();
+        assert_eq!(
+            resolve(&record),
+            [(
+                "arn:aws:lambda:us-east-1:123456789012:function:f".to_string(),
                 "arn-in-record".to_string()
             )]
         );
