@@ -314,7 +314,8 @@ fn rules_new(args: NewArgs) -> Result<u8> {
     use tagtrail::event::{decode, Item};
     let (record, from) = match &args.from_record {
         Some(path) => {
-            let input = tagtrail::source::read_file(path)?;
+            let input =
+                tagtrail::source::read_file(path, tagtrail::source::DEFAULT_MAX_FILE_BYTES)?;
             let found = decode(&input.bytes, None)
                 .into_iter()
                 .find_map(|item| match item {

@@ -117,6 +117,11 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
     }
 }
 
+/// What one inventory document may be once decompressed. Not the trail inputs' cap: an
+/// inventory is held whole anyway (a million resources are ~180 MB of JSON); this only stops a
+/// file that inflates without end.
+const MAX_DOCUMENT_BYTES: usize = 4 << 30;
+
 /// Reads every `*.json` / `*.json.gz` file under `dir` (sorted) into `inventory`.
 pub fn load_dir(dir: &Path, inventory: &mut Inventory) -> Result<(), InventoryError> {
     let io = |path: &Path, source| InventoryError::Io {
@@ -140,13 +145,12 @@ pub fn load_dir(dir: &Path, inventory: &mut Inventory) -> Result<(), InventoryEr
         });
     }
     for path in files {
-        let raw = std::fs::read(&path).map_err(|e| io(&path, e))?;
-        let input = crate::source::input_from_bytes(path.display().to_string(), raw).map_err(
-            |problem| InventoryError::Format {
-                path: problem.source,
-                message: problem.reason,
-            },
-        )?;
+        let input =
+            crate::source::read_file(&path, MAX_DOCUMENT_BYTES).map_err(|err| match err {
+                crate::source::SourceError::Io { path, source } => {
+                    InventoryError::Io { path, source }
+                }
+            })?;
         if let Some(damage) = input.damage {
             return Err(InventoryError::Format {
                 path: input.name,
@@ -191,6 +195,24 @@ pub fn load_document(
 mod tests {
     use super::*;
     use crate::inventory::{Product, TagKey};
+
+    /// The trail inputs' cap (`--max-file-mib`) once refused inventory files too: a 145 MB
+    /// `get-resources` document that loaded before no longer did.
+    #[test]
+    fn an_inventory_document_larger_than_the_trail_cap_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let pad = "x".repeat(crate::source::DEFAULT_MAX_FILE_BYTES + 1);
+        let document = format!(
+            r#"{{"ResourceTagMappingList": [{{"ResourceARN": "arn:aws:s3:::b", "Tags": [{{"Key": "product", "Value": "aaa"}}, {{"Key": "pad", "Value": "{pad}"}}]}}]}}"#
+        );
+        std::fs::write(dir.path().join("resources.json"), document).unwrap();
+        let mut inv = Inventory::new(TagKey {
+            key: "product".into(),
+            case_insensitive: false,
+        });
+        load_dir(dir.path(), &mut inv).unwrap();
+        assert_eq!(inv.product("arn:aws:s3:::b"), Product::Tagged("aaa"));
+    }
 
     #[test]
     fn reads_tagging_and_iam_shapes() {

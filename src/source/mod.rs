@@ -133,9 +133,10 @@ pub fn discover(paths: &[PathBuf], window: &Window) -> Result<Vec<Pending>, Sour
     Ok(found)
 }
 
-/// Reads and decompresses one file.
-pub fn read_file(path: &Path) -> Result<Input, SourceError> {
-    read_file_reusing(path, Vec::new(), DEFAULT_MAX_FILE_BYTES).map_err(|problem| SourceError::Io {
+/// Reads and decompresses one file, refusing one that is, or inflates to, more than
+/// `max_bytes`.
+pub fn read_file(path: &Path, max_bytes: usize) -> Result<Input, SourceError> {
+    read_file_reusing(path, Vec::new(), max_bytes).map_err(|problem| SourceError::Io {
         path: problem.source,
         source: io::Error::other(problem.reason),
     })
@@ -183,11 +184,6 @@ pub fn read_stdin(max_bytes: usize) -> Result<Pending, SourceError> {
         name: "-".into(),
         raw,
     })
-}
-
-/// Turns raw bytes into an [`Input`], gunzipping them when they start with the gzip magic.
-pub fn input_from_bytes(name: String, raw: Vec<u8>) -> Result<Input, Problem> {
-    decompress(name, raw, Vec::new(), DEFAULT_MAX_FILE_BYTES)
 }
 
 fn too_large(max_bytes: usize) -> String {
@@ -316,6 +312,11 @@ fn size_hint(raw: &[u8]) -> usize {
 mod tests {
     use super::*;
     use flate2::{write::GzEncoder, Compression};
+
+    /// `raw` as one input under the default cap.
+    fn input_from_bytes(raw: Vec<u8>) -> Input {
+        decompress("x".into(), raw, Vec::new(), DEFAULT_MAX_FILE_BYTES).unwrap()
+    }
     use std::io::Write;
 
     /// `data` gzipped (also used by `gzip`'s tests).
@@ -329,7 +330,7 @@ mod tests {
     fn reads_every_gzip_member() {
         let mut raw = gz(b"{\"a\":1}\n");
         raw.extend(gz(b"{\"b\":2}\n"));
-        let input = input_from_bytes("x".into(), raw).unwrap();
+        let input = input_from_bytes(raw);
         assert_eq!(input.bytes, b"{\"a\":1}\n{\"b\":2}\n");
         assert!(input.damage.is_none());
     }
@@ -338,7 +339,7 @@ mod tests {
     fn keeps_what_came_before_trailing_garbage() {
         let mut raw = gz(b"{\"a\":1}\n");
         raw.extend(b"garbage");
-        let input = input_from_bytes("x".into(), raw).unwrap();
+        let input = input_from_bytes(raw);
         assert_eq!(input.bytes, b"{\"a\":1}\n");
         assert!(input.damage.unwrap().contains("not gzip"));
     }
@@ -346,7 +347,7 @@ mod tests {
     #[test]
     fn reports_a_truncated_gzip_member() {
         let raw = gz(&b"{\"a\":1}\n".repeat(1000));
-        let input = input_from_bytes("x".into(), raw[..raw.len() / 2].to_vec()).unwrap();
+        let input = input_from_bytes(raw[..raw.len() / 2].to_vec());
         assert!(input.damage.unwrap().contains("corrupt gzip"));
     }
 

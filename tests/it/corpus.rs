@@ -62,7 +62,7 @@ fn rules_alone_recover_what_resources_names() {
     let (mut with_resources, mut all_found, mut some_found, mut named, mut recovered, mut extra) =
         (0, 0, 0, 0, 0, 0);
     for path in corpus_files() {
-        let input = source::read_file(&path).unwrap();
+        let input = source::read_file(&path, source::DEFAULT_MAX_FILE_BYTES).unwrap();
         for item in event::decode(&input.bytes, None) {
             let event::Item::Record(record) = item else {
                 continue;
