@@ -19,7 +19,7 @@ use regex::Regex;
 use thiserror::Error;
 
 use crate::arn;
-pub use crate::inventory::{ArnIndex, Completion};
+use crate::inventory::{ArnIndex, Completion};
 pub use path::{JsonPath, Node, Record, MAX_VALUES as MAX_PATH_VALUES};
 pub use record::{context_of, LazyRecord};
 use template::Template;
