@@ -108,8 +108,9 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with_all = ["paths", "inventory", "logs", "lookup_events"])]
     pub demo: bool,
     /// Tag inventory: a folder of AWS CLI JSON output (`aws resourcegroupstaggingapi
-    /// get-resources`, `aws iam get-account-authorization-details`, ...), or `aws` to fetch it
-    /// live for this run.
+    /// get-resources`, `aws iam get-account-authorization-details`, ...), a folder of dated
+    /// snapshots of it (`2026-11-01/`, `2026-11-30T180000Z/`: `inventory fetch --dated`), or
+    /// `aws` to fetch it live for this run.
     #[arg(long, value_name = "DIR|aws", required_unless_present = "demo")]
     pub inventory: Option<String>,
     #[command(flatten)]
@@ -137,6 +138,10 @@ pub struct ScanArgs {
     /// Rejected (malformed) input does not make the exit code 2.
     #[arg(long)]
     pub allow_partial: bool,
+    /// Read the inputs once and judge by the inventory alone: no tag history from the trail's
+    /// tag calls, no session tags, no duplicate detection.
+    #[arg(long)]
+    pub single_pass: bool,
     /// Findings held in memory before a sorted run is spilled to a temporary file in --out.
     #[arg(long, value_name = "ROWS", default_value_t = tagtrail::report::sorter::RUN_ROWS)]
     pub spill_rows: usize,

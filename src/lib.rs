@@ -6,8 +6,9 @@
 //! use; [`principal`] names who acted; [`inventory`] knows the product tag of every ARN and the
 //! ARNs names are completed against; [`ruleset`] holds the TOML extractor rules as data;
 //! [`resolve`] names what was touched, from `resources[]`, LookupEvents names, the rules and
-//! access-denied messages; [`policy`] holds the exceptions; [`verdict`] turns a resolution and
-//! tags into findings; [`report`] writes them as Parquet, CSV and a summary. [`pipeline`] runs
+//! access-denied messages; [`history`] knows the product tags at each instant (the trail's tag
+//! calls, session tags, snapshots) and which records are duplicates; [`policy`] holds the
+//! exceptions; [`verdict`] turns a resolution and the tags at its time into findings; [`report`] writes them as Parquet, CSV and a summary. [`pipeline`] runs
 //! the stages over all cores for any stream of inputs and counts every record in exactly one
 //! bucket of a [`tally::Tally`]; `scan` is the main job; [`authoring`] holds the tools that run
 //! the rules over corpora for rule authors.
@@ -17,6 +18,7 @@ pub mod authoring;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod event;
+pub mod history;
 pub mod inventory;
 pub mod pipeline;
 pub mod policy;

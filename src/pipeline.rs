@@ -51,6 +51,15 @@ impl Plan {
     }
 }
 
+/// Decides, before a record is resolved, whether it is skipped, and why (a duplicate, or a
+/// record a pass does not need).
+pub type Triage<'t> = dyn Fn(&Event) -> Option<&'static str> + Sync + 't;
+
+/// Keeps every record.
+pub fn keep_all(_: &Event) -> Option<&'static str> {
+    None
+}
+
 /// How far ahead of the oldest unfinished file the workers may go: results that wait for an
 /// earlier file to finish are held, so this bounds the memory held at once.
 const AHEAD_PER_WORKER: usize = 4;
@@ -62,6 +71,7 @@ const AHEAD_PER_WORKER: usize = 4;
 pub struct Run<'r, M, F> {
     window: &'r Window,
     resolver: &'r Resolver<'r>,
+    triage: &'r Triage<'r>,
     map: M,
     out: Output<F>,
 }
@@ -93,19 +103,27 @@ struct Reorder<'o, F, T> {
 impl<'r, T, M, F> Run<'r, M, F>
 where
     T: Send,
-    M: Fn(ResolvedEvent) -> T + Sync,
+    M: Fn(ResolvedEvent, &Event, &str) -> T + Sync,
     F: FnMut(T) + Send,
 {
+    /// A run that hands `map` each resolved event with the record it came from.
     pub fn new(window: &'r Window, resolver: &'r Resolver<'r>, map: M, sink: F) -> Self {
         Run {
             window,
             resolver,
+            triage: &keep_all,
             map,
             out: Output {
                 sink,
                 tally: Tally::default(),
             },
         }
+    }
+
+    /// Skips the records `triage` names a reason for, before they are resolved.
+    pub fn with_triage(mut self, triage: &'r Triage<'r>) -> Self {
+        self.triage = triage;
+        self
     }
 
     /// Reads, decodes and resolves `pending` inputs on all cores, handing results over in
@@ -136,7 +154,8 @@ where
             waiting: BTreeMap::new(),
         });
         let turn = Condvar::new();
-        let (window, resolver, map) = (self.window, self.resolver, &self.map);
+        let (window, resolver, triage, map) =
+            (self.window, self.resolver, self.triage, &self.map);
         let work = || {
             let mut spare = Vec::new();
             loop {
@@ -151,7 +170,7 @@ where
                     }
                 }
                 let result = read_one(pending, &mut spare, max_file_bytes, &span, |input| {
-                    process(input, window, resolver, map)
+                    process(input, window, resolver, triage, map)
                 });
                 let mut guard = reorder.lock().unwrap_or_else(|e| e.into_inner());
                 let state = &mut *guard;
@@ -190,10 +209,11 @@ pub fn run_plan<T: Send>(
     plan: &Plan,
     window: &Window,
     resolver: &Resolver,
-    map: impl Fn(ResolvedEvent) -> T + Sync,
+    triage: &Triage,
+    map: impl Fn(ResolvedEvent, &Event, &str) -> T + Sync,
     sink: impl FnMut(T) + Send,
 ) -> Result<Tally, SourceError> {
-    let mut run = Run::new(window, resolver, map, sink);
+    let mut run = Run::new(window, resolver, map, sink).with_triage(triage);
     let max = plan.max_file_bytes;
     match &plan.local {
         Some(Inputs::Stdin) => run.pending(std::iter::once(source::read_stdin(max)?), max),
@@ -221,7 +241,8 @@ pub fn run(
         &Plan::local(inputs.clone()),
         window,
         resolver,
-        |event| event,
+        &keep_all,
+        |event, _, _| event,
         sink,
     )
 }
@@ -260,11 +281,13 @@ fn read_one<T>(
 
 /// Decodes and resolves one input, turning each resolved event into the caller's output with
 /// `map` as soon as it is made: a large input never holds all its resolved events at once.
+/// Records `triage` names a reason for are counted as skipped, unresolved.
 pub fn process<T>(
     input: &Input,
     window: &Window,
     resolver: &Resolver,
-    map: impl Fn(ResolvedEvent) -> T,
+    triage: &Triage,
+    map: impl Fn(ResolvedEvent, &Event, &str) -> T,
 ) -> (Vec<T>, Tally) {
     let mut tally = Tally {
         inputs: 1,
@@ -305,13 +328,17 @@ pub fn process<T>(
                     tally.skip("outside the time window");
                     continue;
                 }
+                if let Some(reason) = triage(&event) {
+                    tally.skip(reason);
+                    continue;
+                }
                 let resolution = resolver.resolve(&event, &record.json, &record.lookup);
                 match &resolution.unresolved {
                     None => tally.resolve(),
                     Some(reason) => tally.unresolve(reason.code()),
                 }
                 let owned = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);
-                events.push(map(ResolvedEvent {
+                let resolved = ResolvedEvent {
                     event_time,
                     event_id: owned(event.event_id.as_deref()),
                     event_source: event.event_source.to_string(),
@@ -326,7 +353,8 @@ pub fn process<T>(
                         input: input_name.clone(),
                         position: record.position,
                     },
-                }));
+                };
+                events.push(map(resolved, &event, &record.json));
             }
         }
     }
@@ -382,7 +410,7 @@ mod tests {
         let mut run = Run::new(
             &window,
             &resolver,
-            |e: ResolvedEvent| e.event_id,
+            |e: ResolvedEvent, _: &Event, _: &str| e.event_id,
             |id| seen.push(id.unwrap()),
         );
         run.pending(inputs.into_iter(), source::DEFAULT_MAX_FILE_BYTES);
@@ -407,7 +435,7 @@ mod tests {
         let mut run = Run::new(
             &window,
             &resolver,
-            |e: ResolvedEvent| {
+            |e: ResolvedEvent, _: &Event, _: &str| {
                 assert_ne!(e.event_id.as_deref(), Some("e7"), "a bug while judging");
                 e.event_id.unwrap()
             },
@@ -479,7 +507,7 @@ mod tests {
                 Pending::Fetched { name: format!("in{i}"), raw }
             });
             let mut emitted = 0u64;
-            let mut run = Run::new(&window, &resolver, |_| (), |()| emitted += 1);
+            let mut run = Run::new(&window, &resolver, |_, _: &Event, _: &str| (), |()| emitted += 1);
             run.pending(pending, 1 << 20);
             let tally = run.finish();
             proptest::prop_assert!(tally.is_consistent(), "{tally:?}");

@@ -1,15 +1,22 @@
-//! `tagtrail scan`: resolve every record, judge it against the tag inventory, write reports,
-//! and decide the exit code.
+//! `tagtrail scan`: resolve every record, judge it with the tags in force at its time, write
+//! reports, and decide the exit code.
+//!
+//! Two passes over the inputs: the first keeps what changes tags and identities (the trail's
+//! tag calls, role sessions, duplicates; see `history`), the second judges every record.
+//! Both stream: memory holds the history, never the records.
 
 use std::path::PathBuf;
 
-use crate::inventory::Inventory;
+use crate::event::Event;
+use crate::history::{self, History, Observed, TagCalls, Tags};
+use crate::inventory::Snapshots;
 use crate::pipeline::{self, Plan};
 use crate::policy::Policy;
 use crate::report::sorter::FindingSorter;
-use crate::report::summary::{FindingStats, Summary};
+use crate::report::summary::{FindingStats, Summary, TagHistory};
 use crate::report::{self, FindingRow, Format, ReportError};
 use crate::resolve::{ResolvedEvent, Resolver, Sources};
+use crate::ruleset::LazyRecord;
 use crate::ruleset::RuleSet;
 use crate::source::{SourceError, Window};
 use crate::tally::{Problem, Tally};
@@ -20,7 +27,11 @@ pub struct ScanOptions {
     pub plan: Plan,
     pub window: Window,
     pub rules: RuleSet,
-    pub inventory: Inventory,
+    /// The current inventory, or dated snapshots.
+    pub snapshots: Snapshots,
+    /// One pass: judge by the inventory alone, without the trail's tag calls, session tags
+    /// or duplicate detection.
+    pub single_pass: bool,
     /// Parts of a live inventory that could not be fetched: reported like rejected input.
     pub inventory_problems: Vec<Problem>,
     pub policy: Policy,
@@ -77,20 +88,57 @@ fn write_reports(
     Ok(written)
 }
 
+/// The first pass: what changes tags and identities, and which records are duplicates.
+fn read_history(options: &ScanOptions, resolver: &Resolver) -> Result<History, ScanError> {
+    let _span = tracing::info_span!("history").entered();
+    let calls = TagCalls::builtin();
+    let key = options.snapshots.newest().inventory.tag_key();
+    let needed = |event: &Event| {
+        (!history::is_observed(event, calls)).then_some("not needed by the history pass")
+    };
+    let mut observed = Vec::new();
+    pipeline::run_plan(
+        &options.plan,
+        &options.window,
+        resolver,
+        &needed,
+        |resolved, event, json| {
+            let record = LazyRecord::new(event, json);
+            history::observe(event, &record, &resolved, calls, key)
+        },
+        |found: Vec<Observed>| observed.extend(found),
+    )?;
+    let history = History::build(observed);
+    let (changes, sessions) = history.len();
+    tracing::info!(changes, sessions, "history read");
+    Ok(history)
+}
+
 /// Runs a scan and writes its reports.
 pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
+    let current = &options.snapshots.newest().inventory;
     let resolver = Resolver {
         rules: &options.rules,
-        index: Some(options.inventory.index()),
+        index: Some(current.index()),
         sources: Sources::default(),
     };
+    let history = if options.single_pass {
+        History::default()
+    } else {
+        read_history(options, &resolver)?
+    };
+    let tags = Tags {
+        history: &history,
+        snapshots: &options.snapshots,
+    };
+    let duplicate = |event: &Event| history.duplicate(event);
     let mut sorter = FindingSorter::new(&options.out_dir, options.spill_rows);
     let mut stats = FindingStats::default();
     let mut counted = Counted::default();
     let mut spill_error = None;
     // Judging runs on the worker threads; the sink only gathers, in input order.
-    let judge = |event: ResolvedEvent| {
-        let judgement = verdict::judge(&event, &options.inventory, &options.policy);
+    let judge = |event: ResolvedEvent, _: &Event, _: &str| {
+        let judgement = verdict::judge(&event, &tags, &options.policy);
         let rows: Vec<FindingRow> = judgement
             .findings
             .iter()
@@ -102,6 +150,7 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         &options.plan,
         &options.window,
         &resolver,
+        &duplicate,
         judge,
         |(found, count): (Vec<FindingRow>, Counted)| {
             for row in found {
@@ -131,13 +180,19 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let failing = options
         .fail_on
         .is_some_and(|threshold| stats.any_at_or_above(threshold));
-    let summary = Summary::new(
-        &tally,
-        stats,
-        counted,
-        options.inventory.len(),
-        &options.inventory.tag_key().key,
-    );
+    let mut summary = Summary::new(&tally, stats, counted, current.len(), &current.tag_key().key);
+    let (trail_changes, tagged_sessions) = history.len();
+    summary.tag_history = TagHistory {
+        trail_changes,
+        tagged_sessions,
+        snapshots: options
+            .snapshots
+            .iter()
+            .filter_map(|s| s.taken)
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .collect(),
+        ..summary.tag_history
+    };
 
     let rows = sorter.finish().map_err(spill)?;
     let written = write_reports(rows, &summary, options)?;

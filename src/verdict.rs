@@ -1,13 +1,15 @@
-//! Resolution + tags → findings: one per event × resource, of a [`Kind`].
+//! Resolution + tags at the event's time → findings: one per event × resource, of a [`Kind`].
 //!
-//! Matches (same product) and calls by AWS services are counted, not listed. Plain functions:
-//! no I/O.
+//! Matches (same product) and calls by AWS services are counted, not listed. A tag call that
+//! moves a resource between products is a finding of its own (`tag-change`). Plain
+//! functions: no I/O.
 
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::inventory::{Inventory, Product};
+use crate::history::{TagSource, Tags};
+use crate::inventory::Product;
 use crate::policy::Policy;
 use crate::resolve::{ResolvedEvent, Unresolved};
 
@@ -20,15 +22,17 @@ pub enum Kind {
     UntaggedResource,
     ResourceNotInInventory,
     UnresolvedResource,
+    TagChange,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::ProductMismatch,
         Kind::UntaggedPrincipal,
         Kind::UntaggedResource,
         Kind::ResourceNotInInventory,
         Kind::UnresolvedResource,
+        Kind::TagChange,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +42,7 @@ impl Kind {
             Kind::UntaggedResource => "untagged-resource",
             Kind::ResourceNotInInventory => "resource-not-in-inventory",
             Kind::UnresolvedResource => "unresolved-resource",
+            Kind::TagChange => "tag-change",
         }
     }
 
@@ -49,6 +54,7 @@ impl Kind {
             Kind::UntaggedResource => "the resource is in the inventory but has no product tag",
             Kind::ResourceNotInInventory => "the resource is not in the tag inventory (deleted, another account, or not taggable)",
             Kind::UnresolvedResource => "no rule names the resource this call touched: the access cannot be judged",
+            Kind::TagChange => "a tag call moved the resource from one product to another (or out of its product)",
         }
     }
 
@@ -70,6 +76,9 @@ pub struct Counted {
     pub allowed_by_policy: u64,
     pub ignored_by_policy: u64,
     pub service_events: u64,
+    /// Accesses judged with today's tags alone (no trail tag call, session tag or snapshot
+    /// for either side): the least certain verdicts.
+    pub judged_on_current_tags: u64,
 }
 
 impl Counted {
@@ -78,6 +87,7 @@ impl Counted {
         self.allowed_by_policy += other.allowed_by_policy;
         self.ignored_by_policy += other.ignored_by_policy;
         self.service_events += other.service_events;
+        self.judged_on_current_tags += other.judged_on_current_tags;
     }
 }
 
@@ -91,6 +101,11 @@ pub struct Finding {
     pub resolved_via: Option<String>,
     /// The call failed with an access-denied error: an attempt, not an access.
     pub denied: bool,
+    /// Where each side's product tag came from (see [`TagSource`]).
+    pub principal_tag_source: Option<String>,
+    pub resource_tag_source: Option<String>,
+    /// For a tag change: the resource's product before the call.
+    pub previous_product: Option<String>,
 }
 
 /// What judging one event gave: findings to list, and what is only counted.
@@ -109,8 +124,15 @@ pub fn is_access_denied(code: &str) -> bool {
         || lower == "forbidden"
 }
 
-/// Judges one event.
-pub fn judge(event: &ResolvedEvent, inventory: &Inventory, policy: &Policy) -> Judgement {
+fn tagged(product: Product<'_>) -> Option<&str> {
+    match product {
+        Product::Tagged(p) => Some(p),
+        _ => None,
+    }
+}
+
+/// Judges one event with the tags in force at its time.
+pub fn judge(event: &ResolvedEvent, tags: &Tags, policy: &Policy) -> Judgement {
     let mut out = Judgement::default();
     let principal = &event.resolution.principal;
     if principal.is_service() {
@@ -119,20 +141,22 @@ pub fn judge(event: &ResolvedEvent, inventory: &Inventory, policy: &Policy) -> J
     }
     let denied = event.error_code.as_deref().is_some_and(is_access_denied);
     let principal_arn = principal.arn.as_deref().unwrap_or("");
-    let principal_product = match principal.arn.as_deref().map(|a| inventory.product(a)) {
-        Some(Product::Tagged(p)) => Some(p),
-        _ => None,
-    };
+    let (at, own) = (event.event_time, event.event_id.as_deref());
+    let (principal_tag, principal_source) = tags.principal(principal, at, own);
+    let principal_product = tagged(principal_tag);
     let finding = |kind,
                    resource_arn: Option<&str>,
-                   resource_product: Option<&str>,
+                   resource: Option<(Option<&str>, TagSource)>,
                    via: Option<String>| Finding {
         kind,
         principal_product: principal_product.map(str::to_string),
         resource_arn: resource_arn.map(str::to_string),
-        resource_product: resource_product.map(str::to_string),
+        resource_product: resource.and_then(|(p, _)| p).map(str::to_string),
         resolved_via: via,
         denied,
+        principal_tag_source: Some(principal_source.for_principal()),
+        resource_tag_source: resource.map(|(_, source)| source.for_resource()),
+        previous_product: None,
     };
     if let Some(Unresolved::NoRule | Unresolved::UnknownLookupType(_)) =
         &event.resolution.unresolved
@@ -148,11 +172,22 @@ pub fn judge(event: &ResolvedEvent, inventory: &Inventory, policy: &Policy) -> J
             continue;
         }
         let via = Some(touched.via.to_string());
-        let resource = inventory.product(arn);
-        let resource_product = match resource {
-            Product::Tagged(p) => Some(p),
-            _ => None,
-        };
+        let (resource, resource_source) = tags.resource(arn, at, own);
+        let resource_product = tagged(resource);
+        if principal_source == TagSource::Current && resource_source == TagSource::Current {
+            out.counted.judged_on_current_tags += 1;
+        }
+        let sourced = Some((resource_product, resource_source));
+        if let Some(change) = own.and_then(|id| tags.history.change_by(arn, id)) {
+            if resource_product.is_some_and(|before| change.product.as_deref() != Some(before)) {
+                out.findings.push(Finding {
+                    resource_product: change.product.as_deref().map(str::to_string),
+                    resource_tag_source: Some(TagSource::Trail.for_resource()),
+                    previous_product: resource_product.map(str::to_string),
+                    ..finding(Kind::TagChange, Some(arn), sourced, via.clone())
+                });
+            }
+        }
         let kind = match (principal_product, resource) {
             (None, _) => Kind::UntaggedPrincipal,
             (Some(_), Product::Absent) => Kind::ResourceNotInInventory,
@@ -167,8 +202,7 @@ pub fn judge(event: &ResolvedEvent, inventory: &Inventory, policy: &Policy) -> J
             }
             (Some(_), Product::Tagged(_)) => Kind::ProductMismatch,
         };
-        out.findings
-            .push(finding(kind, Some(arn), resource_product, via));
+        out.findings.push(finding(kind, Some(arn), sourced, via));
     }
     out
 }
@@ -177,7 +211,8 @@ pub fn judge(event: &ResolvedEvent, inventory: &Inventory, policy: &Policy) -> J
 mod tests {
     use super::*;
     use crate::event::{Position, RecordSource};
-    use crate::inventory::TagKey;
+    use crate::history::History;
+    use crate::inventory::{Inventory, Snapshots, TagKey};
     use crate::principal::{Principal, PrincipalKind};
     use crate::resolve::{Resolution, Touched, Via};
 
@@ -234,6 +269,16 @@ mod tests {
         }
     }
 
+    fn judged(event: &ResolvedEvent, policy: &Policy) -> Judgement {
+        let history = History::default();
+        let snapshots = Snapshots::current(inventory());
+        let tags = Tags {
+            history: &history,
+            snapshots: &snapshots,
+        };
+        judge(event, &tags, policy)
+    }
+
     fn kinds(judgement: &Judgement) -> Vec<(Kind, Option<&str>)> {
         judgement
             .findings
@@ -254,9 +299,8 @@ mod tests {
             "arn:aws:s3:::untagged",
             "arn:aws:s3:::gone",
         ];
-        let judged = judge(
+        let judged = judged(
             &event(ALICE, PrincipalKind::IamUser, &resources),
-            &inventory(),
             &policy,
         );
         assert_eq!(
@@ -278,13 +322,12 @@ mod tests {
 
     #[test]
     fn an_untagged_principal_cannot_be_judged_whatever_it_touched() {
-        let judged = judge(
+        let judged = judged(
             &event(
                 "arn:aws:iam::111122223333:user/nobody",
                 PrincipalKind::IamUser,
                 &["arn:aws:s3:::same", "arn:aws:s3:::gone"],
             ),
-            &inventory(),
             &Policy::default(),
         );
         assert_eq!(
@@ -298,18 +341,16 @@ mod tests {
 
     #[test]
     fn services_ignored_resources_denied_calls_and_unresolved_events() {
-        let service = judge(
+        let service = judged(
             &event("", PrincipalKind::AwsService, &["arn:aws:s3:::other"]),
-            &inventory(),
             &Policy::default(),
         );
         assert!(service.findings.is_empty());
         assert_eq!(service.counted.service_events, 1);
 
         let policy = Policy::parse(r#"ignore_resources = ["arn:aws:s3:::oth*"]"#).unwrap();
-        let ignored = judge(
+        let ignored = judged(
             &event(ALICE, PrincipalKind::IamUser, &["arn:aws:s3:::other"]),
-            &inventory(),
             &policy,
         );
         assert!(ignored.findings.is_empty());
@@ -317,7 +358,7 @@ mod tests {
 
         let mut refused = event(ALICE, PrincipalKind::IamUser, &["arn:aws:s3:::other"]);
         refused.error_code = Some("AccessDenied".into());
-        let denied = judge(&refused, &inventory(), &Policy::default());
+        let denied = judged(&refused, &Policy::default());
         assert!(denied.findings[0].denied);
 
         for (unresolved, listed) in [
@@ -328,7 +369,7 @@ mod tests {
         ] {
             let mut e = event(ALICE, PrincipalKind::IamUser, &[]);
             e.resolution.unresolved = Some(unresolved.clone());
-            let judged = judge(&e, &inventory(), &Policy::default());
+            let judged = judged(&e, &Policy::default());
             let expected: &[(Kind, Option<&str>)] = if listed {
                 &[(Kind::UnresolvedResource, None)]
             } else {

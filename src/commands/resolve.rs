@@ -6,6 +6,7 @@ use anyhow::Result;
 use serde_json::json;
 
 use tagtrail::inventory::{Inventory, TagKey};
+use tagtrail::event::Event;
 use tagtrail::pipeline;
 use tagtrail::resolve::{Resolver, Sources};
 
@@ -39,7 +40,7 @@ pub(super) fn resolve(args: ResolveArgs) -> Result<u8> {
     let mut out = BufWriter::new(io::stdout());
     let mut write_error = None;
     // Lines are serialised on the worker threads; the sink only writes them, in order.
-    let to_line = |event: tagtrail::resolve::ResolvedEvent| {
+    let to_line = |event: tagtrail::resolve::ResolvedEvent, _: &Event, _: &str| {
         let line = json!({
             "eventID": event.event_id,
             "eventTime": event.event_time.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
@@ -58,6 +59,7 @@ pub(super) fn resolve(args: ResolveArgs) -> Result<u8> {
         &plan(args.paths, args.live, args.common.max_file_mib, &mut None)?,
         &window(&args.common)?,
         &resolver,
+        &pipeline::keep_all,
         to_line,
         |line| {
             if write_error.is_none() {

@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use chrono::Utc;
 
-use tagtrail::inventory::{self, Inventory, TagKey};
+use tagtrail::inventory::{self, Inventory, Snapshots, TagKey};
 use tagtrail::policy::Policy;
 use tagtrail::scan::ScanOptions;
 use tagtrail::tally::Problem;
 
 use crate::cli::{FailOn, ScanArgs};
 
-use super::{demo_dir, load_inventory, load_rules, plan, window, AwsSession};
+use super::{demo_dir, load_rules, plan, window, AwsSession};
 
 pub(super) fn scan(args: ScanArgs) -> Result<u8> {
     let (paths, inventory_source, policy_file) = if args.demo {
@@ -33,7 +33,7 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
         case_insensitive: args.ignore_tag_case,
     };
     let mut session = None;
-    let (inventory, inventory_problems) = if inventory_source == "aws" {
+    let (snapshots, inventory_problems) = if inventory_source == "aws" {
         let aws = session.insert(AwsSession::new(&args.live.aws)?);
         let (fetched, _) = super::inventory::fetch_inventory(aws, &args.live.aws, None)?;
         let mut inventory = Inventory::new(tag_key);
@@ -41,10 +41,11 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
             let bytes = serde_json::to_vec(document)?;
             inventory::files::load_document(&bytes, &format!("aws:{name}"), &mut inventory)?;
         }
-        (inventory, fetched.problems)
+        (Snapshots::current(inventory), fetched.problems)
     } else {
-        let inventory = load_inventory(Path::new(&inventory_source), tag_key)?;
-        (inventory, Vec::<Problem>::new())
+        let snapshots = inventory::files::load_snapshots(Path::new(&inventory_source), &tag_key)
+            .context("reading the tag inventory")?;
+        (snapshots, Vec::<Problem>::new())
     };
     let options = ScanOptions {
         plan: plan(paths, args.live, args.common.max_file_mib, &mut session)?,
@@ -53,7 +54,8 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
             args.common.rules.as_deref(),
             args.common.exclude_low_confidence,
         )?,
-        inventory,
+        snapshots,
+        single_pass: args.single_pass,
         inventory_problems,
         policy: match policy_file {
             Some(path) => Policy::load(&path).context("reading the policy file")?,

@@ -72,6 +72,27 @@ pub struct Event<'a> {
     pub additional_event_data: Option<&'a RawValue>,
     #[serde(borrow, default)]
     pub service_event_details: Option<&'a RawValue>,
+    /// Shared by the copies of one cross-account call logged in both accounts.
+    #[serde(
+        rename = "sharedEventID",
+        borrow,
+        default,
+        deserialize_with = "borrowed"
+    )]
+    pub shared_event_id: Option<Cow<'a, str>>,
+    /// Set on a record CloudTrail delivered again with corrected fields.
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    pub addendum: Option<Addendum<'a>>,
+}
+
+/// `addendum`: this record replaces an earlier delivery of the same event.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Addendum<'a> {
+    #[serde(borrow, default, deserialize_with = "borrowed")]
+    pub reason: Option<Cow<'a, str>>,
+    #[serde(rename = "originalEventID", borrow, default, deserialize_with = "borrowed")]
+    pub original_event_id: Option<Cow<'a, str>>,
 }
 
 /// `userIdentity`: who made the call.
@@ -158,6 +179,24 @@ impl<'a> Event<'a> {
     /// The region of the call, if the record names one.
     pub fn region(&self) -> Option<&str> {
         self.aws_region.as_deref().filter(|r| !r.is_empty())
+    }
+
+    /// The caller's account (`userIdentity.accountId`).
+    pub fn caller_account(&self) -> Option<&str> {
+        self.user_identity
+            .as_ref()?
+            .account_id
+            .as_deref()
+            .filter(|a| !a.is_empty())
+    }
+
+    /// The copy of a cross-account call logged in the account that received it (and owns
+    /// the resource), as opposed to the caller's copy: both carry the same `sharedEventID`.
+    pub fn is_owner_copy(&self) -> bool {
+        match (self.recipient_account_id.as_deref(), self.caller_account()) {
+            (Some(recipient), Some(caller)) => !recipient.is_empty() && recipient != caller,
+            _ => false,
+        }
     }
 
     /// A CloudTrail Insights record, which describes a pattern of calls rather than one call.

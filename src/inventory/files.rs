@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::{Inventory, InventoryError};
+use super::{snapshot_time, Inventory, InventoryError, Snapshots, TagKey};
 
 #[derive(Deserialize)]
 struct Tag<'a> {
@@ -160,6 +160,46 @@ pub fn load_dir(dir: &Path, inventory: &mut Inventory) -> Result<(), InventoryEr
         load_document(&input.bytes, &input.name, inventory)?;
     }
     Ok(())
+}
+
+/// Reads an inventory folder: dated snapshots when its subfolders are named by the time they
+/// were taken (`2026-11-01/`, `2026-11-30T180000Z/`, as `inventory fetch --dated` writes
+/// them), else one current inventory.
+pub fn load_snapshots(dir: &Path, tag_key: &TagKey) -> Result<Snapshots, InventoryError> {
+    let io = |path: &Path, source| InventoryError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut dated = Vec::new();
+    let mut other = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
+        let entry = entry.map_err(|e| io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        match snapshot_time(&name) {
+            Some(taken) if entry.path().is_dir() => dated.push((taken, entry.path())),
+            _ => other.push(name),
+        }
+    }
+    if dated.is_empty() {
+        let mut inventory = Inventory::new(tag_key.clone());
+        load_dir(dir, &mut inventory)?;
+        inventory.sources.push(dir.display().to_string());
+        return Ok(Snapshots::current(inventory));
+    }
+    if let Some(stray) = other.iter().find(|n| n.ends_with(".json") || n.ends_with(".json.gz")) {
+        return Err(InventoryError::Format {
+            path: dir.join(stray).display().to_string(),
+            message: "an inventory file beside dated snapshot folders: move it into one".into(),
+        });
+    }
+    let mut snapshots = Vec::new();
+    for (taken, path) in dated {
+        let mut inventory = Inventory::new(tag_key.clone());
+        load_dir(&path, &mut inventory)?;
+        inventory.sources.push(path.display().to_string());
+        snapshots.push((taken, inventory));
+    }
+    Ok(Snapshots::dated(snapshots).expect("at least one snapshot"))
 }
 
 /// Reads one AWS CLI JSON document into `inventory`.

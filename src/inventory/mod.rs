@@ -12,6 +12,7 @@ mod index;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::arn;
@@ -128,6 +129,14 @@ impl Inventory {
         Product::Absent
     }
 
+    /// The product of exactly this ARN, without looking at its parents; `None` if it is not
+    /// in the inventory.
+    pub fn exact(&self, arn: &str) -> Option<Product<'_>> {
+        self.products
+            .get(arn)
+            .map(|p| p.as_deref().map_or(Product::Untagged, Product::Tagged))
+    }
+
     /// The ARNs known, for completing names.
     pub fn index(&self) -> &ArnIndex {
         &self.index
@@ -144,6 +153,83 @@ impl Inventory {
     pub fn tag_key(&self) -> &TagKey {
         &self.tag_key
     }
+}
+
+/// One inventory and when it was taken (`None`: the one current inventory).
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub taken: Option<DateTime<Utc>>,
+    pub inventory: Inventory,
+}
+
+/// The inventories a scan judges with: one current inventory, or dated snapshots of which the
+/// one in force at an event's time applies.
+#[derive(Debug, Clone)]
+pub struct Snapshots {
+    /// Oldest first; never empty.
+    list: Vec<Snapshot>,
+}
+
+impl Snapshots {
+    /// One inventory, today's.
+    pub fn current(inventory: Inventory) -> Self {
+        Snapshots {
+            list: vec![Snapshot {
+                taken: None,
+                inventory,
+            }],
+        }
+    }
+
+    /// Dated snapshots; `None` if there are none.
+    pub fn dated(mut list: Vec<(DateTime<Utc>, Inventory)>) -> Option<Self> {
+        list.sort_by_key(|(taken, _)| *taken);
+        let list: Vec<Snapshot> = list
+            .into_iter()
+            .map(|(taken, inventory)| Snapshot {
+                taken: Some(taken),
+                inventory,
+            })
+            .collect();
+        (!list.is_empty()).then_some(Snapshots { list })
+    }
+
+    /// The snapshot in force at `at`: the last taken at or before it; for an event older than
+    /// every snapshot, the oldest (the nearest in time); the newest for an event without time.
+    pub fn in_force(&self, at: Option<DateTime<Utc>>) -> &Snapshot {
+        let Some(at) = at else {
+            return self.newest();
+        };
+        let after = self.list.partition_point(|s| s.taken.is_none_or(|t| t <= at));
+        &self.list[after.saturating_sub(1)]
+    }
+
+    /// The newest snapshot: the one names are completed against.
+    pub fn newest(&self) -> &Snapshot {
+        self.list.last().expect("never empty")
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Snapshot> {
+        self.list.iter()
+    }
+}
+
+/// Reads a snapshot folder's name as the time it was taken: `2026-11-30`,
+/// `2026-11-30T18:00:00Z`, `2026-11-30T180000Z` or `2026-11-30T18-00-00Z`.
+pub fn snapshot_time(name: &str) -> Option<DateTime<Utc>> {
+    use chrono::{NaiveDate, NaiveDateTime};
+    if let Ok(t) = DateTime::parse_from_rfc3339(name) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H%M%SZ", "%Y-%m-%dT%H-%M-%SZ", "%Y%m%dT%H%M%SZ"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(name, format) {
+            return Some(t.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(name, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
 }
 
 #[cfg(test)]
@@ -167,5 +253,27 @@ mod tests {
         inv.insert("arn:aws:s3:::logs", [("product", "bbb")]);
         inv.insert("arn:aws:s3:::logs", []);
         assert_eq!(inv.product("arn:aws:s3:::logs"), Product::Tagged("bbb"));
+    }
+
+    #[test]
+    fn the_snapshot_in_force_at_an_instant() {
+        let key = TagKey {
+            key: "product".into(),
+            case_insensitive: false,
+        };
+        let at = |s: &str| snapshot_time(s).unwrap();
+        let snapshots = Snapshots::dated(vec![
+            (at("2026-11-20"), Inventory::new(key.clone())),
+            (at("2026-11-01T120000Z"), Inventory::new(key.clone())),
+        ])
+        .unwrap();
+        let taken = |t: Option<&str>| snapshots.in_force(t.map(at)).taken.unwrap();
+        assert_eq!(taken(Some("2026-10-01")), at("2026-11-01T12:00:00Z"));
+        assert_eq!(taken(Some("2026-11-01T12:00:00Z")), at("2026-11-01T12-00-00Z"));
+        assert_eq!(taken(Some("2026-11-19")), at("2026-11-01T12:00:00Z"));
+        assert_eq!(taken(Some("2026-11-25")), at("2026-11-20"));
+        assert_eq!(taken(None), at("2026-11-20"));
+        assert!(snapshot_time("latest").is_none());
+        assert!(Snapshots::dated(Vec::new()).is_none());
     }
 }

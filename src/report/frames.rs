@@ -49,8 +49,17 @@ pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
         text("principal_product", rows, |r| {
             r.principal_product.as_deref()
         }),
+        text("principal_tag_source", rows, |r| {
+            r.principal_tag_source.as_deref()
+        }),
         text("resource_arn", rows, |r| r.resource_arn.as_deref()),
         text("resource_product", rows, |r| r.resource_product.as_deref()),
+        text("resource_tag_source", rows, |r| {
+            r.resource_tag_source.as_deref()
+        }),
+        text("previous_resource_product", rows, |r| {
+            r.previous_resource_product.as_deref()
+        }),
         text("kind", rows, |r| Some(r.kind.as_str())),
         text("resolved_via", rows, |r| r.resolved_via.as_deref()),
         text("error_code", rows, |r| r.error_code.as_deref()),

@@ -279,8 +279,11 @@ fn encode(row: &FindingRow, strings: &mut StringTable, buf: &mut Vec<u8>) {
         &row.principal_arn,
         &row.principal_account,
         &row.principal_product,
+        &row.principal_tag_source,
         &row.resource_arn,
         &row.resource_product,
+        &row.resource_tag_source,
+        &row.previous_resource_product,
         &row.resolved_via,
         &row.error_code,
     ] {
@@ -385,8 +388,11 @@ fn decode<R: Read>(input: &mut R, strings: &[Arc<str>]) -> io::Result<Option<Fin
     let principal_arn = r.shared()?;
     let principal_account = r.shared()?;
     let principal_product = r.shared()?;
+    let principal_tag_source = r.shared()?;
     let resource_arn = r.shared()?;
     let resource_product = r.shared()?;
+    let resource_tag_source = r.shared()?;
+    let previous_resource_product = r.shared()?;
     let resolved_via = r.shared()?;
     let error_code = r.shared()?;
     let principal_type = *PrincipalKind::ALL
@@ -418,8 +424,11 @@ fn decode<R: Read>(input: &mut R, strings: &[Arc<str>]) -> io::Result<Option<Fin
         principal_account,
         cross_account,
         principal_product,
+        principal_tag_source,
         resource_arn,
         resource_product,
+        resource_tag_source,
+        previous_resource_product,
         kind,
         resolved_via,
         error_code,

@@ -54,6 +54,21 @@ pub struct Summary {
     pub top_principals: Vec<PrincipalCount>,
     pub inventory_entries: usize,
     pub tag_key: String,
+    /// Where verdicts' tags came from besides the current inventory.
+    pub tag_history: TagHistory,
+}
+
+/// What the scan knew of tags over time.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct TagHistory {
+    /// Product tag changes replayed from the trail's own tag calls (one per resource).
+    pub trail_changes: usize,
+    /// Role sessions whose session tags name a product.
+    pub tagged_sessions: usize,
+    /// The inventory snapshots, by the time they were taken (empty: one current inventory).
+    pub snapshots: Vec<String>,
+    /// Records skipped as duplicates of one reported (cross-account copies, re-deliveries).
+    pub duplicates: u64,
 }
 
 /// (principal product, resource product) of a product-mismatch finding.
@@ -169,6 +184,15 @@ impl Summary {
             top_principals,
             inventory_entries,
             tag_key: tag_key.to_string(),
+            tag_history: TagHistory {
+                duplicates: tally
+                    .skipped_by_reason
+                    .iter()
+                    .filter(|(reason, _)| reason.starts_with("duplicate"))
+                    .map(|(_, n)| n)
+                    .sum(),
+                ..TagHistory::default()
+            },
         }
     }
 
@@ -186,6 +210,19 @@ impl Summary {
             s,
             "counted  {} matching access(es), {} allowed by policy, {} ignored by policy, {} by AWS services",
             c.matches, c.allowed_by_policy, c.ignored_by_policy, c.service_events
+        );
+        let h = &self.tag_history;
+        let _ = writeln!(
+            s,
+            "tags     {} product change(s) replayed from the trail, {} tagged session(s), {}; {} access(es) judged on current tags alone; {} duplicate record(s) skipped",
+            h.trail_changes,
+            h.tagged_sessions,
+            match h.snapshots.len() {
+                0 => "one current inventory".to_string(),
+                n => format!("{n} inventory snapshot(s)"),
+            },
+            c.judged_on_current_tags,
+            h.duplicates
         );
         let _ = writeln!(s, "\nfindings");
         for kind in Kind::ALL {

@@ -78,7 +78,8 @@ impl<'a> Node<'a> {
         }
     }
 
-    fn as_str(&self) -> Option<&str> {
+    /// The text of a string node.
+    pub fn as_str(&self) -> Option<&str> {
         match self {
             Node::String(s) => Some(s),
             _ => None,
@@ -245,6 +246,48 @@ impl JsonPath {
         let mut out = Vec::new();
         if let Some(section) = record.section(self.root()) {
             walk(section, &self.segments[1..], &mut out);
+        }
+        out
+    }
+}
+
+impl JsonPath {
+    /// The nodes the path ends at in `record` (objects and arrays included, unlike
+    /// [`JsonPath::select`]), for readers of structured values such as tag sets. At most
+    /// [`MAX_VALUES`].
+    pub fn nodes<'r>(&self, record: &'r impl Record) -> Vec<&'r Node<'r>> {
+        fn follow<'r>(node: &'r Node<'r>, segments: &[Segment], out: &mut Vec<&'r Node<'r>>) {
+            if out.len() >= MAX_VALUES {
+                return;
+            }
+            let Some((segment, rest)) = segments.split_first() else {
+                out.push(node);
+                return;
+            };
+            match (segment, node) {
+                (Segment::Key(k), Node::Object(_)) => {
+                    if let Some(v) = node.get(k) {
+                        follow(v, rest, out)
+                    }
+                }
+                (Segment::Index(i), Node::Array(items)) => {
+                    if let Some(v) = items.get(*i) {
+                        follow(v, rest, out)
+                    }
+                }
+                (Segment::All, Node::Array(items)) => {
+                    items.iter().for_each(|v| follow(v, rest, out))
+                }
+                (Segment::Filter(key, wanted), Node::Array(items)) => items
+                    .iter()
+                    .filter(|item| item.get(key).and_then(Node::as_str) == Some(wanted.as_str()))
+                    .for_each(|v| follow(v, rest, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(section) = record.section(self.root()) {
+            follow(section, &self.segments[1..], &mut out);
         }
         out
     }

@@ -18,6 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["inventory"],
     &["ruleset"],
     &["resolve"],
+    &["history"],
     &["policy"],
     &["verdict"],
     &["report"],

@@ -1,0 +1,340 @@
+//! The product tag each resource and principal had when an event happened.
+//!
+//! A scan reads its inputs twice. The first pass ([`observe`]) keeps only what changes tags
+//! or identities: the trail's own tag calls (which ones, and how their requests carry tags, is
+//! data: `data/tag-calls.toml`), role sessions and their session tags (`sessions`), records
+//! CloudTrail delivered again with corrections, and the owner's copies of cross-account calls.
+//! [`History`] orders them in time; [`Tags`] answers "which product, from which source" for an
+//! ARN at an instant, from, in order of trust: the trail's tag calls, the inventory snapshot
+//! in force at that instant, and the current inventory.
+
+pub mod calls;
+mod sessions;
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::arn;
+use crate::event::Event;
+use crate::inventory::{Product, Snapshot, Snapshots, TagKey};
+use crate::principal::Principal;
+use crate::resolve::ResolvedEvent;
+use crate::ruleset::Record;
+pub use calls::{ProductChange, TagCalls};
+use sessions::SessionStart;
+
+/// Where the product tag a verdict used came from, most certain first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagSource {
+    /// A session tag of the principal's role session (`AssumeRole*` in the trail).
+    Session,
+    /// The trail's own tag calls, replayed in event order.
+    Trail,
+    /// An inventory snapshot taken at this time, the one in force at the event's time.
+    Snapshot(DateTime<Utc>),
+    /// The one inventory given: today's tags. Named `iam` for principals.
+    Current,
+}
+
+impl TagSource {
+    /// The text of the `resource_tag_source` column.
+    pub fn for_resource(self) -> String {
+        self.to_string()
+    }
+
+    /// The text of the `principal_tag_source` column: `iam` for the current inventory.
+    pub fn for_principal(self) -> String {
+        match self {
+            TagSource::Current => "iam".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for TagSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TagSource::Session => f.write_str("session"),
+            TagSource::Trail => f.write_str("trail"),
+            TagSource::Snapshot(t) => write!(f, "snapshot:{}", t.format("%Y-%m-%dT%H:%M:%SZ")),
+            TagSource::Current => f.write_str("current"),
+        }
+    }
+}
+
+/// What the first pass keeps of one record.
+#[derive(Debug, Clone)]
+pub enum Observed {
+    /// A successful tag call changed the product tag of these resources.
+    TagChange {
+        time: Option<DateTime<Utc>>,
+        event_id: Option<String>,
+        targets: Vec<String>,
+        change: ProductChange,
+    },
+    /// A role session began.
+    Session(SessionStart),
+    /// This record replaces an earlier delivery of the event with this id.
+    Replaces(String),
+    /// The owner's copy of a cross-account call with this `sharedEventID` was read.
+    OwnerCopy(String),
+}
+
+/// Whether the first pass needs a record at all: most records are dropped before they are
+/// resolved.
+pub fn is_observed(event: &Event, calls: &TagCalls) -> bool {
+    event.addendum.is_some()
+        || (event.shared_event_id.is_some() && event.is_owner_copy())
+        || sessions::starts_session(event)
+        || calls.may_change_tags(event)
+}
+
+/// What the first pass keeps of one resolved record.
+pub fn observe(
+    event: &Event,
+    record: &impl Record,
+    resolved: &ResolvedEvent,
+    calls: &TagCalls,
+    key: &TagKey,
+) -> Vec<Observed> {
+    let mut out = Vec::new();
+    if let Some(original) = event
+        .addendum
+        .as_ref()
+        .and_then(|a| a.original_event_id.as_deref())
+        .filter(|id| !id.is_empty() && Some(*id) != event.event_id.as_deref())
+    {
+        out.push(Observed::Replaces(original.to_string()));
+    }
+    if let Some(shared) = event.shared_event_id.as_deref() {
+        if event.is_owner_copy() && !shared.is_empty() {
+            out.push(Observed::OwnerCopy(shared.to_string()));
+        }
+    }
+    if let Some(start) = sessions::session_start(event, record, key, resolved.event_time) {
+        out.push(Observed::Session(start));
+    }
+    if let Some(change) = calls.product_change(event, record, key) {
+        let targets: Vec<String> = resolved
+            .resolution
+            .resources
+            .iter()
+            .map(|t| t.arn.clone())
+            .collect();
+        if !targets.is_empty() {
+            out.push(Observed::TagChange {
+                time: resolved.event_time,
+                event_id: resolved.event_id.clone(),
+                targets,
+                change,
+            });
+        }
+    }
+    out
+}
+
+/// One change of a product tag in the trail.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub time: DateTime<Utc>,
+    pub event_id: Option<Arc<str>>,
+    /// The product after the change; `None`: removed.
+    pub product: Option<Arc<str>>,
+}
+
+/// Everything the first pass learnt, ordered in time.
+#[derive(Debug, Default)]
+pub struct History {
+    /// Product changes per ARN (IAM users and roles without their path), oldest first.
+    timelines: foldhash::HashMap<String, Vec<Change>>,
+    /// The product a role session's tags give it, by the session's access key id.
+    sessions: foldhash::HashMap<String, sessions::SessionProduct>,
+    /// Event ids replaced by a later delivery (`addendum.originalEventID`).
+    replaced: foldhash::HashSet<String>,
+    /// `sharedEventID`s whose owner's copy was read.
+    owner_copies: foldhash::HashSet<String>,
+}
+
+/// The key a timeline is kept under: IAM names are unique in an account whatever their path,
+/// and a tag call names a user or role without it.
+fn timeline_key(arn: &str) -> std::borrow::Cow<'_, str> {
+    if let Some(parsed) = arn::Arn::parse(arn).filter(|a| a.service == "iam") {
+        for kind in ["role/", "user/"] {
+            if let Some(rest) = parsed.resource.strip_prefix(kind) {
+                if let Some((_, name)) = rest.rsplit_once('/') {
+                    return format!(
+                        "arn:{}:iam::{}:{kind}{name}",
+                        parsed.partition, parsed.account
+                    )
+                    .into();
+                }
+            }
+        }
+    }
+    arn.into()
+}
+
+impl History {
+    /// Orders what the first pass observed.
+    pub fn build(observed: impl IntoIterator<Item = Observed>) -> History {
+        let mut history = History::default();
+        let mut starts = Vec::new();
+        let mut values: foldhash::HashSet<Arc<str>> = Default::default();
+        let mut share = |v: &str| -> Arc<str> {
+            match values.get(v) {
+                Some(shared) => shared.clone(),
+                None => {
+                    let shared: Arc<str> = v.into();
+                    values.insert(shared.clone());
+                    shared
+                }
+            }
+        };
+        for item in observed {
+            match item {
+                Observed::TagChange {
+                    time,
+                    event_id,
+                    targets,
+                    change,
+                } => {
+                    let Some(time) = time else { continue };
+                    let product = match change {
+                        ProductChange::Set(v) => Some(share(&v)),
+                        ProductChange::Unset => None,
+                    };
+                    let event_id: Option<Arc<str>> = event_id.map(Into::into);
+                    for target in targets {
+                        history
+                            .timelines
+                            .entry(timeline_key(&target).into_owned())
+                            .or_default()
+                            .push(Change {
+                                time,
+                                event_id: event_id.clone(),
+                                product: product.clone(),
+                            });
+                    }
+                }
+                Observed::Session(start) => starts.push(start),
+                Observed::Replaces(id) => {
+                    history.replaced.insert(id);
+                }
+                Observed::OwnerCopy(id) => {
+                    history.owner_copies.insert(id);
+                }
+            }
+        }
+        for timeline in history.timelines.values_mut() {
+            // Stable: calls logged in the same second keep the order they were read in.
+            timeline.sort_by_key(|c| c.time);
+        }
+        history.sessions = sessions::link(starts);
+        history
+    }
+
+    /// The last change of `arn`'s product before `at` (or at `at`, by another event).
+    fn change_before(&self, arn: &str, at: DateTime<Utc>, own: Option<&str>) -> Option<&Change> {
+        let timeline = self.timelines.get(timeline_key(arn).as_ref())?;
+        timeline
+            .iter()
+            .rev()
+            .find(|c| c.time < at || (c.time == at && c.event_id.as_deref() != own))
+    }
+
+    /// The change event `event_id` made to `arn`'s product, if it made one.
+    pub fn change_by(&self, arn: &str, event_id: &str) -> Option<&Change> {
+        self.timelines
+            .get(timeline_key(arn).as_ref())?
+            .iter()
+            .find(|c| c.event_id.as_deref() == Some(event_id))
+    }
+
+    /// Why the second pass skips a record: a duplicate of one it reports.
+    pub fn duplicate(&self, event: &Event) -> Option<&'static str> {
+        if event.addendum.is_none()
+            && event
+                .event_id
+                .as_deref()
+                .is_some_and(|id| self.replaced.contains(id))
+        {
+            return Some("duplicate: replaced by a later delivery with corrections (addendum)");
+        }
+        if !event.is_owner_copy()
+            && event
+                .shared_event_id
+                .as_deref()
+                .is_some_and(|id| self.owner_copies.contains(id))
+        {
+            return Some("duplicate: the caller's copy of a cross-account call (the owner's copy is reported)");
+        }
+        None
+    }
+
+    /// Tag changes and tagged sessions known.
+    pub fn len(&self) -> (usize, usize) {
+        (
+            self.timelines.values().map(Vec::len).sum(),
+            self.sessions.len(),
+        )
+    }
+}
+
+/// Product tags at an instant, from the history and the inventory snapshots.
+#[derive(Debug, Clone, Copy)]
+pub struct Tags<'a> {
+    pub history: &'a History,
+    pub snapshots: &'a Snapshots,
+}
+
+/// A product and where it came from.
+pub type Sourced<'a> = (Product<'a>, TagSource);
+
+impl<'a> Tags<'a> {
+    /// The product of a resource at `at`, ignoring the change `own` (the event being judged)
+    /// made: a call is judged by the tags it found.
+    pub fn resource(&self, arn: &str, at: Option<DateTime<Utc>>, own: Option<&str>) -> Sourced<'a> {
+        let snapshot = self.snapshots.in_force(at);
+        let at = at.unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let mut level = Some(arn.to_string());
+        while let Some(current) = level {
+            if let Some(change) = self.history.change_before(&current, at, own) {
+                let product = change.product.as_deref().map_or(Product::Untagged, Product::Tagged);
+                return (product, TagSource::Trail);
+            }
+            if let Some(product) = snapshot.inventory.exact(&current) {
+                return (product, source_of(snapshot));
+            }
+            level = arn::parent(&current);
+        }
+        (Product::Absent, source_of(snapshot))
+    }
+
+    /// The product of the principal at `at`: its session's tag when the session has one
+    /// (it overrides the role's tag of the same key, as in IAM), else its own tags.
+    pub fn principal(
+        &self,
+        principal: &Principal,
+        at: Option<DateTime<Utc>>,
+        own: Option<&str>,
+    ) -> Sourced<'a> {
+        if let Some(product) = principal
+            .access_key_id
+            .as_deref()
+            .and_then(|key| self.history.sessions.get(key))
+            .and_then(|s| s.product.as_deref())
+        {
+            return (Product::Tagged(product), TagSource::Session);
+        }
+        match principal.arn.as_deref() {
+            Some(arn) => self.resource(arn, at, own),
+            None => (Product::Absent, source_of(self.snapshots.in_force(at))),
+        }
+    }
+}
+
+fn source_of(snapshot: &Snapshot) -> TagSource {
+    snapshot.taken.map_or(TagSource::Current, TagSource::Snapshot)
+}
