@@ -154,8 +154,7 @@ where
             waiting: BTreeMap::new(),
         });
         let turn = Condvar::new();
-        let (window, resolver, triage, map) =
-            (self.window, self.resolver, self.triage, &self.map);
+        let (window, resolver, triage, map) = (self.window, self.resolver, self.triage, &self.map);
         let work = || {
             let mut spare = Vec::new();
             loop {

@@ -180,7 +180,13 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let failing = options
         .fail_on
         .is_some_and(|threshold| stats.any_at_or_above(threshold));
-    let mut summary = Summary::new(&tally, stats, counted, current.len(), &current.tag_key().key);
+    let mut summary = Summary::new(
+        &tally,
+        stats,
+        counted,
+        current.len(),
+        &current.tag_key().key,
+    );
     let (trail_changes, tagged_sessions) = history.len();
     summary.tag_history = TagHistory {
         trail_changes,

@@ -179,7 +179,16 @@ pub fn judge(event: &ResolvedEvent, tags: &Tags, policy: &Policy) -> Judgement {
         }
         let sourced = Some((resource_product, resource_source));
         if let Some(change) = own.and_then(|id| tags.history.change_by(arn, id)) {
-            if resource_product.is_some_and(|before| change.product.as_deref() != Some(before)) {
+            // Only a product known to have held before the call: today's inventory (or a
+            // snapshot taken later) may already show the change itself.
+            let known_before = match resource_source {
+                TagSource::Trail => true,
+                TagSource::Snapshot(taken) => taken <= change.time,
+                TagSource::Session | TagSource::Current => false,
+            };
+            if known_before
+                && resource_product.is_some_and(|before| change.product.as_deref() != Some(before))
+            {
                 out.findings.push(Finding {
                     resource_product: change.product.as_deref().map(str::to_string),
                     resource_tag_source: Some(TagSource::Trail.for_resource()),
@@ -299,10 +308,7 @@ mod tests {
             "arn:aws:s3:::untagged",
             "arn:aws:s3:::gone",
         ];
-        let judged = judged(
-            &event(ALICE, PrincipalKind::IamUser, &resources),
-            &policy,
-        );
+        let judged = judged(&event(ALICE, PrincipalKind::IamUser, &resources), &policy);
         assert_eq!(
             kinds(&judged),
             [

@@ -5,8 +5,8 @@ use std::io::{self, BufWriter, Write};
 use anyhow::Result;
 use serde_json::json;
 
-use tagtrail::inventory::{Inventory, TagKey};
 use tagtrail::event::Event;
+use tagtrail::inventory::{Inventory, TagKey};
 use tagtrail::pipeline;
 use tagtrail::resolve::{Resolver, Sources};
 

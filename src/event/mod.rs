@@ -91,7 +91,12 @@ pub struct Event<'a> {
 pub struct Addendum<'a> {
     #[serde(borrow, default, deserialize_with = "borrowed")]
     pub reason: Option<Cow<'a, str>>,
-    #[serde(rename = "originalEventID", borrow, default, deserialize_with = "borrowed")]
+    #[serde(
+        rename = "originalEventID",
+        borrow,
+        default,
+        deserialize_with = "borrowed"
+    )]
     pub original_event_id: Option<Cow<'a, str>>,
 }
 

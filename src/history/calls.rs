@@ -68,10 +68,13 @@ struct Call {
 impl Call {
     fn matches(&self, source: &str, name: &str) -> bool {
         self.source.as_deref().is_none_or(|s| s == source)
-            && self.names.iter().any(|pattern| match pattern.strip_suffix('*') {
-                Some(prefix) => name.starts_with(prefix),
-                None => name == pattern,
-            })
+            && self
+                .names
+                .iter()
+                .any(|pattern| match pattern.strip_suffix('*') {
+                    Some(prefix) => name.starts_with(prefix),
+                    None => name == pattern,
+                })
     }
 }
 
@@ -86,9 +89,7 @@ impl TagCalls {
     /// The table that ships with tagtrail.
     pub fn builtin() -> &'static TagCalls {
         static CALLS: std::sync::OnceLock<TagCalls> = std::sync::OnceLock::new();
-        CALLS.get_or_init(|| {
-            TagCalls::parse(TAG_CALLS_TOML).expect("data/tag-calls.toml is valid")
-        })
+        CALLS.get_or_init(|| TagCalls::parse(TAG_CALLS_TOML).expect("data/tag-calls.toml is valid"))
     }
 
     /// Reads a table; the error names the entry and the path that is wrong.
@@ -283,8 +284,14 @@ mod tests {
         );
         for (bad, says) in [
             ("[[call]]\nnames=['X']\nop='add'", "needs paths"),
-            ("[[call]]\nnames=['X']\nop='clear'\npaths=['requestParameters.a']", "takes no paths"),
-            ("[[call]]\nnames=['X']\nop='add'\npaths=['tags']", "must start"),
+            (
+                "[[call]]\nnames=['X']\nop='clear'\npaths=['requestParameters.a']",
+                "takes no paths",
+            ),
+            (
+                "[[call]]\nnames=['X']\nop='add'\npaths=['tags']",
+                "must start",
+            ),
             ("[[call]]\nnames=['X']\nop='rename'", "unknown variant"),
         ] {
             let err = TagCalls::parse(bad).unwrap_err();

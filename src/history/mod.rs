@@ -113,7 +113,7 @@ pub fn observe(
             out.push(Observed::OwnerCopy(shared.to_string()));
         }
     }
-    if let Some(start) = sessions::session_start(event, record, key, resolved.event_time) {
+    if let Some(start) = sessions::session_start(event, record, key, resolved) {
         out.push(Observed::Session(start));
     }
     if let Some(change) = calls.product_change(event, record, key) {
@@ -150,7 +150,10 @@ pub struct History {
     /// Product changes per ARN (IAM users and roles without their path), oldest first.
     timelines: foldhash::HashMap<String, Vec<Change>>,
     /// The product a role session's tags give it, by the session's access key id.
-    sessions: foldhash::HashMap<String, sessions::SessionProduct>,
+    sessions: sessions::Sessions,
+    /// The product of federated sign-ins (SAML, web identity) by event id: the caller has no
+    /// IAM identity, only the attributes it signs in with.
+    sign_ins: foldhash::HashMap<String, Arc<str>>,
     /// Event ids replaced by a later delivery (`addendum.originalEventID`).
     replaced: foldhash::HashSet<String>,
     /// `sharedEventID`s whose owner's copy was read.
@@ -231,7 +234,7 @@ impl History {
             // Stable: calls logged in the same second keep the order they were read in.
             timeline.sort_by_key(|c| c.time);
         }
-        history.sessions = sessions::link(starts);
+        (history.sessions, history.sign_ins) = sessions::link(starts);
         history
     }
 
@@ -301,7 +304,10 @@ impl<'a> Tags<'a> {
         let mut level = Some(arn.to_string());
         while let Some(current) = level {
             if let Some(change) = self.history.change_before(&current, at, own) {
-                let product = change.product.as_deref().map_or(Product::Untagged, Product::Tagged);
+                let product = change
+                    .product
+                    .as_deref()
+                    .map_or(Product::Untagged, Product::Tagged);
                 return (product, TagSource::Trail);
             }
             if let Some(product) = snapshot.inventory.exact(&current) {
@@ -320,12 +326,16 @@ impl<'a> Tags<'a> {
         at: Option<DateTime<Utc>>,
         own: Option<&str>,
     ) -> Sourced<'a> {
-        if let Some(product) = principal
+        let session = principal
             .access_key_id
             .as_deref()
             .and_then(|key| self.history.sessions.get(key))
-            .and_then(|s| s.product.as_deref())
-        {
+            .and_then(|s| s.product.as_deref());
+        let sign_in = || {
+            let id = own.filter(|_| principal.arn.is_none())?;
+            self.history.sign_ins.get(id).map(|p| &**p)
+        };
+        if let Some(product) = session.or_else(sign_in) {
             return (Product::Tagged(product), TagSource::Session);
         }
         match principal.arn.as_deref() {
@@ -336,5 +346,7 @@ impl<'a> Tags<'a> {
 }
 
 fn source_of(snapshot: &Snapshot) -> TagSource {
-    snapshot.taken.map_or(TagSource::Current, TagSource::Snapshot)
+    snapshot
+        .taken
+        .map_or(TagSource::Current, TagSource::Snapshot)
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::event::Event;
 use crate::inventory::TagKey;
+use crate::resolve::ResolvedEvent;
 use crate::ruleset::{JsonPath, Node, Record};
 
 const STARTS: &[&str] = &[
@@ -26,6 +27,9 @@ pub fn starts_session(event: &Event) -> bool {
 #[derive(Debug, Clone)]
 pub struct SessionStart {
     time: Option<DateTime<Utc>>,
+    /// The sign-in's event id, when the caller is a federated identity with no IAM ARN
+    /// (SAML, web identity): its product is the session's.
+    federated_event: Option<String>,
     /// The new credentials' access key id.
     key: String,
     /// The caller's access key id: the parent session in a role chain.
@@ -55,7 +59,7 @@ pub fn session_start(
     event: &Event,
     record: &impl Record,
     key: &TagKey,
-    time: Option<DateTime<Utc>>,
+    resolved: &ResolvedEvent,
 ) -> Option<SessionStart> {
     if !starts_session(event) || event.error_code.as_deref().is_some_and(|c| !c.is_empty()) {
         return None;
@@ -73,13 +77,16 @@ pub fn session_start(
                 .filter(|v| !v.is_empty())
         })
     };
-    let own = product_in("requestParameters.tags").or_else(|| product_in("requestParameters.principalTags"));
+    let own = product_in("requestParameters.tags")
+        .or_else(|| product_in("requestParameters.principalTags"));
     let own_transitive = path("requestParameters.transitiveTagKeys")
         .select(record)
         .iter()
         .any(|k| key.matches(k));
+    let federated = resolved.resolution.principal.arn.is_none();
     Some(SessionStart {
-        time,
+        time: resolved.event_time,
+        federated_event: resolved.event_id.clone().filter(|_| federated),
         key: new_key,
         parent: event
             .user_identity
@@ -124,18 +131,17 @@ fn pairs(node: &Node, out: &mut Vec<(String, String)>) {
 
 /// Links sessions in time order: a session started with another session's credentials
 /// inherits its transitive product tag, which the new call cannot override (IAM refuses it).
-/// Only sessions whose tags give a product are kept.
-pub fn link(mut starts: Vec<SessionStart>) -> foldhash::HashMap<String, SessionProduct> {
+/// Only sessions whose tags give a product are kept. Also returns the product of each
+/// federated sign-in, by its event id.
+pub fn link(mut starts: Vec<SessionStart>) -> (Sessions, foldhash::HashMap<String, Arc<str>>) {
     starts.sort_by_key(|s| s.time);
-    let mut sessions: foldhash::HashMap<String, SessionProduct> = Default::default();
+    let mut sessions = Sessions::default();
+    let mut sign_ins = foldhash::HashMap::default();
     for start in starts {
-        let inherited = start
-            .incoming
-            .map(Arc::<str>::from)
-            .or_else(|| {
-                let parent = sessions.get(start.parent.as_deref()?)?;
-                parent.transitive.then(|| parent.product.clone()).flatten()
-            });
+        let inherited = start.incoming.map(Arc::<str>::from).or_else(|| {
+            let parent = sessions.get(start.parent.as_deref()?)?;
+            parent.transitive.then(|| parent.product.clone()).flatten()
+        });
         let session = match (inherited, start.own) {
             (Some(product), _) => SessionProduct {
                 product: Some(product),
@@ -147,7 +153,13 @@ pub fn link(mut starts: Vec<SessionStart>) -> foldhash::HashMap<String, SessionP
             },
             (None, None) => continue,
         };
+        if let (Some(id), Some(product)) = (start.federated_event, &session.product) {
+            sign_ins.insert(id, product.clone());
+        }
         sessions.insert(start.key, session);
     }
-    sessions
+    (sessions, sign_ins)
 }
+
+/// Session products by access key id.
+pub type Sessions = foldhash::HashMap<String, SessionProduct>;

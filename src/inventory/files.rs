@@ -186,7 +186,10 @@ pub fn load_snapshots(dir: &Path, tag_key: &TagKey) -> Result<Snapshots, Invento
         inventory.sources.push(dir.display().to_string());
         return Ok(Snapshots::current(inventory));
     }
-    if let Some(stray) = other.iter().find(|n| n.ends_with(".json") || n.ends_with(".json.gz")) {
+    if let Some(stray) = other
+        .iter()
+        .find(|n| n.ends_with(".json") || n.ends_with(".json.gz"))
+    {
         return Err(InventoryError::Format {
             path: dir.join(stray).display().to_string(),
             message: "an inventory file beside dated snapshot folders: move it into one".into(),

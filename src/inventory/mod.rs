@@ -200,7 +200,9 @@ impl Snapshots {
         let Some(at) = at else {
             return self.newest();
         };
-        let after = self.list.partition_point(|s| s.taken.is_none_or(|t| t <= at));
+        let after = self
+            .list
+            .partition_point(|s| s.taken.is_none_or(|t| t <= at));
         &self.list[after.saturating_sub(1)]
     }
 
@@ -269,7 +271,10 @@ mod tests {
         .unwrap();
         let taken = |t: Option<&str>| snapshots.in_force(t.map(at)).taken.unwrap();
         assert_eq!(taken(Some("2026-10-01")), at("2026-11-01T12:00:00Z"));
-        assert_eq!(taken(Some("2026-11-01T12:00:00Z")), at("2026-11-01T12-00-00Z"));
+        assert_eq!(
+            taken(Some("2026-11-01T12:00:00Z")),
+            at("2026-11-01T12-00-00Z")
+        );
         assert_eq!(taken(Some("2026-11-19")), at("2026-11-01T12:00:00Z"));
         assert_eq!(taken(Some("2026-11-25")), at("2026-11-20"));
         assert_eq!(taken(None), at("2026-11-20"));

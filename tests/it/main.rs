@@ -5,6 +5,7 @@ mod aws;
 mod bad_input;
 mod containers;
 mod corpus;
+mod history;
 mod lookup;
 mod rules;
 mod scan;
