@@ -57,6 +57,13 @@ pub enum InventoryCommand {
     Fetch(FetchArgs),
 }
 
+/// Where `inventory fetch` reads tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FetchFrom {
+    Tagging,
+    Config,
+}
+
 #[derive(Debug, Args)]
 pub struct FetchArgs {
     /// Folder to write the inventory files to.
@@ -65,6 +72,16 @@ pub struct FetchArgs {
     /// Only resources that carry this tag key (the tagging API's TagFilters).
     #[arg(long, value_name = "KEY")]
     pub only_tag_key: Option<String>,
+    /// What to fetch: today's tags (the tagging API, IAM, KMS aliases), or AWS Config's
+    /// record of each resource's tags over time, deleted resources included. Both may be
+    /// written to the same folder.
+    #[arg(long, value_enum, default_value_t = FetchFrom::Tagging)]
+    pub from: FetchFrom,
+    /// Write into a new subfolder of --out named by the time of the fetch
+    /// (`2026-11-30T180000Z/`): run on a schedule, it keeps the dated snapshots a scan judges
+    /// each event by.
+    #[arg(long)]
+    pub dated: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
 }

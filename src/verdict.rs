@@ -184,6 +184,8 @@ pub fn judge(event: &ResolvedEvent, tags: &Tags, policy: &Policy) -> Judgement {
             let known_before = match resource_source {
                 TagSource::Trail => true,
                 TagSource::Snapshot(taken) => taken <= change.time,
+                // Config's record as of the call's time precedes it.
+                TagSource::Config => true,
                 TagSource::Session | TagSource::Current => false,
             };
             if known_before

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use serde_json::json;
 
-use crate::cli::{AwsArgs, FetchArgs};
+use crate::cli::{AwsArgs, FetchArgs, FetchFrom};
 
 use super::AwsSession;
 
@@ -29,33 +29,70 @@ pub(super) fn fetch_inventory(
 
 pub(super) fn inventory_fetch(args: FetchArgs) -> Result<u8> {
     let session = AwsSession::new(&args.aws)?;
-    let (fetched, regions) = fetch_inventory(&session, &args.aws, args.only_tag_key.as_deref())?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+    let started = Utc::now();
+    let (fetched, regions) = match args.from {
+        FetchFrom::Tagging => fetch_inventory(&session, &args.aws, args.only_tag_key.as_deref())?,
+        FetchFrom::Config => {
+            let regions = tagtrail::aws::regions(&session.config, &args.aws.regions);
+            if regions.is_empty() {
+                anyhow::bail!("no region: pass --regions or configure one (AWS_REGION, a profile)");
+            }
+            let fetched = session
+                .runtime
+                .block_on(tagtrail::inventory::aws::fetch_config(
+                    &session.config,
+                    &regions,
+                ));
+            (fetched, regions)
+        }
+    };
+    let out = if args.dated {
+        args.out
+            .join(started.format("%Y-%m-%dT%H%M%SZ").to_string())
+    } else {
+        args.out
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     for (name, document) in &fetched.documents {
         let text = serde_json::to_string_pretty(document)? + "\n";
-        tagtrail::report::write_bytes(&args.out, name, text.as_bytes())?;
+        tagtrail::report::write_bytes(&out, name, text.as_bytes())?;
     }
     let manifest = json!({"tagtrail_inventory_fetch": {
-        "fetched_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "fetched_at": started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "from": match args.from { FetchFrom::Tagging => "tagging", FetchFrom::Config => "config" },
         "regions": regions,
         "resources": fetched.resources,
         "users": fetched.users,
         "roles": fetched.roles,
+        "kms_aliases": fetched.aliases,
+        "config_items": fetched.config_items,
         "problems": fetched.problems,
     }});
+    let manifest_name = match args.from {
+        FetchFrom::Tagging => "fetch.json",
+        FetchFrom::Config => "fetch-config.json",
+    };
     tagtrail::report::write_bytes(
-        &args.out,
-        "fetch.json",
+        &out,
+        manifest_name,
         (serde_json::to_string_pretty(&manifest)? + "\n").as_bytes(),
     )?;
-    println!(
-        "{} resources, {} users, {} roles -> {}",
-        fetched.resources,
-        fetched.users,
-        fetched.roles,
-        args.out.display()
-    );
+    match args.from {
+        FetchFrom::Tagging => println!(
+            "{} resources, {} users, {} roles, {} KMS aliases -> {}",
+            fetched.resources,
+            fetched.users,
+            fetched.roles,
+            fetched.aliases,
+            out.display()
+        ),
+        FetchFrom::Config => println!(
+            "{} resources, {} configuration items from AWS Config -> {}",
+            fetched.resources,
+            fetched.config_items,
+            out.display()
+        ),
+    }
     for p in &fetched.problems {
         eprintln!("could not fetch {}: {}", p.source, p.reason);
     }

@@ -6,7 +6,7 @@
 //! CloudTrail delivered again with corrections, and the owner's copies of cross-account calls.
 //! [`History`] orders them in time; [`Tags`] answers "which product, from which source" for an
 //! ARN at an instant, from, in order of trust: the trail's tag calls, the inventory snapshot
-//! in force at that instant, and the current inventory.
+//! in force at that instant, AWS Config's record, and the current inventory.
 
 pub mod calls;
 mod sessions;
@@ -34,6 +34,8 @@ pub enum TagSource {
     Trail,
     /// An inventory snapshot taken at this time, the one in force at the event's time.
     Snapshot(DateTime<Utc>),
+    /// AWS Config's record of the resource's tags (`inventory fetch --from config`).
+    Config,
     /// The one inventory given: today's tags. Named `iam` for principals.
     Current,
 }
@@ -59,6 +61,7 @@ impl fmt::Display for TagSource {
             TagSource::Session => f.write_str("session"),
             TagSource::Trail => f.write_str("trail"),
             TagSource::Snapshot(t) => write!(f, "snapshot:{}", t.format("%Y-%m-%dT%H:%M:%SZ")),
+            TagSource::Config => f.write_str("config"),
             TagSource::Current => f.write_str("current"),
         }
     }
@@ -301,6 +304,8 @@ impl<'a> Tags<'a> {
     pub fn resource(&self, arn: &str, at: Option<DateTime<Utc>>, own: Option<&str>) -> Sourced<'a> {
         let snapshot = self.snapshots.in_force(at);
         let at = at.unwrap_or(DateTime::<Utc>::MAX_UTC);
+        // A key used by alias is judged by the key's tags.
+        let arn = snapshot.inventory.alias_target(arn).unwrap_or(arn);
         let mut level = Some(arn.to_string());
         while let Some(current) = level {
             if let Some(change) = self.history.change_before(&current, at, own) {
@@ -310,7 +315,17 @@ impl<'a> Tags<'a> {
                     .map_or(Product::Untagged, Product::Tagged);
                 return (product, TagSource::Trail);
             }
-            if let Some(product) = snapshot.inventory.exact(&current) {
+            let exact = snapshot.inventory.exact(&current);
+            if let (Some(product), Some(_)) = (exact, snapshot.taken) {
+                return (product, source_of(snapshot));
+            }
+            let recorded = [snapshot, self.snapshots.newest()]
+                .into_iter()
+                .find_map(|s| s.inventory.recorded(&current, at));
+            if let Some(product) = recorded {
+                return (product, TagSource::Config);
+            }
+            if let Some(product) = exact {
                 return (product, source_of(snapshot));
             }
             level = arn::parent(&current);

@@ -1,8 +1,10 @@
 //! The inventory backend that asks AWS: resources and their tags from the Resource Groups
 //! Tagging API (`GetResources`, per region), principals and their tags from IAM
 //! (`GetAccountAuthorizationDetails`; `ListUsers`/`ListRoles` with `List*Tags` where that is
-//! denied). It produces the same AWS CLI-shaped documents that `files` reads, so a fetched
-//! inventory can be written out and a scan repeated on exactly the same data.
+//! denied), KMS aliases (`ListAliases`: a key used by alias is judged by the key's tags), and,
+//! on request, AWS Config's record of each resource's tags over time ([`fetch_config`]). It
+//! produces the same AWS CLI-shaped documents that `files` reads, so a fetched inventory can
+//! be written out and a scan repeated on exactly the same data.
 
 use aws_config::{Region, SdkConfig};
 use aws_sdk_iam::error::ProvideErrorMetadata;
@@ -61,6 +63,9 @@ pub struct Fetched {
     pub resources: usize,
     pub users: usize,
     pub roles: usize,
+    pub aliases: usize,
+    /// AWS Config configuration items (with `fetch_config`).
+    pub config_items: usize,
 }
 
 /// Fetches the inventory of the account the credentials belong to.
@@ -84,6 +89,19 @@ pub async fn fetch(config: &SdkConfig, regions: &[String], tag_key: Option<&str>
                     format!("resources-{region}.json"),
                     json!({"ResourceTagMappingList": list, "PaginationToken": ""}),
                 ));
+            }
+            Err(err) => out.problems.push(err.problem()),
+        }
+        let kms = aws_sdk_kms::Client::from_conf(
+            aws_sdk_kms::config::Builder::from(config)
+                .region(Region::new(region.clone()))
+                .build(),
+        );
+        match aliases(&kms, region).await {
+            Ok(list) => {
+                out.aliases += list.len();
+                out.documents
+                    .push((format!("aliases-{region}.json"), json!({"Aliases": list})));
             }
             Err(err) => out.problems.push(err.problem()),
         }
@@ -114,6 +132,193 @@ pub async fn fetch(config: &SdkConfig, regions: &[String], tag_key: Option<&str>
         Err(err) => out.problems.push(err.problem()),
     }
     out
+}
+
+/// A region's KMS aliases as `aws kms list-aliases` prints them.
+async fn aliases(client: &aws_sdk_kms::Client, region: &str) -> Result<Vec<Value>, FetchError> {
+    let mut pages = client.list_aliases().into_paginator().send();
+    let mut list = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| FetchError::of(format!("kms:ListAliases {region}"), &e))?;
+        for alias in page.aliases() {
+            list.push(json!({
+                "AliasName": alias.alias_name(),
+                "AliasArn": alias.alias_arn(),
+                "TargetKeyId": alias.target_key_id(),
+            }));
+        }
+    }
+    Ok(list)
+}
+
+/// Resource types listed one by one when AWS Config's advanced query finds nothing (it needs
+/// a recorder of all types, and some endpoints do not serve it): the taggable types tagtrail's
+/// rules resolve most.
+const CONFIG_TYPES: &[&str] = &[
+    "AWS::S3::Bucket",
+    "AWS::IAM::Role",
+    "AWS::IAM::User",
+    "AWS::IAM::Policy",
+    "AWS::SNS::Topic",
+    "AWS::SQS::Queue",
+    "AWS::Lambda::Function",
+    "AWS::DynamoDB::Table",
+    "AWS::EC2::Instance",
+    "AWS::EC2::Volume",
+    "AWS::EC2::SecurityGroup",
+    "AWS::KMS::Key",
+    "AWS::SecretsManager::Secret",
+    "AWS::RDS::DBInstance",
+    "AWS::ECR::Repository",
+    "AWS::Logs::LogGroup",
+];
+
+/// Fetches AWS Config's record of each resource's tags over time: the resources Config knows
+/// (`SelectResourceConfig`, deleted ones included; `ListDiscoveredResources` per type where the
+/// query finds nothing), then each one's `GetResourceConfigHistory`. One document per region,
+/// `{"ConfigurationItems": [{ResourceARN, ResourceType, ResourceId, CapturedAt, Status, Tags}]}`.
+pub async fn fetch_config(config: &SdkConfig, regions: &[String]) -> Fetched {
+    let mut out = Fetched::default();
+    for region in regions {
+        let client = aws_sdk_config::Client::from_conf(
+            aws_sdk_config::config::Builder::from(config)
+                .region(Region::new(region.clone()))
+                .build(),
+        );
+        let span = tracing::info_span!("config", region = region.as_str());
+        let items = async {
+            let resources = match selected_resources(&client, region).await {
+                Ok(found) if !found.is_empty() => found,
+                Ok(_) => discovered_resources(&client, region, &mut out.problems).await,
+                Err(err) => {
+                    tracing::warn!("{err}; listing resources type by type instead");
+                    discovered_resources(&client, region, &mut out.problems).await
+                }
+            };
+            out.resources += resources.len();
+            let mut items = Vec::new();
+            for (kind, id) in resources {
+                match config_history(&client, region, &kind, &id).await {
+                    Ok(found) => items.extend(found),
+                    Err(err) => out.problems.push(err.problem()),
+                }
+            }
+            items
+        }
+        .instrument(span)
+        .await;
+        out.config_items += items.len();
+        out.documents.push((
+            format!("config-{region}.json"),
+            json!({"ConfigurationItems": items}),
+        ));
+    }
+    out
+}
+
+/// (resource type, resource id) of every resource Config's advanced query knows.
+async fn selected_resources(
+    client: &aws_sdk_config::Client,
+    region: &str,
+) -> Result<Vec<(String, String)>, FetchError> {
+    let mut pages = client
+        .select_resource_config()
+        .expression("SELECT resourceType, resourceId")
+        .into_paginator()
+        .send();
+    let mut found = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| FetchError::of(format!("config:SelectResourceConfig {region}"), &e))?;
+        for row in page.results() {
+            let row: Value = serde_json::from_str(row).unwrap_or_default();
+            if let (Some(kind), Some(id)) =
+                (row["resourceType"].as_str(), row["resourceId"].as_str())
+            {
+                found.push((kind.to_string(), id.to_string()));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// (resource type, resource id) of the resources of [`CONFIG_TYPES`], deleted ones included.
+async fn discovered_resources(
+    client: &aws_sdk_config::Client,
+    region: &str,
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for kind in CONFIG_TYPES {
+        let mut pages = client
+            .list_discovered_resources()
+            .resource_type(aws_sdk_config::types::ResourceType::from(*kind))
+            .include_deleted_resources(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(page) => found.extend(
+                    page.resource_identifiers()
+                        .iter()
+                        .filter_map(|r| Some((kind.to_string(), r.resource_id()?.to_string()))),
+                ),
+                Err(e) => {
+                    problems.push(
+                        FetchError::of(
+                            format!("config:ListDiscoveredResources {kind} {region}"),
+                            &e,
+                        )
+                        .problem(),
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Every configuration item Config recorded for one resource, oldest first.
+async fn config_history(
+    client: &aws_sdk_config::Client,
+    region: &str,
+    kind: &str,
+    id: &str,
+) -> Result<Vec<Value>, FetchError> {
+    let mut pages = client
+        .get_resource_config_history()
+        .resource_type(aws_sdk_config::types::ResourceType::from(kind))
+        .resource_id(id)
+        .chronological_order(aws_sdk_config::types::ChronologicalOrder::Forward)
+        .into_paginator()
+        .send();
+    let mut items = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            FetchError::of(
+                format!("config:GetResourceConfigHistory {kind} {id} {region}"),
+                &e,
+            )
+        })?;
+        for item in page.configuration_items() {
+            let (Some(arn), Some(captured)) = (item.arn(), item.configuration_item_capture_time())
+            else {
+                continue;
+            };
+            let mut tags: Vec<(&String, &String)> = item.tags().into_iter().flatten().collect();
+            tags.sort();
+            items.push(json!({
+                "ResourceARN": arn,
+                "ResourceType": kind,
+                "ResourceId": id,
+                "CapturedAt": captured.fmt(aws_sdk_config::primitives::DateTimeFormat::DateTime).unwrap_or_default(),
+                "Status": item.configuration_item_status().map(|s| s.as_str()),
+                "Tags": tags_json(tags.into_iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            }));
+        }
+    }
+    Ok(items)
 }
 
 fn tags_json<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {

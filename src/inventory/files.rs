@@ -29,6 +29,56 @@ struct Tagged<'a> {
     tags: Vec<Tag<'a>>,
 }
 
+/// An AWS Config configuration item as `inventory fetch --from config` writes it. Items of a
+/// deleted resource carry no tags and change nothing.
+#[derive(Deserialize)]
+struct ConfigItem<'a> {
+    #[serde(rename = "ResourceARN", borrow)]
+    arn: Cow<'a, str>,
+    #[serde(rename = "CapturedAt", borrow)]
+    captured_at: Cow<'a, str>,
+    #[serde(rename = "Status", default, borrow)]
+    status: Option<Cow<'a, str>>,
+    #[serde(rename = "Tags", default, borrow)]
+    tags: Vec<Tag<'a>>,
+}
+
+impl ConfigItem<'_> {
+    fn captured_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        if self
+            .status
+            .as_deref()
+            .is_some_and(|s| s.starts_with("ResourceDeleted"))
+        {
+            return None;
+        }
+        chrono::DateTime::parse_from_rfc3339(&self.captured_at)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
+}
+
+/// An entry of `aws kms list-aliases`: an alias and the key it points to.
+#[derive(Deserialize)]
+struct Alias<'a> {
+    #[serde(rename = "AliasArn", borrow)]
+    alias_arn: Cow<'a, str>,
+    #[serde(rename = "TargetKeyId", default, borrow)]
+    target_key_id: Option<Cow<'a, str>>,
+}
+
+impl Alias<'_> {
+    /// The ARN of the key the alias points to (an AWS managed alias not yet used has none).
+    fn key_arn(&self) -> Option<String> {
+        let target = self.target_key_id.as_deref().filter(|t| !t.is_empty())?;
+        if target.starts_with("arn:") {
+            return Some(target.to_string());
+        }
+        let (prefix, _) = self.alias_arn.split_once(":alias/")?;
+        Some(format!("{prefix}:key/{target}"))
+    }
+}
+
 /// The lists an inventory document may hold; each entry has an ARN and tags.
 const LISTS: &[&str] = &[
     "ResourceTagMappingList",
@@ -70,7 +120,22 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Shape, M::Error> {
         let mut shape = Shape::default();
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if LISTS.contains(&key.as_ref()) {
+            if key == "ConfigurationItems" {
+                for item in map.next_value::<Vec<ConfigItem>>()? {
+                    if let Some(time) = item.captured_at() {
+                        let tags = item.tags.iter().map(|t| (t.key.as_ref(), t.value.as_ref()));
+                        self.inventory.insert_recorded(&item.arn, time, tags);
+                    }
+                }
+                shape.lists += 1;
+            } else if key == "Aliases" {
+                for alias in map.next_value::<Vec<Alias>>()? {
+                    if let Some(target) = alias.key_arn() {
+                        self.inventory.insert_alias(&alias.alias_arn, &target);
+                    }
+                }
+                shape.lists += 1;
+            } else if LISTS.contains(&key.as_ref()) {
                 map.next_value_seed(ListSeed {
                     inventory: &mut *self.inventory,
                 })?;
@@ -183,7 +248,6 @@ pub fn load_snapshots(dir: &Path, tag_key: &TagKey) -> Result<Snapshots, Invento
     if dated.is_empty() {
         let mut inventory = Inventory::new(tag_key.clone());
         load_dir(dir, &mut inventory)?;
-        inventory.sources.push(dir.display().to_string());
         return Ok(Snapshots::current(inventory));
     }
     if let Some(stray) = other
@@ -199,7 +263,6 @@ pub fn load_snapshots(dir: &Path, tag_key: &TagKey) -> Result<Snapshots, Invento
     for (taken, path) in dated {
         let mut inventory = Inventory::new(tag_key.clone());
         load_dir(&path, &mut inventory)?;
-        inventory.sources.push(path.display().to_string());
         snapshots.push((taken, inventory));
     }
     Ok(Snapshots::dated(snapshots).expect("at least one snapshot"))
@@ -227,7 +290,7 @@ pub fn load_document(
     }
     if shape.lists == 0 {
         return Err(format(
-            "not an inventory file: expected ResourceTagMappingList, UserDetailList, RoleDetailList, Users or Roles".into(),
+            "not an inventory file: expected ResourceTagMappingList, UserDetailList, RoleDetailList, Users, Roles, Aliases or ConfigurationItems".into(),
         ));
     }
     inventory.sources.push(name.to_string());

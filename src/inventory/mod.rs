@@ -59,6 +59,9 @@ pub enum Product<'a> {
     Absent,
 }
 
+/// A product tag AWS Config recorded at a time (`None`: no product tag).
+type Recorded = (DateTime<Utc>, Option<Arc<str>>);
+
 /// Product tags by ARN, plus the index that completes partial ARNs.
 #[derive(Debug, Clone)]
 pub struct Inventory {
@@ -67,6 +70,11 @@ pub struct Inventory {
     /// Each product value once; entries share it.
     values: foldhash::HashSet<Arc<str>>,
     index: ArnIndex,
+    /// KMS alias ARN → the ARN of the key it points to: a key used by alias is judged by the
+    /// key's tags.
+    aliases: foldhash::HashMap<Arc<str>, Arc<str>>,
+    /// AWS Config's record of product tags over time, per ARN, oldest first.
+    recorded: foldhash::HashMap<Arc<str>, Vec<Recorded>>,
     /// The files or services it was read from.
     pub sources: Vec<String>,
 }
@@ -78,19 +86,18 @@ impl Inventory {
             products: Default::default(),
             values: Default::default(),
             index: ArnIndex::default(),
+            aliases: Default::default(),
+            recorded: Default::default(),
             sources: Vec::new(),
         }
     }
 
-    /// Records an ARN and its tags (as (key, value) pairs). A later entry for the same ARN
-    /// adds to what is known: a product tag is never replaced by its absence.
-    pub fn insert<'t>(&mut self, arn: &str, tags: impl IntoIterator<Item = (&'t str, &'t str)>) {
-        let arn: Arc<str> = match arn::normalize(arn) {
-            Some(normal) => normal.into(),
-            None => arn.trim().into(),
-        };
-        let product = tags
-            .into_iter()
+    /// The product value among `tags`, shared with the entries that have the same.
+    fn product_of<'t>(
+        &mut self,
+        tags: impl IntoIterator<Item = (&'t str, &'t str)>,
+    ) -> Option<Arc<str>> {
+        tags.into_iter()
             .find(|(k, _)| self.tag_key.matches(k))
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty())
@@ -101,8 +108,52 @@ impl Inventory {
                     self.values.insert(shared.clone());
                     shared
                 }
-            });
-        if !self.products.contains_key(&arn) {
+            })
+    }
+
+    fn normal(arn: &str) -> Arc<str> {
+        match arn::normalize(arn) {
+            Some(normal) => normal.into(),
+            None => arn.trim().into(),
+        }
+    }
+
+    /// Records what AWS Config captured of an ARN's tags at `time`. The ARN is also known to
+    /// the index, so names of deleted resources still complete.
+    pub fn insert_recorded<'t>(
+        &mut self,
+        arn: &str,
+        time: DateTime<Utc>,
+        tags: impl IntoIterator<Item = (&'t str, &'t str)>,
+    ) {
+        let arn = Self::normal(arn);
+        let product = self.product_of(tags);
+        if !self.products.contains_key(&arn) && !self.recorded.contains_key(&arn) {
+            self.index.insert_shared(arn.clone());
+        }
+        let timeline = self.recorded.entry(arn).or_default();
+        let at = timeline.partition_point(|(t, _)| *t <= time);
+        timeline.insert(at, (time, product));
+    }
+
+    /// The product AWS Config recorded for exactly this ARN as of `at`, if it recorded the
+    /// ARN by then.
+    pub fn recorded(&self, arn: &str, at: DateTime<Utc>) -> Option<Product<'_>> {
+        let timeline = self.recorded.get(arn)?;
+        let (_, product) = timeline[..timeline.partition_point(|(t, _)| *t <= at)].last()?;
+        Some(
+            product
+                .as_deref()
+                .map_or(Product::Untagged, Product::Tagged),
+        )
+    }
+
+    /// Records an ARN and its tags (as (key, value) pairs). A later entry for the same ARN
+    /// adds to what is known: a product tag is never replaced by its absence.
+    pub fn insert<'t>(&mut self, arn: &str, tags: impl IntoIterator<Item = (&'t str, &'t str)>) {
+        let arn = Self::normal(arn);
+        let product = self.product_of(tags);
+        if !self.products.contains_key(&arn) && !self.recorded.contains_key(&arn) {
             self.index.insert_shared(arn.clone());
         }
         let slot = self.products.entry(arn).or_insert(None);
@@ -111,8 +162,20 @@ impl Inventory {
         }
     }
 
+    /// Records that a KMS alias points to a key.
+    pub fn insert_alias(&mut self, alias_arn: &str, key_arn: &str) {
+        self.aliases
+            .insert(alias_arn.trim().into(), key_arn.trim().into());
+    }
+
+    /// The key a KMS alias ARN points to, if the inventory lists the alias.
+    pub fn alias_target(&self, arn: &str) -> Option<&str> {
+        self.aliases.get(arn).map(|k| &**k)
+    }
+
     /// The product of an ARN, from the ARN itself or, where it is not known, its parent.
     pub fn product(&self, arn: &str) -> Product<'_> {
+        let arn = self.alias_target(arn).unwrap_or(arn);
         fn known(p: &Option<Arc<str>>) -> Product<'_> {
             p.as_deref().map_or(Product::Untagged, Product::Tagged)
         }
@@ -255,6 +318,34 @@ mod tests {
         inv.insert("arn:aws:s3:::logs", [("product", "bbb")]);
         inv.insert("arn:aws:s3:::logs", []);
         assert_eq!(inv.product("arn:aws:s3:::logs"), Product::Tagged("bbb"));
+    }
+
+    #[test]
+    fn a_kms_alias_is_judged_by_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        std::fs::write(
+            dir.path().join("resources.json"),
+            format!(r#"{{"ResourceTagMappingList":[{{"ResourceARN":"{key}","Tags":[{{"Key":"product","Value":"aaa"}}]}}]}}"#),
+        )
+        .unwrap();
+        // `aws kms list-aliases`: one alias with its key, one AWS managed alias never used.
+        std::fs::write(
+            dir.path().join("aliases.json"),
+            r#"{"Aliases":[{"AliasName":"alias/app","AliasArn":"arn:aws:kms:us-east-1:111122223333:alias/app","TargetKeyId":"1234abcd-12ab-34cd-56ef-1234567890ab"},
+                           {"AliasName":"alias/aws/ebs","AliasArn":"arn:aws:kms:us-east-1:111122223333:alias/aws/ebs"},
+                           {"AliasName":"alias/loop","AliasArn":"arn:aws:kms:us-east-1:111122223333:alias/loop","TargetKeyId":"arn:aws:kms:us-east-1:111122223333:alias/loop"}]}"#,
+        )
+        .unwrap();
+        let mut inv = Inventory::new(TagKey {
+            key: "product".into(),
+            case_insensitive: false,
+        });
+        files::load_dir(dir.path(), &mut inv).unwrap();
+        let alias = |name: &str| format!("arn:aws:kms:us-east-1:111122223333:alias/{name}");
+        assert_eq!(inv.product(&alias("app")), Product::Tagged("aaa"));
+        assert_eq!(inv.product(&alias("aws/ebs")), Product::Absent);
+        assert_eq!(inv.product(&alias("loop")), Product::Absent);
     }
 
     #[test]

@@ -220,9 +220,23 @@ fn inventory_fetch_finds_exactly_what_was_created(moto: &Moto) {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(
-        stdout(&out).trim(),
-        "128 resources, 130 users, 3 roles -> inv"
+    // moto lists its AWS managed aliases too: their number is moto's.
+    let line = stdout(&out);
+    assert!(
+        line.starts_with("129 resources, 130 users, 3 roles, ")
+            && line.trim().ends_with(" KMS aliases -> inv"),
+        "{line}"
+    );
+    let aliases = json_file(&dir.path().join("inv/aliases-us-east-1.json"));
+    let app = aliases["Aliases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["AliasName"] == "alias/aaa-app")
+        .expect("the alias created");
+    assert!(
+        app["TargetKeyId"].as_str().is_some_and(|k| !k.is_empty()),
+        "{app}"
     );
 
     // Every ARN created, with its product tag, and nothing else.
@@ -266,7 +280,9 @@ fn inventory_fetch_finds_exactly_what_was_created(moto: &Moto) {
     std::fs::write(
         &trail,
         r#"{"Records":[{"eventSource":"s3.amazonaws.com","eventName":"GetBucketAcl","awsRegion":"us-east-1","recipientAccountId":"123456789012","eventTime":"2026-11-20T10:00:00Z",
-        "userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/people/user-001","accountId":"123456789012"},"requestParameters":{"bucketName":"bucket-000"}}]}"#,
+        "userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/people/user-001","accountId":"123456789012"},"requestParameters":{"bucketName":"bucket-000"}},
+        {"eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"us-east-1","recipientAccountId":"123456789012","eventTime":"2026-11-20T10:01:00Z",
+        "userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/people/user-001","accountId":"123456789012"},"requestParameters":{"keyId":"alias/aaa-app"}}]}"#,
     )
     .unwrap();
     let from_files = moto.tagtrail(
@@ -308,6 +324,16 @@ fn inventory_fetch_finds_exactly_what_was_created(moto: &Moto) {
         std::fs::read_to_string(dir.path().join("b/findings.csv")).unwrap()
     );
     assert!(a.contains("product-mismatch"), "{a}");
+    // The key used by alias is judged by the key's tag (aaa), fetched with its alias.
+    assert!(
+        a.lines().any(
+            |l| l.contains("arn:aws:kms:us-east-1:123456789012:alias/aaa-app")
+                && l.contains(",bbb,")
+                && l.contains(",aaa,")
+                && l.contains("product-mismatch")
+        ),
+        "{a}"
+    );
     assert_no_credentials_in(dir.path());
 }
 

@@ -1,14 +1,12 @@
-//! `--lookup-events` against a loopback server of this test's own that answers LookupEvents in
-//! the real wire format (awsJson1_1): three pages, one throttling answer, and measured pacing.
+//! `--lookup-events` against a loopback server (`loopback`) that answers LookupEvents in the
+//! real wire format (awsJson1_1): three pages, one throttling answer, and measured pacing.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::{stderr, stdout};
+use crate::{loopback, stderr, stdout};
 
 /// What the server saw: when each request came and the token it asked for.
 type Log = Arc<Mutex<Vec<(Instant, Option<String>)>>>;
@@ -42,109 +40,67 @@ fn page(
     body
 }
 
-/// Serves LookupEvents: page 1, a throttling error, then pages 2 and 3 (keep-alive aware).
-fn serve(listener: TcpListener, log: Log) {
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { return };
-        let log = log.clone();
-        std::thread::spawn(move || handle(stream, log));
-    }
-}
-
-fn handle(stream: TcpStream, log: Log) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
-    loop {
-        let mut length = 0usize;
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        loop {
-            line.clear();
-            reader.read_line(&mut line).unwrap();
-            if line == "\r\n" {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().unwrap();
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        let request: Value = serde_json::from_slice(&body).unwrap();
-        let token = request["NextToken"].as_str().map(str::to_string);
-        let seen = {
-            let mut log = log.lock().unwrap();
-            log.push((Instant::now(), token.clone()));
-            log.len()
-        };
-        let (status, payload) = match (token.as_deref(), seen) {
-            (None, _) => (
-                200,
-                page(
-                    "e1",
-                    "StartInstances",
-                    "ec2.amazonaws.com",
-                    "AWS::EC2::Instance",
-                    "i-05ae8f7dcc61815ac",
-                    Some("t1"),
-                ),
+/// LookupEvents: page 1, a throttling error, then pages 2 and 3.
+fn answer(request: &Value, log: &Log) -> (u16, Value) {
+    let token = request["NextToken"].as_str().map(str::to_string);
+    let seen = {
+        let mut log = log.lock().unwrap();
+        log.push((Instant::now(), token.clone()));
+        log.len()
+    };
+    match (token.as_deref(), seen) {
+        (None, _) => (
+            200,
+            page(
+                "e1",
+                "StartInstances",
+                "ec2.amazonaws.com",
+                "AWS::EC2::Instance",
+                "i-05ae8f7dcc61815ac",
+                Some("t1"),
             ),
-            (Some("t1"), 2) => (
-                400,
-                json!({"__type": "ThrottlingException", "message": "Rate exceeded"}),
+        ),
+        (Some("t1"), 2) => (
+            400,
+            json!({"__type": "ThrottlingException", "message": "Rate exceeded"}),
+        ),
+        (Some("t1"), _) => (
+            200,
+            page(
+                "e2",
+                "CreateBucket",
+                "s3.amazonaws.com",
+                "AWS::S3::Bucket",
+                "hoge0109tmp",
+                Some("t2"),
             ),
-            (Some("t1"), _) => (
-                200,
-                page(
-                    "e2",
-                    "CreateBucket",
-                    "s3.amazonaws.com",
-                    "AWS::S3::Bucket",
-                    "hoge0109tmp",
-                    Some("t2"),
-                ),
+        ),
+        (Some("t2"), _) => (
+            200,
+            page(
+                "e3",
+                "UpdateTrail",
+                "cloudtrail.amazonaws.com",
+                "AWS::CloudTrail::Trail",
+                "arn:aws:cloudtrail:ap-northeast-1:123456789012:trail/hogeTrail",
+                None,
             ),
-            (Some("t2"), _) => (
-                200,
-                page(
-                    "e3",
-                    "UpdateTrail",
-                    "cloudtrail.amazonaws.com",
-                    "AWS::CloudTrail::Trail",
-                    "arn:aws:cloudtrail:ap-northeast-1:123456789012:trail/hogeTrail",
-                    None,
-                ),
-            ),
-            (Some(other), _) => panic!("unexpected token {other}"),
-        };
-        let body = payload.to_string();
-        let reason = if status == 200 { "OK" } else { "Bad Request" };
-        write!(
-            writer,
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: r{seen}\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
+        ),
+        (Some(other), _) => panic!("unexpected token {other}"),
     }
 }
 
 #[test]
 fn lookup_events_pages_throttling_and_pacing() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
     let log: Log = Arc::default();
     let server_log = log.clone();
-    std::thread::spawn(move || serve(listener, server_log));
+    let endpoint = loopback::start(Arc::new(move |_, request| answer(request, &server_log)));
 
     let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tagtrail"))
         .args(["resolve", "--lookup-events", "--regions", "ap-northeast-1"])
         .current_dir(dir.path())
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ENDPOINT_URL", &endpoint)
         .env("AWS_ACCESS_KEY_ID", "AKIATAGTRAILTEST0002")
         .env("AWS_SECRET_ACCESS_KEY", "lookup-test-secret")
         .env("AWS_CONFIG_FILE", "/dev/null")

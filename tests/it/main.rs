@@ -3,10 +3,12 @@
 mod architecture;
 mod aws;
 mod bad_input;
+mod config;
 mod containers;
 mod corpus;
 mod history;
 mod lookup;
+mod loopback;
 mod rules;
 mod scan;
 mod secrets;

@@ -59,4 +59,9 @@ for name, product in [("aaa/db-password", "aaa"), ("bbb/api-key", "bbb")]:
     secret = sm.create_secret(Name=name, SecretString="x", Tags=tags(product))
     created[secret["ARN"]] = product
 
+kms = boto3.client("kms", **kw)
+key = kms.create_key(Tags=[{"TagKey": "product", "TagValue": "aaa"}, {"TagKey": "team", "TagValue": "t"}])
+kms.create_alias(AliasName="alias/aaa-app", TargetKeyId=key["KeyMetadata"]["KeyId"])
+created[key["KeyMetadata"]["Arn"]] = "aaa"
+
 print(json.dumps(created, sort_keys=True))
