@@ -52,8 +52,9 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum InventoryCommand {
-    /// Fetch resources (tagging API, per region) and principals (IAM) with their tags, and
-    /// write them as the AWS CLI JSON files `--inventory DIR` reads.
+    /// Fetch resources (tagging API, per region), principals (IAM) and KMS aliases with their
+    /// tags, or AWS Config's record of tags over time, and write them as the AWS CLI JSON files
+    /// `--inventory DIR` reads.
     Fetch(FetchArgs),
 }
 

@@ -163,3 +163,120 @@ pub fn link(mut starts: Vec<SessionStart>) -> (Sessions, foldhash::HashMap<Strin
 
 /// Session products by access key id.
 pub type Sessions = foldhash::HashMap<String, SessionProduct>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use crate::resolve::{Resolver, Sources};
+    use crate::ruleset::{LazyRecord, RuleSet};
+
+    fn start(json: &str) -> Option<SessionStart> {
+        let rules = RuleSet::builtin().unwrap();
+        let resolver = Resolver {
+            rules: &rules,
+            index: None,
+            sources: Sources::default(),
+        };
+        let event = Event::parse(json).unwrap();
+        let resolution = resolver.resolve(&event, json, &[]);
+        let resolved = ResolvedEvent {
+            event_time: event
+                .event_time
+                .as_deref()
+                .and_then(crate::source::window::parse_event_time),
+            event_id: event.event_id.as_deref().map(str::to_string),
+            event_source: event.event_source.to_string(),
+            event_name: event.event_name.to_string(),
+            aws_region: None,
+            account_id: None,
+            error_code: None,
+            read_only: None,
+            request_logged: true,
+            resolution,
+            source: crate::event::RecordSource {
+                input: "t".into(),
+                position: Default::default(),
+            },
+        };
+        let key = TagKey {
+            key: "product".into(),
+            case_insensitive: false,
+        };
+        session_start(&event, &LazyRecord::new(&event, json), &key, &resolved)
+    }
+
+    fn assume(time: &str, caller_key: &str, new_key: &str, request: &str) -> String {
+        format!(
+            r#"{{"eventSource":"sts.amazonaws.com","eventName":"AssumeRole","eventTime":"{time}",
+            "userIdentity":{{"type":"AssumedRole","accessKeyId":"{caller_key}","arn":"arn:aws:sts::1:assumed-role/r/s"}},
+            "requestParameters":{request},"responseElements":{{"credentials":{{"accessKeyId":"{new_key}"}}}}}}"#
+        )
+    }
+
+    fn product<'s>(sessions: &'s Sessions, key: &str) -> Option<&'s str> {
+        sessions.get(key)?.product.as_deref()
+    }
+
+    /// IAM's rules: a transitive tag passes down the chain and cannot be overridden; a tag that
+    /// is not transitive stays with its session; the chain is followed through sessions the
+    /// window holds, and through `incomingTransitiveTags` for those it does not.
+    #[test]
+    fn transitive_tags_follow_the_chain_and_others_stay() {
+        let starts = [
+            // s1: product aaa, transitive; s2 chained from it, with its own product ccc.
+            assume(
+                "2026-11-01T00:00:00Z",
+                "AKIAUSER",
+                "S1",
+                r#"{"tags":[{"key":"product","value":"aaa"}],"transitiveTagKeys":["product"]}"#,
+            ),
+            assume(
+                "2026-11-01T01:00:00Z",
+                "S1",
+                "S2",
+                r#"{"tags":[{"key":"team","value":"x"}]}"#,
+            ),
+            assume("2026-11-01T02:00:00Z", "S2", "S3", r#"{}"#),
+            // t1: product bbb, not transitive: t2 chained from it has none.
+            assume(
+                "2026-11-01T00:00:00Z",
+                "AKIAUSER",
+                "T1",
+                r#"{"tags":[{"key":"product","value":"bbb"}]}"#,
+            ),
+            assume("2026-11-01T01:00:00Z", "T1", "T2", r#"{}"#),
+            // u2: its parent began before the window; the record says what it passed on.
+            assume(
+                "2026-11-01T01:00:00Z",
+                "OLD",
+                "U2",
+                r#"{"incomingTransitiveTags":{"product":"ddd"}}"#,
+            ),
+        ]
+        .map(|json| start(&json).unwrap());
+        // Out of time order on purpose: linking sorts.
+        let mut shuffled = starts.to_vec();
+        shuffled.reverse();
+        let (sessions, sign_ins) = link(shuffled);
+        assert_eq!(product(&sessions, "S1"), Some("aaa"));
+        assert_eq!(product(&sessions, "S2"), Some("aaa"));
+        assert_eq!(product(&sessions, "S3"), Some("aaa"));
+        assert_eq!(product(&sessions, "T1"), Some("bbb"));
+        assert_eq!(product(&sessions, "T2"), None);
+        assert_eq!(product(&sessions, "U2"), Some("ddd"));
+        assert!(sign_ins.is_empty());
+        // A refused call starts nothing.
+        let refused = assume(
+            "2026-11-01T00:00:00Z",
+            "A",
+            "X",
+            r#"{"tags":[{"key":"product","value":"aaa"}]}"#,
+        )
+        .replace(
+            r#""eventTime""#,
+            r#""errorCode":"AccessDenied","eventTime""#,
+        );
+        assert!(start(&refused).is_none());
+    }
+}

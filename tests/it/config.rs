@@ -165,4 +165,51 @@ fn config_history_judges_each_access_by_the_tags_recorded_at_its_time() {
             .unwrap();
     // moved before its change, and the deleted bucket while it existed: both aaa.
     assert_eq!(summary["counted"]["matches"], 2, "{summary}");
+
+    // `--dated` writes a snapshot folder named by the time of the fetch, which a scan reads as one.
+    tagtrail(&[
+        "inventory",
+        "fetch",
+        "--from",
+        "config",
+        "--out",
+        "snapshots",
+        "--dated",
+        "--regions",
+        "us-east-1",
+    ]);
+    let folders: Vec<_> = std::fs::read_dir(dir.path().join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(folders.len(), 1);
+    std::fs::copy(
+        dir.path().join("inv/users.json"),
+        folders[0].join("users.json"),
+    )
+    .unwrap();
+    let scan = tagtrail(&[
+        "scan",
+        "trail.jsonl",
+        "--inventory",
+        "snapshots",
+        "--out",
+        "s",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(scan.status.code(), Some(1), "{}", stderr(&scan));
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("s/summary.json")).unwrap())
+            .unwrap();
+    let name = folders[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let taken = summary["tag_history"]["snapshots"][0]
+        .as_str()
+        .unwrap()
+        .replace(':', "");
+    assert_eq!(taken, name, "{summary}");
 }
