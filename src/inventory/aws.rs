@@ -9,6 +9,7 @@
 use aws_config::{Region, SdkConfig};
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::{EntityType, Tag};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use thiserror::Error;
 use tracing::Instrument;
@@ -286,39 +287,128 @@ async fn config_history(
     kind: &str,
     id: &str,
 ) -> Result<Vec<Value>, FetchError> {
-    let mut pages = client
-        .get_resource_config_history()
-        .resource_type(aws_sdk_config::types::ResourceType::from(kind))
-        .resource_id(id)
-        .chronological_order(aws_sdk_config::types::ChronologicalOrder::Forward)
-        .into_paginator()
-        .send();
     let mut items = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            FetchError::of(
-                format!("config:GetResourceConfigHistory {kind} {id} {region}"),
-                &e,
-            )
-        })?;
-        for item in page.configuration_items() {
-            let (Some(arn), Some(captured)) = (item.arn(), item.configuration_item_capture_time())
-            else {
-                continue;
-            };
-            let mut tags: Vec<(&String, &String)> = item.tags().into_iter().flatten().collect();
-            tags.sort();
-            items.push(json!({
-                "ResourceARN": arn,
-                "ResourceType": kind,
-                "ResourceId": id,
-                "CapturedAt": captured.fmt(aws_sdk_config::primitives::DateTimeFormat::DateTime).unwrap_or_default(),
-                "Status": item.configuration_item_status().map(|s| s.as_str()),
-                "Tags": tags_json(tags.into_iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-            }));
+    let mut token: Option<String> = None;
+    loop {
+        let sent = client
+            .get_resource_config_history()
+            .resource_type(aws_sdk_config::types::ResourceType::from(kind))
+            .resource_id(id)
+            .chronological_order(aws_sdk_config::types::ChronologicalOrder::Forward)
+            .set_next_token(token.take())
+            .send()
+            .await;
+        let next = match sent {
+            Ok(page) => {
+                for item in page.configuration_items() {
+                    let captured = item
+                        .configuration_item_capture_time()
+                        .and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()));
+                    let (Some(arn), Some(captured)) = (item.arn(), captured) else {
+                        continue;
+                    };
+                    let tags = item
+                        .tags()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| (k.clone(), v.clone()));
+                    let status = item.configuration_item_status().map(|s| s.as_str());
+                    items.push(config_item(arn, kind, id, captured, status, tags.collect()));
+                }
+                page.next_token().map(str::to_string)
+            }
+            // An answer the SDK cannot read is read leniently: some servers (moto) send
+            // timestamps as text and tags as a list.
+            Err(err @ aws_sdk_config::error::SdkError::ResponseError(_)) => {
+                let page = err
+                    .raw_response()
+                    .and_then(|r| r.body().bytes())
+                    .and_then(|body| lenient_history_page(body, kind, id));
+                let Some((found, next)) = page else {
+                    return Err(FetchError::of(
+                        format!("config:GetResourceConfigHistory {kind} {id} {region}"),
+                        &err,
+                    ));
+                };
+                items.extend(found);
+                next
+            }
+            Err(err) => {
+                return Err(FetchError::of(
+                    format!("config:GetResourceConfigHistory {kind} {id} {region}"),
+                    &err,
+                ))
+            }
+        };
+        match next.filter(|t| !t.is_empty()) {
+            Some(next) => token = Some(next),
+            None => return Ok(items),
         }
     }
-    Ok(items)
+}
+
+/// One configuration item as `config-<region>.json` holds it.
+fn config_item(
+    arn: &str,
+    kind: &str,
+    id: &str,
+    captured: DateTime<Utc>,
+    status: Option<&str>,
+    mut tags: Vec<(String, String)>,
+) -> Value {
+    tags.sort();
+    json!({
+        "ResourceARN": arn,
+        "ResourceType": kind,
+        "ResourceId": id,
+        "CapturedAt": captured.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        "Status": status,
+        "Tags": tags_json(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    })
+}
+
+/// A `GetResourceConfigHistory` page read without the SDK's strictness: capture times as
+/// epoch seconds or as text, tags as a map or a list of `{key, value}`.
+fn lenient_history_page(body: &[u8], kind: &str, id: &str) -> Option<(Vec<Value>, Option<String>)> {
+    let page: Value = serde_json::from_slice(body).ok()?;
+    let mut items = Vec::new();
+    for item in page.get("configurationItems")?.as_array()? {
+        let captured = match &item["configurationItemCaptureTime"] {
+            Value::Number(n) => n.as_f64().and_then(|secs| {
+                DateTime::from_timestamp(secs.trunc() as i64, (secs.fract() * 1e9) as u32)
+            }),
+            Value::String(text) => DateTime::parse_from_rfc3339(text)
+                .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z"))
+                .map(|t| t.with_timezone(&Utc))
+                .or_else(|_| {
+                    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+                        .map(|t| t.and_utc())
+                })
+                .ok(),
+            _ => None,
+        };
+        // An item that cannot be read fails the page: the SDK's error is reported instead.
+        let (arn, captured) = (item["arn"].as_str()?, captured?);
+        let tags: Vec<(String, String)> = match &item["tags"] {
+            Value::Object(map) => map
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect(),
+            Value::Array(list) => list
+                .iter()
+                .filter_map(|t| {
+                    let key = t.get("key").or_else(|| t.get("Key"))?.as_str()?;
+                    let value = t.get("value").or_else(|| t.get("Value"))?.as_str()?;
+                    Some((key.to_string(), value.to_string()))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let status = item["configurationItemStatus"].as_str();
+        items.push(config_item(arn, kind, id, captured, status, tags));
+    }
+    let next = page["nextToken"].as_str().map(str::to_string);
+    Some((items, next))
 }
 
 fn tags_json<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Value {

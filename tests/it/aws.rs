@@ -201,6 +201,118 @@ fn live_aws_against_moto() {
     the_bucket_region_is_looked_up_not_taken_from_regions(&moto);
     moto.reset();
     a_failing_bucket_is_reported_and_the_scan_goes_on(&moto);
+    moto.reset();
+    aws_config_records_judge_what_today_s_inventory_lacks(&moto);
+}
+
+/// `inventory fetch --from config` on moto's Config (one item per resource; its timestamps and
+/// a role's tag list are read leniently); a scan judges by that record where nothing else knows
+/// the resource, and says so (`config`). Histories of several items: tests/it/config.rs.
+fn aws_config_records_judge_what_today_s_inventory_lacks(moto: &Moto) {
+    let created: BTreeMap<String, String> = serde_json::from_str(&moto.python(
+        &root().join("tests/moto/seed_config.py"),
+        &[&moto.endpoint()],
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = moto.tagtrail(
+        dir.path(),
+        &[
+            "inventory",
+            "fetch",
+            "--from",
+            "config",
+            "--out",
+            "inv",
+            "--regions",
+            "us-east-1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let items = json_file(&dir.path().join("inv/config-us-east-1.json"));
+    let recorded: BTreeMap<String, String> = items["ConfigurationItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let product = i["Tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["Key"] == "product");
+            (
+                i["ResourceARN"].as_str().unwrap().to_string(),
+                product
+                    .map_or("", |t| t["Value"].as_str().unwrap())
+                    .to_string(),
+            )
+        })
+        .filter(|(arn, _)| created.contains_key(arn))
+        .collect();
+    assert_eq!(recorded, created, "{items}");
+    std::fs::write(
+        dir.path().join("inv/users.json"),
+        r#"{"Users":[{"Arn":"arn:aws:iam::123456789012:user/alice","Tags":[{"Key":"product","Value":"aaa"}]}]}"#,
+    )
+    .unwrap();
+    // After moto captured the items (it records them at creation, now).
+    let read = |name: &str, source: &str, request: Value| {
+        serde_json::json!({"eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+            "recipientAccountId": "123456789012", "eventTime": "2099-01-01T00:00:00Z", "eventID": name,
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/alice", "accountId": "123456789012"},
+            "requestParameters": request})
+        .to_string()
+    };
+    std::fs::write(
+        dir.path().join("trail.jsonl"),
+        [
+            read(
+                "GetBucketAcl",
+                "s3.amazonaws.com",
+                serde_json::json!({"bucketName": "config-aaa"}),
+            ),
+            read(
+                "GetTopicAttributes",
+                "sns.amazonaws.com",
+                serde_json::json!({"topicArn": "arn:aws:sns:us-east-1:123456789012:config-ccc"}),
+            ),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let scan = moto.tagtrail(
+        dir.path(),
+        &[
+            "scan",
+            "trail.jsonl",
+            "--inventory",
+            "inv",
+            "--out",
+            "r",
+            "--format",
+            "csv,json",
+        ],
+    );
+    assert_eq!(
+        scan.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&scan),
+        stderr(&scan)
+    );
+    let csv = std::fs::read_to_string(dir.path().join("r/findings.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{csv}");
+    assert!(
+        rows[0].contains("GetTopicAttributes")
+            && rows[0].contains(",ccc,config,")
+            && rows[0].contains("product-mismatch"),
+        "{csv}"
+    );
+    assert_eq!(
+        json_file(&dir.path().join("r/summary.json"))["counted"]["matches"],
+        1
+    );
 }
 
 fn inventory_fetch_finds_exactly_what_was_created(moto: &Moto) {
