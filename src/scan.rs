@@ -137,7 +137,10 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let mut counted = Counted::default();
     let mut spill_error = None;
     // Judging runs on the worker threads; the sink only gathers, in input order.
-    let judge = |event: ResolvedEvent, _: &Event, _: &str| {
+    let judge = |mut event: ResolvedEvent, record: &Event, _: &str| {
+        if let Some(caller) = history.caller_of(record, &event.resolution.principal) {
+            event.resolution.principal = caller;
+        }
         let judgement = verdict::judge(&event, &tags, &options.policy);
         let rows: Vec<FindingRow> = judgement
             .findings

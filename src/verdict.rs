@@ -179,14 +179,19 @@ pub fn judge(event: &ResolvedEvent, tags: &Tags, policy: &Policy) -> Judgement {
         }
         let sourced = Some((resource_product, resource_source));
         if let Some(change) = own.and_then(|id| tags.history.change_by(arn, id)) {
-            // Only a product known to have held before the call: today's inventory (or a
-            // snapshot taken later) may already show the change itself.
+            // Only a product known to have held before the call. Today's inventory may already
+            // show the change itself; it predates the trail's changes only where it does not
+            // show the last of them.
             let known_before = match resource_source {
                 TagSource::Trail => true,
                 TagSource::Snapshot(taken) => taken <= change.time,
                 // Config's record as of the call's time precedes it.
                 TagSource::Config => true,
-                TagSource::Session | TagSource::Current => false,
+                TagSource::Current => tags
+                    .history
+                    .last_change(arn)
+                    .is_some_and(|last| last.product.as_deref() != resource_product),
+                TagSource::Session => false,
             };
             if known_before
                 && resource_product.is_some_and(|before| change.product.as_deref() != Some(before))

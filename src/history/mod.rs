@@ -83,13 +83,16 @@ pub enum Observed {
     Replaces(String),
     /// The owner's copy of a cross-account call with this `sharedEventID` was read.
     OwnerCopy(String),
+    /// The caller's copy of a cross-account call names its principal: the owner's copy often
+    /// names only the caller's account (`AWSAccount`).
+    CallerCopy(String, Principal),
 }
 
 /// Whether the first pass needs a record at all: most records are dropped before they are
 /// resolved.
 pub fn is_observed(event: &Event, calls: &TagCalls) -> bool {
     event.addendum.is_some()
-        || (event.shared_event_id.is_some() && event.is_owner_copy())
+        || event.shared_event_id.is_some()
         || sessions::starts_session(event)
         || calls.may_change_tags(event)
 }
@@ -111,9 +114,12 @@ pub fn observe(
     {
         out.push(Observed::Replaces(original.to_string()));
     }
-    if let Some(shared) = event.shared_event_id.as_deref() {
-        if event.is_owner_copy() && !shared.is_empty() {
+    if let Some(shared) = event.shared_event_id.as_deref().filter(|s| !s.is_empty()) {
+        let principal = &resolved.resolution.principal;
+        if event.is_owner_copy() {
             out.push(Observed::OwnerCopy(shared.to_string()));
+        } else if principal.arn.is_some() {
+            out.push(Observed::CallerCopy(shared.to_string(), principal.clone()));
         }
     }
     if let Some(start) = sessions::session_start(event, record, key, resolved) {
@@ -161,6 +167,8 @@ pub struct History {
     replaced: foldhash::HashSet<String>,
     /// `sharedEventID`s whose owner's copy was read.
     owner_copies: foldhash::HashSet<String>,
+    /// The principal the caller's copy names, by `sharedEventID`.
+    callers: foldhash::HashMap<String, Principal>,
 }
 
 /// The key a timeline is kept under: IAM names are unique in an account whatever their path,
@@ -231,6 +239,9 @@ impl History {
                 Observed::OwnerCopy(id) => {
                     history.owner_copies.insert(id);
                 }
+                Observed::CallerCopy(id, principal) => {
+                    history.callers.insert(id, principal);
+                }
             }
         }
         for timeline in history.timelines.values_mut() {
@@ -248,6 +259,11 @@ impl History {
             .iter()
             .rev()
             .find(|c| c.time < at || (c.time == at && c.event_id.as_deref() != own))
+    }
+
+    /// The last change of `arn`'s product in the trail.
+    pub fn last_change(&self, arn: &str) -> Option<&Change> {
+        self.timelines.get(timeline_key(arn).as_ref())?.last()
     }
 
     /// The change event `event_id` made to `arn`'s product, if it made one.
@@ -277,6 +293,19 @@ impl History {
             return Some("duplicate: the caller's copy of a cross-account call (the owner's copy is reported)");
         }
         None
+    }
+
+    /// The principal of a cross-account call as its caller's copy names it, for the owner's
+    /// copy when that names only the caller's account.
+    pub fn caller_of(&self, event: &Event, principal: &Principal) -> Option<Principal> {
+        if principal.arn.is_some() || !event.is_owner_copy() {
+            return None;
+        }
+        let caller = self.callers.get(event.shared_event_id.as_deref()?)?;
+        Some(Principal {
+            cross_account: true,
+            ..caller.clone()
+        })
     }
 
     /// Tag changes and tagged sessions known.

@@ -280,8 +280,18 @@ impl Snapshots {
 }
 
 /// Reads a snapshot folder's name as the time it was taken: `2026-11-30`,
-/// `2026-11-30T18:00:00Z`, `2026-11-30T180000Z` or `2026-11-30T18-00-00Z`.
+/// `2026-11-30T18:00:00Z`, `2026-11-30T180000Z` or `2026-11-30T18-00-00Z`, alone or within the
+/// name (`inventory-2026-11-30`).
 pub fn snapshot_time(name: &str) -> Option<DateTime<Utc>> {
+    static WITHIN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let within = WITHIN.get_or_init(|| {
+        regex::Regex::new(r"\d{4}-\d{2}-\d{2}(?:T\d{2}(?:[:-]?\d{2}){2}(?:\.\d+)?Z)?|\d{8}T\d{6}Z")
+            .expect("a valid pattern")
+    });
+    exact_time(name).or_else(|| within.find_iter(name).find_map(|m| exact_time(m.as_str())))
+}
+
+fn exact_time(name: &str) -> Option<DateTime<Utc>> {
     use chrono::{NaiveDate, NaiveDateTime};
     if let Ok(t) = DateTime::parse_from_rfc3339(name) {
         return Some(t.with_timezone(&Utc));
@@ -370,6 +380,14 @@ mod tests {
         assert_eq!(taken(Some("2026-11-25")), at("2026-11-20"));
         assert_eq!(taken(None), at("2026-11-20"));
         assert!(snapshot_time("latest").is_none());
+        assert_eq!(
+            snapshot_time("inventory-2026-11-20"),
+            Some(at("2026-11-20"))
+        );
+        assert_eq!(
+            snapshot_time("snap_2026-11-01T12:00:00Z_eu"),
+            Some(at("2026-11-01T120000Z"))
+        );
         assert!(Snapshots::dated(Vec::new()).is_none());
     }
 }

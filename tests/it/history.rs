@@ -172,6 +172,7 @@ fn each_tag_api_changes_the_verdict_from_its_time_on() {
             (&arn("s3:b-put"), Some("bbb")),
             (&arn("s3:b-del"), None),
             (&arn("s3:b-aaa"), Some("aaa")),
+            (&arn("s3:b-stale"), Some("aaa")),
             (&arn("ec2:i-1"), Some("bbb")),
             (&arn("ec2:i-2"), None),
             (&arn("sqs:q1"), Some("bbb")),
@@ -360,6 +361,11 @@ fn each_tag_api_changes_the_verdict_from_its_time_on() {
             json!({"queueName": "q-new", "tags": {"product": "ccc"}}),
         ),
         access("new-a1", &at(2, 8), alice(), &arn("sqs:q-new")),
+        // Today's inventory still says aaa: it predates the trail's change to bbb, so that is
+        // a tag change from aaa.
+        put_bucket_tagging("stale-1", &at(3, 11), "b-stale", "bbb"),
+        access("stale-a1", &at(2, 11), alice(), &arn("s3:b-stale")),
+        access("stale-a2", &at(4, 11), alice(), &arn("s3:b-stale")),
         // IAM: a user's and a role's own tags.
         iam(
             "bob-1",
@@ -552,6 +558,27 @@ fn each_tag_api_changes_the_verdict_from_its_time_on() {
             "trail",
             "",
         ]),
+        untagged_admin("stale-1", &arn("s3:b-stale"), "aaa", "current"),
+        row([
+            "stale-1",
+            "tag-change",
+            &arn("s3:b-stale"),
+            "",
+            "bbb",
+            "iam",
+            "trail",
+            "aaa",
+        ]),
+        row([
+            "stale-a2",
+            "product-mismatch",
+            &arn("s3:b-stale"),
+            "aaa",
+            "bbb",
+            "iam",
+            "trail",
+            "",
+        ]),
         // Principals: bob was aaa from day 1 and bbb from day 3; r2 lost its tag on day 3.
         untagged_admin("bob-1", &arn("user:bob"), "bbb", "current"),
         untagged_admin("bob-2", &arn("user:bob"), "aaa", "trail"),
@@ -606,9 +633,9 @@ fn each_tag_api_changes_the_verdict_from_its_time_on() {
         missing.is_empty() && extra.is_empty(),
         "missing {missing:#?}\nextra {extra:#?}"
     );
-    // 19 product changes replayed, none from the refused call.
-    assert_eq!(summary["tag_history"]["trail_changes"], 19, "{summary}");
-    assert_eq!(summary["findings"]["tag-change"], 9);
+    // 20 product changes replayed, none from the refused call.
+    assert_eq!(summary["tag_history"]["trail_changes"], 20, "{summary}");
+    assert_eq!(summary["findings"]["tag-change"], 10);
 }
 
 #[test]
@@ -633,8 +660,15 @@ fn session_tags_along_a_role_chain_and_one_finding_per_access() {
         "identityProvider": "arn:aws:iam::111122223333:saml-provider/AWSSSO_0123_DO_NOT_DELETE"});
     let sso = || session(A, sso_role, "ASIAIC");
     let chained = || session(A, "deployer", "ASIACHAIN");
+    // The owner's copy names only the caller's account, as CloudTrail often logs it: the
+    // principal comes from the caller's copy.
     let cross = |id: &str, recipient: &str| {
-        let mut r = access(id, &at(2, 3), session(B, "partner", "ASIAPARTNER"), b_aaa);
+        let who = if recipient == A {
+            json!({"type": "AWSAccount", "principalId": "AROAPARTNER:s", "accountId": B})
+        } else {
+            session(B, "partner", "ASIAPARTNER")
+        };
+        let mut r = access(id, &at(2, 3), who, b_aaa);
         r["recipientAccountId"] = json!(recipient);
         r["sharedEventID"] = json!("shared-1");
         r
@@ -754,6 +788,12 @@ fn session_tags_along_a_role_chain_and_one_finding_per_access() {
     .into_iter()
     .collect();
     assert_eq!(rows, expected);
+    let csv = std::fs::read_to_string(dir.path().join("run/reports/findings.csv")).unwrap();
+    let owner = csv.lines().find(|l| l.contains("x-owner")).unwrap();
+    assert!(
+        owner.contains(&format!("{partner},assumed-role,{B},true")),
+        "the caller's principal, cross-account: {owner}"
+    );
     assert_eq!(summary["tag_history"]["tagged_sessions"], 2, "{summary}");
     assert_eq!(summary["tag_history"]["duplicates"], 2, "{summary}");
     assert_eq!(summary["records"]["read"], 10);
