@@ -78,6 +78,9 @@ pub struct FetchArgs {
     /// written to the same folder.
     #[arg(long, value_enum, default_value_t = FetchFrom::Tagging)]
     pub from: FetchFrom,
+    /// Member accounts to read with --assume-role (comma-separated) [default: the organisation's].
+    #[arg(long, value_delimiter = ',', value_parser = NonEmptyStringValueParser::new())]
+    pub accounts: Vec<String>,
     /// Write into a new subfolder of --out named by the time of the fetch
     /// (`2026-11-30T180000Z/`): run on a schedule, it keeps the dated snapshots a scan judges
     /// each event by.
@@ -95,6 +98,11 @@ pub struct AwsArgs {
     /// Regions to read (comma-separated) [default: the configured region; for S3 trails, all].
     #[arg(long, alias = "region", value_delimiter = ',', global = true, value_parser = NonEmptyStringValueParser::new())]
     pub regions: Vec<String>,
+    /// Read the inventory of member accounts through this role (`arn:aws:iam::<account>:role/NAME`):
+    /// of the accounts given with --accounts, else of every active account AWS Organizations
+    /// lists.
+    #[arg(long, value_name = "NAME", global = true, value_parser = NonEmptyStringValueParser::new())]
+    pub assume_role: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -14,16 +14,24 @@ pub(super) fn fetch_inventory(
     session: &AwsSession,
     aws: &AwsArgs,
     only_tag_key: Option<&str>,
+    accounts: &[String],
 ) -> Result<(tagtrail::inventory::aws::Fetched, Vec<String>)> {
     let regions = tagtrail::aws::regions(&session.config, &aws.regions);
     if regions.is_empty() {
         anyhow::bail!("no region: pass --regions or configure one (AWS_REGION, a profile)");
     }
-    let fetched = session.runtime.block_on(tagtrail::inventory::aws::fetch(
-        &session.config,
-        &regions,
-        only_tag_key,
-    ));
+    let accounts = tagtrail::inventory::aws::Accounts {
+        assume_role: aws.assume_role.clone(),
+        accounts: accounts.to_vec(),
+    };
+    let fetched = session
+        .runtime
+        .block_on(tagtrail::inventory::aws::fetch_accounts(
+            &session.config,
+            &regions,
+            only_tag_key,
+            &accounts,
+        ));
     Ok((fetched, regions))
 }
 
@@ -31,7 +39,12 @@ pub(super) fn inventory_fetch(args: FetchArgs) -> Result<u8> {
     let session = AwsSession::new(&args.aws)?;
     let started = Utc::now();
     let (fetched, regions) = match args.from {
-        FetchFrom::Tagging => fetch_inventory(&session, &args.aws, args.only_tag_key.as_deref())?,
+        FetchFrom::Tagging => fetch_inventory(
+            &session,
+            &args.aws,
+            args.only_tag_key.as_deref(),
+            &args.accounts,
+        )?,
         FetchFrom::Config => {
             let regions = tagtrail::aws::regions(&session.config, &args.aws.regions);
             if regions.is_empty() {

@@ -35,7 +35,8 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
     let mut session = None;
     let (snapshots, inventory_problems) = if inventory_source == "aws" {
         let aws = session.insert(AwsSession::new(&args.live.aws)?);
-        let (fetched, _) = super::inventory::fetch_inventory(aws, &args.live.aws, None)?;
+        let (fetched, _) =
+            super::inventory::fetch_inventory(aws, &args.live.aws, None, &args.live.accounts)?;
         let mut inventory = Inventory::new(tag_key);
         for (name, document) in &fetched.documents {
             let bytes = serde_json::to_vec(document)?;

@@ -135,6 +135,127 @@ pub async fn fetch(config: &SdkConfig, regions: &[String], tag_key: Option<&str>
     out
 }
 
+/// Where a fetch looks: the account of the credentials, or member accounts through a role.
+#[derive(Debug, Clone, Default)]
+pub struct Accounts {
+    /// The role to assume in each account (`arn:aws:iam::<account>:role/<name>`).
+    pub assume_role: Option<String>,
+    /// The accounts to read; with a role and none given, the organisation's active accounts
+    /// (`organizations:ListAccounts`).
+    pub accounts: Vec<String>,
+}
+
+/// Fetches the inventory of every account `accounts` names, each through its role: documents
+/// are prefixed with the account id. An account whose role cannot be assumed is a problem
+/// naming it; the others go on.
+pub async fn fetch_accounts(
+    config: &SdkConfig,
+    regions: &[String],
+    tag_key: Option<&str>,
+    accounts: &Accounts,
+) -> Fetched {
+    let Some(role) = &accounts.assume_role else {
+        return fetch(config, regions, tag_key).await;
+    };
+    let mut out = Fetched::default();
+    let ids = if accounts.accounts.is_empty() {
+        match organization_accounts(config).await {
+            Ok(ids) => ids,
+            Err(err) => {
+                out.problems.push(err.problem());
+                return out;
+            }
+        }
+    } else {
+        accounts.accounts.clone()
+    };
+    for account in ids {
+        let span = tracing::info_span!("account", account = account.as_str());
+        let member = match assume(config, &account, role)
+            .instrument(span.clone())
+            .await
+        {
+            Ok(member) => member,
+            Err(err) => {
+                out.problems.push(err.problem());
+                continue;
+            }
+        };
+        let fetched = fetch(&member, regions, tag_key).instrument(span).await;
+        out.resources += fetched.resources;
+        out.users += fetched.users;
+        out.roles += fetched.roles;
+        out.aliases += fetched.aliases;
+        out.documents.extend(
+            fetched
+                .documents
+                .into_iter()
+                .map(|(name, document)| (format!("{account}-{name}"), document)),
+        );
+        out.problems
+            .extend(fetched.problems.into_iter().map(|p| Problem {
+                source: format!("account {account}: {}", p.source),
+                reason: p.reason,
+            }));
+    }
+    out
+}
+
+/// The organisation's active member accounts.
+async fn organization_accounts(config: &SdkConfig) -> Result<Vec<String>, FetchError> {
+    let client = aws_sdk_organizations::Client::new(config);
+    let mut pages = client.list_accounts().into_paginator().send();
+    let mut ids = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| FetchError::of("organizations:ListAccounts", &e))?;
+        ids.extend(
+            page.accounts()
+                .iter()
+                .filter(|a| {
+                    a.status()
+                        .is_none_or(|s| *s == aws_sdk_organizations::types::AccountStatus::Active)
+                })
+                .filter_map(|a| a.id().map(str::to_string)),
+        );
+    }
+    Ok(ids)
+}
+
+/// The configuration of a member account: `config` with the credentials of `role` there.
+async fn assume(config: &SdkConfig, account: &str, role: &str) -> Result<SdkConfig, FetchError> {
+    let partition = config
+        .region()
+        .map_or("aws", |r| crate::arn::partition_of(r.as_ref()));
+    let role_arn = format!("arn:{partition}:iam::{account}:role/{role}");
+    let call = format!("sts:AssumeRole {role_arn}");
+    let assumed = aws_sdk_sts::Client::new(config)
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name("tagtrail-inventory")
+        .send()
+        .await
+        .map_err(|e| FetchError::of(call.clone(), &e))?;
+    let credentials = assumed.credentials().ok_or_else(|| FetchError {
+        call,
+        detail: "the answer holds no credentials".into(),
+        code: None,
+    })?;
+    let expiry = std::time::SystemTime::try_from(*credentials.expiration()).ok();
+    let credentials = aws_sdk_sts::config::Credentials::new(
+        credentials.access_key_id(),
+        credentials.secret_access_key(),
+        Some(credentials.session_token().to_string()),
+        expiry,
+        "tagtrail-assume-role",
+    );
+    Ok(config
+        .to_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .build())
+}
+
 /// A region's KMS aliases as `aws kms list-aliases` prints them.
 async fn aliases(client: &aws_sdk_kms::Client, region: &str) -> Result<Vec<Value>, FetchError> {
     let mut pages = client.list_aliases().into_paginator().send();

@@ -103,8 +103,14 @@ impl Moto {
 
     /// The tagtrail binary, pointed at this server with dummy credentials and no local config.
     fn tagtrail(&self, dir: &Path, args: &[&str]) -> Output {
+        self.tagtrail_with(dir, args, &[])
+    }
+
+    /// `tagtrail`, with more environment variables.
+    fn tagtrail_with(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         let out = Command::new(env!("CARGO_BIN_EXE_tagtrail"))
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(dir)
             .env_remove("RUST_LOG")
             .env("AWS_ENDPOINT_URL", self.endpoint())
@@ -203,6 +209,138 @@ fn live_aws_against_moto() {
     a_failing_bucket_is_reported_and_the_scan_goes_on(&moto);
     moto.reset();
     aws_config_records_judge_what_today_s_inventory_lacks(&moto);
+    moto.reset();
+    an_organisation_is_read_account_by_account_through_a_role(&moto);
+}
+
+/// A stand-in STS endpoint: refuses AssumeRole into `refused` (an account whose role cannot be
+/// assumed) and passes every other request to moto unchanged.
+fn sts_refusing(moto: String, refused: String) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = moto.trim_start_matches("http://").to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut head, mut line, mut length) = (String::new(), String::new(), 0);
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                if let Some((k, v)) = line.split_once(':') {
+                    if k.eq_ignore_ascii_case("content-length") {
+                        length = v.trim().parse().unwrap();
+                    }
+                }
+                // One request per connection: the answer closes it.
+                if !line.to_ascii_lowercase().starts_with("connection:") {
+                    head.push_str(&line);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let text = String::from_utf8_lossy(&body);
+            if text.contains(&format!("iam%3A%3A{refused}%3A")) {
+                let xml = format!("<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{refused}:role/OrganizationAccountAccessRole</Message></Error><RequestId>r</RequestId></ErrorResponse>");
+                let _ = write!(stream, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}", xml.len());
+                continue;
+            }
+            let mut moto = std::net::TcpStream::connect(&upstream).unwrap();
+            moto.write_all(head.as_bytes()).unwrap();
+            moto.write_all(b"Connection: close\r\n\r\n").unwrap();
+            moto.write_all(&body).unwrap();
+            let mut answer = Vec::new();
+            moto.read_to_end(&mut answer).unwrap();
+            let _ = stream.write_all(&answer);
+        }
+    });
+    endpoint
+}
+
+/// `inventory fetch --assume-role` over an organisation: the accounts come from
+/// `ListAccounts`, each is read through the role; one whose role cannot be assumed is named
+/// and makes the exit code partial, the others are complete.
+fn an_organisation_is_read_account_by_account_through_a_role(moto: &Moto) {
+    let seeded: Value = serde_json::from_str(
+        &moto.python(&root().join("tests/moto/seed_org.py"), &[&moto.endpoint()]),
+    )
+    .unwrap();
+    let refused = seeded["accounts"][2].as_str().unwrap().to_string();
+    let sts = sts_refusing(moto.endpoint(), refused.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let out = moto.tagtrail_with(
+        dir.path(),
+        &[
+            "inventory",
+            "fetch",
+            "--assume-role",
+            "OrganizationAccountAccessRole",
+            "--out",
+            "inv",
+            "--regions",
+            "us-east-1",
+        ],
+        &[("AWS_ENDPOINT_URL_STS", &sts)],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains(&format!(
+            "sts:AssumeRole arn:aws:iam::{refused}:role/OrganizationAccountAccessRole"
+        )) && stderr(&out).contains("AccessDenied"),
+        "{}",
+        stderr(&out)
+    );
+    let mut fetched: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for entry in std::fs::read_dir(dir.path().join("inv")).unwrap() {
+        let path = entry.unwrap().path();
+        let document = json_file(&path);
+        for list in ["ResourceTagMappingList", "UserDetailList", "RoleDetailList"] {
+            for item in document[list].as_array().into_iter().flatten() {
+                let arn = item["ResourceARN"]
+                    .as_str()
+                    .or(item["Arn"].as_str())
+                    .unwrap();
+                let product = item["Tags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|t| t["Key"] == "product");
+                fetched.insert(
+                    arn.to_string(),
+                    product.map(|t| t["Value"].as_str().unwrap().to_string()),
+                );
+            }
+        }
+    }
+    // Every member's tagged resources and users but the refused account's (moto may add
+    // untagged roles of its own).
+    let expected: BTreeMap<String, Option<String>> = seeded["created"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(arn, product)| !arn.contains(&refused) && *product != "ccc")
+        .map(|(arn, product)| (arn.clone(), Some(product.as_str().unwrap().to_string())))
+        .collect();
+    fetched.retain(|_, product| product.is_some());
+    assert_eq!(fetched, expected);
+    // Each account's documents carry its id.
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("inv"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for account in seeded["accounts"].as_array().unwrap().iter().take(2) {
+        let account = account.as_str().unwrap();
+        assert!(
+            names.contains(&format!("{account}-resources-us-east-1.json")),
+            "{names:?}"
+        );
+    }
 }
 
 /// `inventory fetch --from config` on moto's Config (one item per resource; its timestamps and
