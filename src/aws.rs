@@ -39,6 +39,55 @@ pub fn s3_client(config: &SdkConfig, region: Option<&str>) -> aws_sdk_s3::Client
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
+/// A role that could not be assumed.
+#[derive(Debug, thiserror::Error)]
+#[error("sts:AssumeRole {role_arn}: {detail}")]
+pub struct AssumeRoleError {
+    pub role_arn: String,
+    pub detail: String,
+    /// The service's error code (`AccessDenied`...), when it sent one.
+    pub code: Option<String>,
+}
+
+/// `config` with the credentials of `role_arn`, assumed once (sessions of an hour: a longer
+/// run needs a role with a longer maximum session).
+pub async fn assume_role(
+    config: &SdkConfig,
+    role_arn: &str,
+    session_name: &str,
+) -> Result<SdkConfig, AssumeRoleError> {
+    use aws_sdk_sts::error::ProvideErrorMetadata;
+    let failed = |detail: String, code: Option<&str>| AssumeRoleError {
+        role_arn: role_arn.to_string(),
+        detail,
+        code: code.map(str::to_string),
+    };
+    let assumed = aws_sdk_sts::Client::new(config)
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name(session_name)
+        .send()
+        .await
+        .map_err(|e| failed(describe(&e), e.as_service_error().and_then(|s| s.code())))?;
+    let credentials = assumed
+        .credentials()
+        .ok_or_else(|| failed("the answer holds no credentials".into(), None))?;
+    let expiry = std::time::SystemTime::try_from(*credentials.expiration()).ok();
+    let credentials = aws_sdk_sts::config::Credentials::new(
+        credentials.access_key_id(),
+        credentials.secret_access_key(),
+        Some(credentials.session_token().to_string()),
+        expiry,
+        "tagtrail-assume-role",
+    );
+    Ok(config
+        .to_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .build())
+}
+
 /// An SDK error with its whole cause chain, for messages. It carries no credentials.
 pub fn describe<E: std::error::Error>(err: &E) -> String {
     aws_sdk_s3::error::DisplayErrorContext(err).to_string()

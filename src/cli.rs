@@ -118,6 +118,9 @@ pub struct LiveArgs {
     /// Accounts of the trail layout to read (comma-separated) [default: all].
     #[arg(long, value_delimiter = ',', value_parser = NonEmptyStringValueParser::new())]
     pub accounts: Vec<String>,
+    /// Read the --logs objects with this role (a log archive bucket in another account).
+    #[arg(long, value_name = "ARN", requires = "logs", value_parser = NonEmptyStringValueParser::new())]
+    pub logs_role: Option<String>,
     /// S3 downloads in flight at once.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,

@@ -92,9 +92,22 @@ fn plan(
             Some(aws) => aws,
             None => session.insert(AwsSession::new(&live.aws)?),
         };
+        let logs_config = match &live.logs_role {
+            Some(role) => Some(
+                aws.runtime
+                    .block_on(tagtrail::aws::assume_role(
+                        &aws.config,
+                        role,
+                        "tagtrail-logs",
+                    ))
+                    .context("assuming --logs-role")?,
+            ),
+            None => None,
+        };
         Some(Live {
             runtime: aws.runtime.handle().clone(),
             config: aws.config.clone(),
+            logs_config,
             s3: live.logs,
             lookup_events: live.lookup_events,
             regions: live.aws.regions,

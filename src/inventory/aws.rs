@@ -227,33 +227,13 @@ async fn assume(config: &SdkConfig, account: &str, role: &str) -> Result<SdkConf
         .region()
         .map_or("aws", |r| crate::arn::partition_of(r.as_ref()));
     let role_arn = format!("arn:{partition}:iam::{account}:role/{role}");
-    let call = format!("sts:AssumeRole {role_arn}");
-    let assumed = aws_sdk_sts::Client::new(config)
-        .assume_role()
-        .role_arn(&role_arn)
-        .role_session_name("tagtrail-inventory")
-        .send()
+    crate::aws::assume_role(config, &role_arn, "tagtrail-inventory")
         .await
-        .map_err(|e| FetchError::of(call.clone(), &e))?;
-    let credentials = assumed.credentials().ok_or_else(|| FetchError {
-        call,
-        detail: "the answer holds no credentials".into(),
-        code: None,
-    })?;
-    let expiry = std::time::SystemTime::try_from(*credentials.expiration()).ok();
-    let credentials = aws_sdk_sts::config::Credentials::new(
-        credentials.access_key_id(),
-        credentials.secret_access_key(),
-        Some(credentials.session_token().to_string()),
-        expiry,
-        "tagtrail-assume-role",
-    );
-    Ok(config
-        .to_builder()
-        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
-            credentials,
-        ))
-        .build())
+        .map_err(|e| FetchError {
+            call: format!("sts:AssumeRole {}", e.role_arn),
+            detail: e.detail,
+            code: e.code,
+        })
 }
 
 /// A region's KMS aliases as `aws kms list-aliases` prints them.

@@ -22,6 +22,9 @@ use crate::tally::Problem;
 pub struct Live {
     pub runtime: Handle,
     pub config: SdkConfig,
+    /// The configuration S3 trail objects are read with, when it is not `config` (a role in
+    /// the log archive account: `--logs-role`).
+    pub logs_config: Option<SdkConfig>,
     pub s3: Vec<S3Url>,
     pub lookup_events: bool,
     /// Regions for LookupEvents and the trail layout (empty: the configured region for
@@ -65,12 +68,13 @@ async fn produce(live: Live, window: Window, sender: mpsc::Sender<Pending>) {
         accounts: live.accounts.clone(),
         regions: live.regions.clone(),
     };
-    let configured = crate::aws::s3_client(&live.config, None);
+    let logs_config = live.logs_config.as_ref().unwrap_or(&live.config);
+    let configured = crate::aws::s3_client(logs_config, None);
     for url in &live.s3 {
         let client = match s3::bucket_region(&configured, &url.bucket).await {
             Some(region) => {
                 tracing::info!(bucket = url.bucket.as_str(), region, "bucket region");
-                crate::aws::s3_client(&live.config, Some(&region))
+                crate::aws::s3_client(logs_config, Some(&region))
             }
             None => configured.clone(),
         };

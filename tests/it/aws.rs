@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -211,15 +212,23 @@ fn live_aws_against_moto() {
     aws_config_records_judge_what_today_s_inventory_lacks(&moto);
     moto.reset();
     an_organisation_is_read_account_by_account_through_a_role(&moto);
+    moto.reset();
+    a_log_archive_bucket_is_read_with_a_role(&moto);
 }
 
-/// A stand-in STS endpoint: refuses AssumeRole into `refused` (an account whose role cannot be
-/// assumed) and passes every other request to moto unchanged.
-fn sts_refusing(moto: String, refused: String) -> String {
+/// A stand-in endpoint in front of moto: passes each request on unchanged, unless `refuse`
+/// (given the request's head and body) returns the status and XML error to answer instead.
+/// Returns the endpoint and the heads of the requests it saw.
+fn stand_in(
+    moto: String,
+    refuse: impl Fn(&str, &str) -> Option<(u16, String)> + Send + 'static,
+) -> (String, Arc<Mutex<Vec<String>>>) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     let upstream = moto.trim_start_matches("http://").to_string();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = seen.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
@@ -239,10 +248,9 @@ fn sts_refusing(moto: String, refused: String) -> String {
             }
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap();
-            let text = String::from_utf8_lossy(&body);
-            if text.contains(&format!("iam%3A%3A{refused}%3A")) {
-                let xml = format!("<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{refused}:role/OrganizationAccountAccessRole</Message></Error><RequestId>r</RequestId></ErrorResponse>");
-                let _ = write!(stream, "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}", xml.len());
+            log.lock().unwrap().push(head.clone());
+            if let Some((status, xml)) = refuse(&head, &String::from_utf8_lossy(&body)) {
+                let _ = write!(stream, "HTTP/1.1 {status} Refused\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}", xml.len());
                 continue;
             }
             let mut moto = std::net::TcpStream::connect(&upstream).unwrap();
@@ -254,7 +262,91 @@ fn sts_refusing(moto: String, refused: String) -> String {
             let _ = stream.write_all(&answer);
         }
     });
-    endpoint
+    (endpoint, seen)
+}
+
+/// `--logs-role`: trail objects are read with the role's credentials (the S3 requests carry
+/// the assumed session's key, not the caller's), and an object S3 refuses is named with the
+/// likely cause while the others are read.
+fn a_log_archive_bucket_is_read_with_a_role(moto: &Moto) {
+    moto.upload(
+        &root().join("examples/demo/trail"),
+        "archive-bucket",
+        "org/",
+    );
+    let refused_key = "AWSLogs/401234567890/CloudTrail/us-east-1/2026/11/21/";
+    let (s3, seen) = stand_in(moto.endpoint(), move |head, _| {
+        (head.starts_with("GET /archive-bucket/org/") && head.contains(refused_key)).then(|| {
+            (
+                403,
+                "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+                    .to_string(),
+            )
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = moto.tagtrail_with(
+        dir.path(),
+        &[
+            "scan",
+            "--logs",
+            "s3://archive-bucket/org/",
+            "--logs-role",
+            "arn:aws:iam::999988887777:role/LogArchiveReader",
+            "--inventory",
+            root().join("examples/demo/inventory").to_str().unwrap(),
+            "--out",
+            "r",
+            "--format",
+            "json",
+        ],
+        &[("AWS_ENDPOINT_URL_S3", &s3)],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let summary = json_file(&dir.path().join("r/summary.json"));
+    let rejected = summary["rejected"].as_array().unwrap();
+    assert!(!rejected.is_empty(), "{summary}");
+    for problem in rejected {
+        let (source, reason) = (
+            problem["source"].as_str().unwrap(),
+            problem["reason"].as_str().unwrap(),
+        );
+        assert!(
+            source.contains(
+                "archive-bucket/org/AWSLogs/401234567890/CloudTrail/us-east-1/2026/11/21/"
+            ),
+            "{problem}"
+        );
+        assert!(
+            reason.contains("AccessDenied")
+                && reason.contains("Object Ownership")
+                && reason.contains("kms:Decrypt"),
+            "{problem}"
+        );
+    }
+    assert!(
+        summary["records"]["read"].as_u64().unwrap() > 0,
+        "the other objects are read: {summary}"
+    );
+    // Every object request was signed with the assumed role's session key.
+    let heads = seen.lock().unwrap();
+    let gets: Vec<&String> = heads
+        .iter()
+        .filter(|h| h.starts_with("GET /archive-bucket/org/AWSLogs"))
+        .collect();
+    assert!(!gets.is_empty());
+    for head in gets {
+        assert!(
+            !head.contains("Credential=AKIATAGTRAILTEST0001") && head.contains("Credential=ASIA"),
+            "{head}"
+        );
+    }
 }
 
 /// `inventory fetch --assume-role` over an organisation: the accounts come from
@@ -266,7 +358,12 @@ fn an_organisation_is_read_account_by_account_through_a_role(moto: &Moto) {
     )
     .unwrap();
     let refused = seeded["accounts"][2].as_str().unwrap().to_string();
-    let sts = sts_refusing(moto.endpoint(), refused.clone());
+    let marker = format!("iam%3A%3A{refused}%3A");
+    let (sts, _) = stand_in(moto.endpoint(), move |_, body| {
+        body.contains(&marker).then(|| {
+            (403, "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform sts:AssumeRole</Message></Error><RequestId>r</RequestId></ErrorResponse>".to_string())
+        })
+    });
     let dir = tempfile::tempdir().unwrap();
     let out = moto.tagtrail_with(
         dir.path(),
