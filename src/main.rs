@@ -56,8 +56,9 @@ fn init_logging(verbose: u8, format: LogFormat) {
         1 => "info",
         _ => "debug",
     };
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    // The final line of a scan (target `tagtrail::done`) is always written.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},tagtrail::done=info")));
     let registry = tracing_subscriber::registry();
     match format {
         LogFormat::Json => registry

@@ -74,6 +74,22 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
         spill_rows: args.spill_rows,
     };
     let outcome = tagtrail::scan::scan(&options)?;
+    let (tally, findings) = (&outcome.tally, &outcome.summary.findings);
+    // One line for schedulers and log collectors, whatever the log level.
+    tracing::info!(
+        target: "tagtrail::done",
+        inputs = tally.inputs,
+        read = tally.read,
+        resolved = tally.resolved,
+        unresolved = tally.unresolved,
+        skipped = tally.skipped,
+        rejected = tally.rejected,
+        findings = findings.values().sum::<u64>(),
+        duplicates = outcome.summary.tag_history.duplicates,
+        reports = %options.out_dir.display(),
+        exit_code = outcome.exit_code,
+        "scan finished"
+    );
     let mut out = io::stdout().lock();
     write!(out, "{}", outcome.summary.to_text())?;
     writeln!(out, "\nreports")?;

@@ -298,3 +298,27 @@ fn days_outside_the_window_are_never_opened() {
         "day 22's record is outside --until"
     );
 }
+
+/// A scheduled run ends with one line for the scheduler's log: as a JSON object with
+/// `--log-format json`, whatever the log level.
+#[test]
+fn a_scan_ends_with_one_status_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = scan_demo(dir.path(), &["--log-format", "json", "--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let last: Value = serde_json::from_str(stderr(&out).lines().last().unwrap()).unwrap();
+    assert_eq!(last["target"], "tagtrail::done");
+    let fields = &last["fields"];
+    assert_eq!(fields["message"], "scan finished");
+    assert_eq!(fields["read"], 57);
+    assert_eq!(
+        fields["read"].as_u64(),
+        ["resolved", "unresolved", "skipped", "rejected"]
+            .iter()
+            .map(|k| fields[k].as_u64().unwrap())
+            .sum::<u64>()
+            .into()
+    );
+    assert_eq!(fields["findings"], 12);
+    assert_eq!(fields["exit_code"], 0);
+}
