@@ -121,8 +121,9 @@ pub struct LiveArgs {
     /// Read the --logs objects with this role (a log archive bucket in another account).
     #[arg(long, value_name = "ARN", requires = "logs", value_parser = NonEmptyStringValueParser::new())]
     pub logs_role: Option<String>,
-    /// S3 downloads in flight at once.
-    #[arg(long, default_value_t = 8)]
+    /// S3 downloads in flight at once. Each waits ~20-50 ms for its first byte: many in flight
+    /// keep the cores busy (bench/s3.sh).
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
     #[command(flatten)]
     pub aws: AwsArgs,

@@ -40,7 +40,10 @@ impl Live {
     /// Starts the downloads on the runtime and returns their inputs in order. Must be called
     /// outside the runtime (the iterator blocks its thread while it waits).
     pub fn stream(&self, window: &Window) -> impl Iterator<Item = Pending> + Send + 'static {
-        let (sender, mut receiver) = mpsc::channel(self.concurrency.max(1) * 2);
+        // Downloaded objects waiting for a worker: a few per core. With the downloads in
+        // flight, this bounds the objects held at once (concurrency + this).
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (sender, mut receiver) = mpsc::channel(cores * 2);
         let runtime = self.runtime.clone();
         let mut producer = Some(runtime.spawn(produce(self.clone(), *window, sender)));
         std::iter::from_fn(move || {
