@@ -37,9 +37,7 @@ pub fn s3_client(config: &SdkConfig, region: Option<&str>) -> aws_sdk_s3::Client
     let path_style = config.endpoint_url().is_some();
     let mut builder = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(path_style)
-        .response_checksum_validation(
-            aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
-        );
+        .response_checksum_validation(aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired);
     if let Some(region) = region {
         builder = builder.region(Region::new(region.to_string()));
     }

@@ -40,6 +40,14 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether the plan reads S3 or LookupEvents.
+    pub fn has_live(&self) -> bool {
+        #[cfg(feature = "aws")]
+        return self.live.is_some();
+        #[cfg(not(feature = "aws"))]
+        false
+    }
+
     /// Local inputs only.
     pub fn local(inputs: Inputs) -> Self {
         Plan {
@@ -201,6 +209,17 @@ where
     }
 }
 
+/// How a run reads the live sources of its plan.
+#[derive(Clone, Copy)]
+pub enum LiveMode<'s> {
+    /// Fetch them.
+    Fetch,
+    /// Fetch them and keep them in the spool, for a second pass.
+    Record(&'s source::spool::Spool),
+    /// Read what an earlier pass kept, instead of fetching again.
+    Replay(&'s source::spool::Spool),
+}
+
 /// Runs every source of `plan`: local inputs first, then the live ones. Live sources that
 /// fail (a bucket or region that denies access) are counted as rejected input with their
 /// reason; the rest of the run goes on.
@@ -212,6 +231,21 @@ pub fn run_plan<T: Send>(
     map: impl Fn(ResolvedEvent, &Event, &str) -> T + Sync,
     sink: impl FnMut(T) + Send,
 ) -> Result<Tally, SourceError> {
+    run_plan_live(plan, LiveMode::Fetch, window, resolver, triage, map, sink)
+}
+
+/// [`run_plan`], with the live sources read as `live` says.
+pub fn run_plan_live<T: Send>(
+    plan: &Plan,
+    live: LiveMode,
+    window: &Window,
+    resolver: &Resolver,
+    triage: &Triage,
+    map: impl Fn(ResolvedEvent, &Event, &str) -> T + Sync,
+    sink: impl FnMut(T) + Send,
+) -> Result<Tally, SourceError> {
+    #[cfg(not(feature = "aws"))]
+    let _ = live;
     let mut run = Run::new(window, resolver, map, sink).with_triage(triage);
     let max = plan.max_file_bytes;
     match &plan.local {
@@ -222,8 +256,12 @@ pub fn run_plan<T: Send>(
         None => {}
     }
     #[cfg(feature = "aws")]
-    if let Some(live) = &plan.live {
-        run.pending(live.stream(window), max);
+    if let Some(sources) = &plan.live {
+        match live {
+            LiveMode::Fetch => run.pending(sources.stream(window), max),
+            LiveMode::Record(spool) => run.pending(spool.record(sources.stream(window)), max),
+            LiveMode::Replay(spool) => run.pending(spool.replay(), max),
+        }
     }
     Ok(run.finish())
 }

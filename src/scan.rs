@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use crate::event::Event;
 use crate::history::{self, History, Observed, TagCalls, Tags};
 use crate::inventory::Snapshots;
-use crate::pipeline::{self, Plan};
+use crate::pipeline::{self, LiveMode, Plan};
 use crate::policy::Policy;
 use crate::report::sorter::FindingSorter;
 use crate::report::summary::{FindingStats, Summary, TagHistory};
@@ -18,6 +18,7 @@ use crate::report::{self, FindingRow, Format, ReportError};
 use crate::resolve::{ResolvedEvent, Resolver, Sources};
 use crate::ruleset::LazyRecord;
 use crate::ruleset::RuleSet;
+use crate::source::spool::Spool;
 use crate::source::{SourceError, Window};
 use crate::tally::{Problem, Tally};
 use crate::verdict::{self, Counted, Kind};
@@ -89,7 +90,11 @@ fn write_reports(
 }
 
 /// The first pass: what changes tags and identities, and which records are duplicates.
-fn read_history(options: &ScanOptions, resolver: &Resolver) -> Result<History, ScanError> {
+fn read_history(
+    options: &ScanOptions,
+    resolver: &Resolver,
+    live: LiveMode,
+) -> Result<History, ScanError> {
     let _span = tracing::info_span!("history").entered();
     let calls = TagCalls::builtin();
     let key = options.snapshots.newest().inventory.tag_key();
@@ -97,8 +102,9 @@ fn read_history(options: &ScanOptions, resolver: &Resolver) -> Result<History, S
         (!history::is_observed(event, calls)).then_some("not needed by the history pass")
     };
     let mut observed = Vec::new();
-    pipeline::run_plan(
+    pipeline::run_plan_live(
         &options.plan,
+        live,
         &options.window,
         resolver,
         &needed,
@@ -122,10 +128,26 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         index: Some(current.index()),
         sources: Sources::default(),
     };
+    // Live inputs are fetched once: the first pass keeps them on disk for the second.
+    let spool = match (options.single_pass, options.plan.has_live()) {
+        (false, true) => {
+            let spool_error = |source| ReportError::Io {
+                path: format!("{} (spool of live inputs)", options.out_dir.display()),
+                source,
+            };
+            std::fs::create_dir_all(&options.out_dir).map_err(spool_error)?;
+            Some(Spool::new_in(&options.out_dir).map_err(spool_error)?)
+        }
+        _ => None,
+    };
     let history = if options.single_pass {
         History::default()
     } else {
-        read_history(options, &resolver)?
+        read_history(
+            options,
+            &resolver,
+            spool.as_ref().map_or(LiveMode::Fetch, LiveMode::Record),
+        )?
     };
     let tags = Tags {
         history: &history,
@@ -149,8 +171,9 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             .collect();
         (rows, judgement.counted)
     };
-    let mut tally = pipeline::run_plan(
+    let mut tally = pipeline::run_plan_live(
         &options.plan,
+        spool.as_ref().map_or(LiveMode::Fetch, LiveMode::Replay),
         &options.window,
         &resolver,
         &duplicate,

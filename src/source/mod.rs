@@ -14,6 +14,7 @@ pub mod live;
 pub mod lookup_api;
 #[cfg(feature = "aws")]
 pub mod s3;
+pub mod spool;
 pub mod window;
 
 use std::fs;
@@ -61,7 +62,15 @@ pub struct Input {
 #[derive(Debug)]
 pub enum Pending {
     File(PathBuf),
-    Fetched { name: String, raw: Vec<u8> },
+    Fetched {
+        name: String,
+        raw: Vec<u8>,
+    },
+    /// A fetched input kept on disk (`spool`), reported under its own name.
+    Spooled {
+        name: String,
+        path: PathBuf,
+    },
     Unreadable(Problem),
 }
 
@@ -73,6 +82,15 @@ impl Pending {
         match self {
             Pending::File(path) => read_file_reusing(&path, buffer, max_bytes),
             Pending::Fetched { name, raw } => decompress(name, raw, buffer, max_bytes),
+            Pending::Spooled { name, path } => read_file_reusing(&path, buffer, max_bytes)
+                .map(|input| Input {
+                    name: name.clone(),
+                    ..input
+                })
+                .map_err(|problem| Problem {
+                    source: name,
+                    ..problem
+                }),
             Pending::Unreadable(problem) => Err(problem),
         }
     }
@@ -81,7 +99,7 @@ impl Pending {
     pub fn name(&self) -> String {
         match self {
             Pending::File(path) => path.display().to_string(),
-            Pending::Fetched { name, .. } => name.clone(),
+            Pending::Fetched { name, .. } | Pending::Spooled { name, .. } => name.clone(),
             Pending::Unreadable(problem) => problem.source.clone(),
         }
     }
