@@ -33,9 +33,9 @@ impl Spool {
         &'s self,
         inputs: impl Iterator<Item = Pending> + Send + 's,
     ) -> impl Iterator<Item = Pending> + Send + 's {
-        inputs.map(move |pending| {
+        inputs.inspect(move |pending| {
             let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-            let copy = match &pending {
+            let copy = match pending {
                 Pending::Fetched { name, raw } => {
                     let path = self.dir.path().join(format!("{:09}", kept.len()));
                     match fs::write(&path, raw) {
@@ -60,7 +60,6 @@ impl Spool {
                 Pending::Unreadable(problem) => Pending::Unreadable(problem.clone()),
             };
             kept.push(copy);
-            pending
         })
     }
 
