@@ -374,23 +374,11 @@ pub fn process<T>(
                     None => tally.resolve(),
                     Some(reason) => tally.unresolve(reason.code()),
                 }
-                let owned = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);
-                let resolved = ResolvedEvent {
-                    event_time,
-                    event_id: owned(event.event_id.as_deref()),
-                    event_source: event.event_source.to_string(),
-                    event_name: event.event_name.to_string(),
-                    aws_region: owned(event.region()),
-                    account_id: owned(event.owner_account()),
-                    error_code: owned(event.error_code.as_deref()),
-                    read_only: event.read_only,
-                    request_logged: event.request_parameters.is_some_and(|r| r.get() != "{}"),
-                    resolution,
-                    source: RecordSource {
-                        input: input_name.clone(),
-                        position: record.position,
-                    },
+                let source = RecordSource {
+                    input: input_name.clone(),
+                    position: record.position,
                 };
+                let resolved = ResolvedEvent::new(&event, event_time, resolution, source);
                 events.push(map(resolved, &event, &record.json));
             }
         }

@@ -19,7 +19,7 @@ pub use decode::{decode, Item, LookupResource, Position, RawRecord};
 
 /// Where a record was read: the input (shared by all its records) and the position in it.
 /// Displays as `path:line 3`, `path:record 12`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RecordSource {
     pub input: Arc<str>,
     pub position: Position,

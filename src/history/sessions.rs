@@ -179,26 +179,9 @@ mod tests {
             sources: Sources::default(),
         };
         let event = Event::parse(json).unwrap();
+        let time = crate::source::window::parse_event_time(event.event_time.as_deref().unwrap());
         let resolution = resolver.resolve(&event, json, &[]);
-        let resolved = ResolvedEvent {
-            event_time: event
-                .event_time
-                .as_deref()
-                .and_then(crate::source::window::parse_event_time),
-            event_id: event.event_id.as_deref().map(str::to_string),
-            event_source: event.event_source.to_string(),
-            event_name: event.event_name.to_string(),
-            aws_region: None,
-            account_id: None,
-            error_code: None,
-            read_only: None,
-            request_logged: true,
-            resolution,
-            source: crate::event::RecordSource {
-                input: "t".into(),
-                position: Default::default(),
-            },
-        };
+        let resolved = ResolvedEvent::new(&event, time, resolution, Default::default());
         let key = TagKey {
             key: "product".into(),
             case_insensitive: false,

@@ -135,6 +135,31 @@ pub struct ResolvedEvent {
     pub source: RecordSource,
 }
 
+impl ResolvedEvent {
+    /// The fields reports need of `event`, with its resolution.
+    pub fn new(
+        event: &Event,
+        event_time: Option<DateTime<Utc>>,
+        resolution: Resolution,
+        source: RecordSource,
+    ) -> Self {
+        let owned = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_string);
+        ResolvedEvent {
+            event_time,
+            event_id: owned(event.event_id.as_deref()),
+            event_source: event.event_source.to_string(),
+            event_name: event.event_name.to_string(),
+            aws_region: owned(event.region()),
+            account_id: owned(event.owner_account()),
+            error_code: owned(event.error_code.as_deref()),
+            read_only: event.read_only,
+            request_logged: event.request_parameters.is_some_and(|r| r.get() != "{}"),
+            resolution,
+            source,
+        }
+    }
+}
+
 /// Options of resolution.
 #[derive(Debug, Clone, Copy)]
 pub struct Sources {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::{root, stderr, stdout};
+use crate::{finding_rows, root, stderr, stdout};
 
 const SECRET: &str = "tagtrailTESTsecretKEYthatMUSTnotLEAK000";
 const TOKEN: &str = "tagtrailTESTsessionTOKENthatMUSTnotLEAK";
@@ -541,14 +541,13 @@ fn aws_config_records_judge_what_today_s_inventory_lacks(moto: &Moto) {
         stdout(&scan),
         stderr(&scan)
     );
-    let csv = std::fs::read_to_string(dir.path().join("r/findings.csv")).unwrap();
-    let rows: Vec<&str> = csv.lines().skip(1).collect();
-    assert_eq!(rows.len(), 1, "{csv}");
+    let rows = finding_rows(&dir.path().join("r"));
+    assert_eq!(rows.len(), 1, "{rows:?}");
     assert!(
         rows[0].contains("GetTopicAttributes")
             && rows[0].contains(",ccc,config,")
             && rows[0].contains("product-mismatch"),
-        "{csv}"
+        "{rows:?}"
     );
     assert_eq!(
         json_file(&dir.path().join("r/summary.json"))["counted"]["matches"],

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::{loopback, stderr, stdout};
+use crate::{finding_rows, loopback, stderr, stdout};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -151,14 +151,13 @@ fn config_history_judges_each_access_by_the_tags_recorded_at_its_time() {
         stdout(&scan),
         stderr(&scan)
     );
-    let csv = std::fs::read_to_string(dir.path().join("r/findings.csv")).unwrap();
-    let rows: Vec<&str> = csv.lines().skip(1).collect();
-    assert_eq!(rows.len(), 1, "{csv}");
+    let rows = finding_rows(&dir.path().join("r"));
+    assert_eq!(rows.len(), 1, "{rows:?}");
     assert!(
         rows[0].contains("moved-late")
             && rows[0].contains(",bbb,config,")
             && rows[0].contains("product-mismatch"),
-        "{csv}"
+        "{rows:?}"
     );
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("r/summary.json")).unwrap())

@@ -51,3 +51,9 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     enc.write_all(bytes).unwrap();
     enc.finish().unwrap()
 }
+
+/// The rows of a report folder's `findings.csv`, without the header.
+pub fn finding_rows(report: &Path) -> Vec<String> {
+    let csv = std::fs::read_to_string(report.join("findings.csv")).unwrap();
+    csv.lines().skip(1).map(str::to_string).collect()
+}
