@@ -11,16 +11,8 @@ cd "$(dirname "$0")/.."
 
 events="${1:-1000000}"
 rounds="${2:-3}"
-shared="$(cd .. && pwd)/shared/bench"
-target="${CARGO_TARGET_DIR:-target}"
-work="$target/bench"
-corpus="$work/corpus-$events"
-mkdir -p "$work"
-
-if [ ! -d "$corpus/AWSLogs" ]; then
-  echo "generating $events events into $corpus" >&2
-  python3 "$shared/gen_corpus.py" --out "$corpus" --events "$events" --seed 42 > "$corpus.plan.json"
-fi
+# shellcheck source=bench/corpus.sh
+. bench/corpus.sh
 if [ ! -x "$work/venv/bin/python" ] || ! "$work/venv/bin/python" -c "import duckdb" 2>/dev/null; then
   python3 -m venv "$work/venv"
   "$work/venv/bin/pip" install --quiet duckdb

@@ -12,16 +12,8 @@ cd "$(dirname "$0")/.."
 
 events="${1:-200000}"
 rounds="${2:-3}"
-shared="$(cd .. && pwd)/shared/bench"
-target="${CARGO_TARGET_DIR:-target}"
-work="$target/bench"
-corpus="$work/corpus-$events"
-mkdir -p "$work"
-
-if [ ! -d "$corpus/AWSLogs" ]; then
-  echo "generating $events events into $corpus" >&2
-  python3 "$shared/gen_corpus.py" --out "$corpus" --events "$events" --seed 42 > "$corpus.plan.json"
-fi
+# shellcheck source=bench/corpus.sh
+. bench/corpus.sh
 if [ ! -x "$work/s3s/bin/s3s-fs" ]; then
   cargo install s3s-fs@0.14.1 --features binary --locked --root "$work/s3s"
 fi
