@@ -248,6 +248,9 @@ pub enum RulesCommand {
     Diff(DiffArgs),
     /// Scaffold a rule file for one API call, with a test case from a real record.
     New(NewArgs),
+    /// Propose rules for the calls no rule covers, from a trail and an inventory: a value of
+    /// the request or response that names a resource of the call's service shows the path.
+    Learn(LearnArgs),
     /// Print the JSON Schema of rule files (committed as rules/schema.json).
     Schema,
 }
@@ -264,6 +267,25 @@ pub struct NewArgs {
     /// The rule folder to write to.
     #[arg(long, value_name = "DIR", default_value = "rules")]
     pub rules: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// Records to learn from (files or folders, any container).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The inventory whose ARNs the values are matched against (as `scan --inventory`).
+    #[arg(long, value_name = "DIR")]
+    pub inventory: PathBuf,
+    /// The rule file to write (it must not exist: review, then commit it to rules/).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// A proposal is kept when it matches in at least this many records.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_records: u64,
+    /// Rule folder the proposals complete [default: the rule pack built into tagtrail].
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -167,7 +167,7 @@ fn window(common: &CommonArgs) -> Result<Window> {
     Ok(window)
 }
 
-fn load_inventory(dir: &Path, tag_key: TagKey) -> Result<Inventory> {
+pub(crate) fn load_inventory(dir: &Path, tag_key: TagKey) -> Result<Inventory> {
     let mut inventory = Inventory::new(tag_key);
     tagtrail::inventory::files::load_dir(dir, &mut inventory)
         .context("reading the tag inventory")?;

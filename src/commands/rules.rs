@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
+use tagtrail::inventory::TagKey;
 use tagtrail::pipeline::{self, Inputs};
 use tagtrail::resolve::{Resolver, Sources};
 use tagtrail::ruleset::testing::{self, Status};
@@ -13,7 +14,9 @@ use tagtrail::ruleset::{self, Diagnostic, RuleSet};
 
 use tagtrail::source::Window;
 
-use crate::cli::{CoverageArgs, DiffArgs, NewArgs, OutputFormat, RulesArgs, RulesCommand};
+use crate::cli::{
+    CoverageArgs, DiffArgs, LearnArgs, NewArgs, OutputFormat, RulesArgs, RulesCommand,
+};
 
 use super::load_rules;
 
@@ -25,6 +28,7 @@ pub fn run(command: RulesCommand) -> Result<u8> {
         RulesCommand::Coverage(args) => rules_coverage(args),
         RulesCommand::Diff(args) => rules_diff(args),
         RulesCommand::New(args) => rules_new(args),
+        RulesCommand::Learn(args) => rules_learn(args),
         RulesCommand::Schema => {
             println!(
                 "{}",
@@ -378,6 +382,46 @@ fn rules_new(args: NewArgs) -> Result<u8> {
         "{}: a rule to complete; then run `tagtrail rules test {}`",
         path.display(),
         args.rules.display()
+    );
+    Ok(0)
+}
+
+fn rules_learn(args: LearnArgs) -> Result<u8> {
+    if args.out.exists() {
+        bail!(
+            "{} exists: learned rules go to a new file",
+            args.out.display()
+        );
+    }
+    let rules = load_rules(args.rules.as_deref(), false)?;
+    let inventory = super::load_inventory(
+        &args.inventory,
+        TagKey {
+            key: "product".into(),
+            case_insensitive: false,
+        },
+    )?;
+    let learned = tagtrail::authoring::learn::learn(
+        &Inputs::Paths(args.paths),
+        &rules,
+        &inventory,
+        args.min_records as usize,
+    )?;
+    print!("{}", tagtrail::authoring::learn::to_text(&learned));
+    let text = tagtrail::authoring::learn::to_toml(&learned);
+    // What is written must load beside the rules it completes.
+    let mut files = match &args.rules {
+        Some(dir) => ruleset::read_dir(dir)?,
+        None => RuleSet::builtin_files(),
+    };
+    files.push((args.out.display().to_string(), text.clone()));
+    RuleSet::from_files(&files)
+        .map_err(|e| anyhow::anyhow!("the learned rules do not load: {e}"))?;
+    std::fs::write(&args.out, &text).with_context(|| format!("writing {}", args.out.display()))?;
+    println!(
+        "\n{} rule(s) -> {}; review them, then `tagtrail rules test` and commit",
+        text.matches("\n[[rule]]").count(),
+        args.out.display()
     );
     Ok(0)
 }

@@ -200,6 +200,11 @@ impl Inventory {
             .map(|p| p.as_deref().map_or(Product::Untagged, Product::Tagged))
     }
 
+    /// Every ARN the inventory lists.
+    pub fn arns(&self) -> impl Iterator<Item = &str> {
+        self.products.keys().map(|a| &**a)
+    }
+
     /// The ARNs known, for completing names.
     pub fn index(&self) -> &ArnIndex {
         &self.index

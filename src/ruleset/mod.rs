@@ -262,11 +262,15 @@ pub struct RuleSet {
 impl RuleSet {
     /// The rule pack built into the binary (the `rules/` folder at build time).
     pub fn builtin() -> Result<Self, RuleSetError> {
-        let files: Vec<(String, String)> = BUILTIN_RULES
+        Self::from_files(&Self::builtin_files())
+    }
+
+    /// The files of the built-in pack, as (name, text).
+    pub fn builtin_files() -> Vec<(String, String)> {
+        BUILTIN_RULES
             .iter()
             .map(|(name, text)| (name.to_string(), text.to_string()))
-            .collect();
-        Self::from_files(&files)
+            .collect()
     }
 
     /// Loads every `*.toml` file of a folder.
@@ -339,8 +343,23 @@ impl RuleSet {
 
     /// The same set without the rules marked `confidence = "low"`.
     pub fn without_low_confidence(&self) -> Self {
+        self.retain(|r| !r.low_confidence)
+    }
+
+    /// The same set with only the rules `keep` accepts.
+    pub fn retain(&self, keep: impl Fn(&Rule) -> bool) -> Self {
         let mut set = RuleSet::default();
-        for rule in self.rules.iter().filter(|r| !r.low_confidence) {
+        for rule in self.rules.iter().filter(|r| keep(r)) {
+            set.insert(rule.clone());
+        }
+        set
+    }
+
+    /// This set, then the rules of `more` for the calls it leaves (learned rules beside a
+    /// pack).
+    pub fn extended(&self, more: &RuleSet) -> Self {
+        let mut set = self.retain(|_| true);
+        for rule in &more.rules {
             set.insert(rule.clone());
         }
         set

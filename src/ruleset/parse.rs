@@ -237,7 +237,9 @@ impl Cx<'_> {
         let events = self.events(table, &span);
         let description = self.string(table, "description", false).map(|(d, _)| d);
         let no_resource = self.bool(table, "no_resource").unwrap_or(false);
-        let generated = self.bool(table, "generated").unwrap_or(false);
+        // A learned rule (`rules learn`) ranks as a generated one: below any hand-written rule.
+        let generated = self.bool(table, "generated").unwrap_or(false)
+            || self.bool(table, "learned").unwrap_or(false);
         let low_confidence = match self.string_opt(table, "confidence") {
             None => false,
             Some((c, _)) if c == "low" => true,

@@ -157,6 +157,12 @@ pub const RULE: &[Field] = &[
         "Written by scripts/generate_rules.py: never overrides a hand-written rule.",
     ),
     field(
+        "learned",
+        Kind::Bool,
+        false,
+        "Written by `tagtrail rules learn` from a team's own trail and inventory: ranks as a generated rule.",
+    ),
+    field(
         "confidence",
         Kind::String,
         false,

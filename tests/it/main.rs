@@ -7,6 +7,7 @@ mod config;
 mod containers;
 mod corpus;
 mod history;
+mod learn;
 mod lookup;
 mod loopback;
 mod rules;
