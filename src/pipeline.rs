@@ -40,12 +40,14 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Whether the plan reads S3 or LookupEvents.
-    pub fn has_live(&self) -> bool {
+    /// Whether the plan reads inputs that can be read once only: standard input, S3,
+    /// LookupEvents. A second pass over them needs a spool.
+    pub fn reads_once(&self) -> bool {
         #[cfg(feature = "aws")]
-        return self.live.is_some();
+        let live = self.live.is_some();
         #[cfg(not(feature = "aws"))]
-        false
+        let live = false;
+        live || matches!(self.local, Some(Inputs::Stdin))
     }
 
     /// Local inputs only.
@@ -244,23 +246,28 @@ pub fn run_plan_live<T: Send>(
     map: impl Fn(ResolvedEvent, &Event, &str) -> T + Sync,
     sink: impl FnMut(T) + Send,
 ) -> Result<Tally, SourceError> {
-    #[cfg(not(feature = "aws"))]
-    let _ = live;
     let mut run = Run::new(window, resolver, map, sink).with_triage(triage);
     let max = plan.max_file_bytes;
-    match &plan.local {
-        Some(Inputs::Stdin) => run.pending(std::iter::once(source::read_stdin(max)?), max),
-        Some(Inputs::Paths(paths)) => {
-            run.pending(source::discover(paths, window)?.into_iter(), max)
+    if let Some(Inputs::Paths(paths)) = &plan.local {
+        run.pending(source::discover(paths, window)?.into_iter(), max);
+    }
+    // Standard input and the live sources can be read once only: a second pass replays them.
+    if let LiveMode::Replay(spool) = live {
+        run.pending(spool.replay(), max);
+        return Ok(run.finish());
+    }
+    if let Some(Inputs::Stdin) = &plan.local {
+        let stdin = std::iter::once(source::read_stdin(max)?);
+        match live {
+            LiveMode::Record(spool) => run.pending(spool.record(stdin), max),
+            _ => run.pending(stdin, max),
         }
-        None => {}
     }
     #[cfg(feature = "aws")]
     if let Some(sources) = &plan.live {
         match live {
-            LiveMode::Fetch => run.pending(sources.stream(window), max),
             LiveMode::Record(spool) => run.pending(spool.record(sources.stream(window)), max),
-            LiveMode::Replay(spool) => run.pending(spool.replay(), max),
+            _ => run.pending(sources.stream(window), max),
         }
     }
     Ok(run.finish())

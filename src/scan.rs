@@ -115,7 +115,7 @@ fn read_history(
         |found: Vec<Observed>| observed.extend(found),
     )?;
     let history = History::build(observed);
-    let (changes, sessions) = history.len();
+    let (changes, sessions) = history.counts();
     tracing::info!(changes, sessions, "history read");
     Ok(history)
 }
@@ -128,11 +128,12 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         index: Some(current.index()),
         sources: Sources::default(),
     };
-    // Live inputs are fetched once: the first pass keeps them on disk for the second.
-    let spool = match (options.single_pass, options.plan.has_live()) {
+    // Standard input and live inputs are read once: the first pass keeps them on disk for the
+    // second.
+    let spool = match (options.single_pass, options.plan.reads_once()) {
         (false, true) => {
             let spool_error = |source| ReportError::Io {
-                path: format!("{} (spool of live inputs)", options.out_dir.display()),
+                path: format!("{} (spool of inputs read once)", options.out_dir.display()),
                 source,
             };
             std::fs::create_dir_all(&options.out_dir).map_err(spool_error)?;
@@ -213,7 +214,7 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         current.len(),
         &current.tag_key().key,
     );
-    let (trail_changes, tagged_sessions) = history.len();
+    let (trail_changes, tagged_sessions) = history.counts();
     summary.tag_history = TagHistory {
         trail_changes,
         tagged_sessions,

@@ -308,8 +308,8 @@ impl History {
         })
     }
 
-    /// Tag changes and tagged sessions known.
-    pub fn len(&self) -> (usize, usize) {
+    /// How many product changes (one per resource) and tagged sessions it knows.
+    pub fn counts(&self) -> (usize, usize) {
         (
             self.timelines.values().map(Vec::len).sum(),
             self.sessions.len(),

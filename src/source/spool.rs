@@ -1,6 +1,7 @@
-//! Live inputs kept on disk for a second pass over them: S3 objects and LookupEvents pages are
-//! fetched once, written (as fetched, compressed) while the first pass reads them, and
-//! replayed from disk in the same order under the same names. The folder is temporary.
+//! Inputs that can be read once only, kept on disk for a second pass over them: standard input,
+//! S3 objects and LookupEvents pages are read once, written (as read, compressed) while the
+//! first pass reads them, and replayed from disk in the same order under the same names. The
+//! folder is temporary.
 
 use std::fs;
 use std::path::Path;

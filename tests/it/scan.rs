@@ -322,3 +322,73 @@ fn a_scan_ends_with_one_status_line() {
     assert_eq!(fields["findings"], 12);
     assert_eq!(fields["exit_code"], 0);
 }
+
+/// Standard input can be read once: the history pass keeps it for the verdict pass, so a scan
+/// of a trail piped in finds what a scan of the same records in a file finds.
+#[test]
+fn a_trail_on_standard_input_is_scanned_in_both_passes() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("trail.json");
+    let records: Vec<u8> = ["2026/11/20", "2026/11/21"]
+        .iter()
+        .flat_map(|day| {
+            let folder = root().join(format!(
+                "examples/demo/trail/AWSLogs/401234567890/CloudTrail/us-east-1/{day}"
+            ));
+            std::fs::read_dir(folder)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect::<Vec<_>>()
+        })
+        .flat_map(|path| {
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()),
+                &mut text,
+            )
+            .unwrap();
+            text.into_bytes()
+        })
+        .collect();
+    std::fs::write(&file, &records).unwrap();
+    let inventory = root().join("examples/demo/inventory");
+    let args = |out: &str| -> Vec<String> {
+        [
+            "scan",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--out",
+            out,
+            "--format",
+            "csv",
+            "--fail-on",
+            "never",
+        ]
+        .map(str::to_string)
+        .to_vec()
+    };
+    let mut from_file = args("a");
+    from_file.push(file.display().to_string());
+    let refs: Vec<&str> = from_file.iter().map(String::as_str).collect();
+    assert_eq!(tagtrail(dir.path(), &refs).status.code(), Some(0));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tagtrail"))
+        .args(args("b"))
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&records).unwrap();
+    assert!(child.wait().unwrap().success());
+    let rows = |out: &str| -> Vec<String> {
+        // The source column names the file or `-`: compared without it.
+        crate::finding_rows(&dir.path().join(out))
+            .into_iter()
+            .map(|r| r.rsplit_once(',').unwrap().0.to_string())
+            .collect()
+    };
+    let (a, b) = (rows("a"), rows("b"));
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+}
