@@ -396,7 +396,7 @@ pub fn learn(
         },
     )?;
     learned.tally = tally;
-    for (key, mut proposal) in groups {
+    for (key, proposal) in groups {
         // A call whose record's own resources[] disagrees is never learned; the others are.
         let mut kept = proposal.clone();
         kept.events
@@ -413,17 +413,14 @@ pub fn learn(
                 .is_some_and(|e| kept.events.contains(e))
         });
         if kept.records >= min_records && !kept.cases.is_empty() {
+            if !proposal.contradicting_events.is_empty() {
+                learned.left_out.push(Proposal {
+                    events: proposal.contradicting_events.clone(),
+                    ..proposal
+                });
+            }
             learned.proposals.push(kept);
-            proposal.events = std::mem::take(&mut proposal.contradicting_events);
-        }
-        if !proposal.events.is_empty()
-            && proposal.events
-                != learned
-                    .proposals
-                    .last()
-                    .map(|p| p.events.clone())
-                    .unwrap_or_default()
-        {
+        } else {
             learned.left_out.push(proposal);
         }
     }
