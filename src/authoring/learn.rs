@@ -135,6 +135,15 @@ fn template_of(arn: &Arn, name: &str, region: &str, account: &str) -> Option<Str
         r if r == region => "{region}",
         r => r,
     };
+    // IAM names are unique whatever their path: the rule names the type only and completes
+    // the path against the inventory (`complete = "path"`).
+    if let Some(kind) = iam_pathed_type(arn) {
+        if name == last_segment(arn.resource) {
+            return Some(format!(
+                "arn:{{partition}}:iam::{account_part}:{kind}/{{value}}"
+            ));
+        }
+    }
     let prefix = arn.resource.strip_suffix(name)?;
     // The part before the value must be the resource type (`function:`, `table/`,
     // `loadbalancer/app/`), never a name: a template holding one bucket's or one load
@@ -152,6 +161,24 @@ fn template_of(arn: &Arn, name: &str, region: &str, account: &str) -> Option<Str
         "arn:{{partition}}:{}:{region_part}:{account_part}:{prefix}{{value}}",
         arn.service
     ))
+}
+
+/// IAM resource types whose ARN holds a path before the name.
+const IAM_PATHED: &[&str] = &["user", "role", "group", "policy", "instance-profile"];
+
+/// The type of an IAM ARN that may hold a path (`role` of `role/service/app`).
+fn iam_pathed_type(arn: &Arn) -> Option<&'static str> {
+    let (kind, _) = arn.resource.split_once('/')?;
+    (arn.service == "iam").then_some(())?;
+    IAM_PATHED.iter().copied().find(|k| *k == kind)
+}
+
+/// Whether a template names an IAM type whose path the inventory completes.
+fn completes_path(template: &str) -> bool {
+    template.starts_with("arn:{partition}:iam::")
+        && IAM_PATHED
+            .iter()
+            .any(|k| template.ends_with(&format!(":{k}/{{value}}")))
 }
 
 /// Every string leaf of `node` with its path (`[*]` for array elements).
@@ -529,6 +556,9 @@ pub fn to_toml(learned: &Learned) -> String {
             if let Some(strip) = &p.strip_prefix {
                 text.push_str(&format!("  strip_prefix = {}\n", toml_string(strip)));
             }
+            if completes_path(&p.template) {
+                text.push_str("  complete = \"path\"\n");
+            }
         }
         let cases: Vec<&(Value, Vec<String>)> = rule
             .proposals
@@ -553,9 +583,12 @@ pub fn to_toml(learned: &Learned) -> String {
             let Ok(event) = Event::parse(&json) else {
                 continue;
             };
+            // The ARNs taught, as the case's inventory: IAM paths complete against it.
+            let mut index = crate::inventory::ArnIndex::default();
+            taught.iter().for_each(|a| index.insert(a));
             let resolver = Resolver {
                 rules: &alone,
-                index: None,
+                index: Some(&index),
                 sources: Sources::rules_only(),
             };
             let found: Vec<String> = resolver
@@ -567,13 +600,21 @@ pub fn to_toml(learned: &Learned) -> String {
             if !taught.iter().all(|a| found.contains(a)) {
                 continue;
             }
-            let expect: Vec<String> = found.iter().map(|a| toml_string(a)).collect();
+            let quoted = |arns: &[String]| -> String {
+                arns.iter()
+                    .map(|a| toml_string(a))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             text.push_str(&format!(
-                "\n  [[rule.test]]\n  name = {}\n  event = {}\n  expect = [{}]\n",
+                "\n  [[rule.test]]\n  name = {}\n  event = {}\n",
                 toml_string(&format!("learned from record {}", i + 1)),
                 toml_string(&json),
-                expect.join(", "),
             ));
+            if rule.proposals.iter().any(|p| completes_path(&p.template)) {
+                text.push_str(&format!("  inventory = [{}]\n", quoted(taught)));
+            }
+            text.push_str(&format!("  expect = [{}]\n", quoted(&found)));
             tested = true;
         }
         if tested {
