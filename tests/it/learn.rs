@@ -4,74 +4,33 @@
 //! (`resources[]` and the whole pack's answers), resolves the records the removed rules
 //! resolved; recall and precision are against what the whole pack found for them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use tagtrail::authoring::learn;
 use tagtrail::inventory::{Inventory, TagKey};
-use tagtrail::pipeline::{self, Inputs};
-use tagtrail::resolve::{ResolvedEvent, Resolver, Sources, Via};
+use tagtrail::pipeline::Inputs;
+use tagtrail::resolve::Sources;
 use tagtrail::ruleset::RuleSet;
-use tagtrail::source::Window;
 
-use crate::{corpus_dir, root};
-
-/// Per record: the ARNs found, and the ids of the rules that found them.
-type Found = BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>;
-
-fn resolve(set: &RuleSet, sources: Sources) -> Found {
-    let resolver = Resolver {
-        rules: set,
-        index: None,
-        sources,
-    };
-    let mut out = BTreeMap::new();
-    pipeline::run(
-        &Inputs::Paths(vec![corpus_dir()]),
-        &Window::default(),
-        &resolver,
-        |e: ResolvedEvent| {
-            let mut arns = BTreeSet::new();
-            let mut rules = BTreeSet::new();
-            for t in e.resolution.resources {
-                if let Via::Rule(id) = &t.via {
-                    rules.insert(id.clone());
-                }
-                arns.insert(t.arn);
-            }
-            out.insert(e.source.to_string(), (arns, rules));
-        },
-    )
-    .unwrap();
-    out
-}
+use crate::{corpus_dir, resolve_corpus, root, Score};
 
 #[test]
 fn rules_learn_relearns_a_removed_service_family() {
-    let mut files: Vec<(String, String)> = std::fs::read_dir(root().join("rules"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read_to_string(&p).unwrap())
-        })
-        .collect();
-    files.sort();
+    let files = crate::rule_files();
     let whole = RuleSet::from_files(&files).unwrap();
-    let truth = resolve(&whole, Sources::rules_only());
+    let truth = resolve_corpus(&whole, Sources::rules_only());
     // The inventory: every ARN the records name or the whole pack resolves.
     let mut inventory = Inventory::new(TagKey {
         key: "product".into(),
         case_insensitive: false,
     });
-    for (arns, _) in resolve(&whole, Sources::default()).values() {
+    for (arns, _) in resolve_corpus(&whole, Sources::default()).values() {
         for arn in arns {
             inventory.insert(arn, []);
         }
     }
     let corpus = Inputs::Paths(vec![corpus_dir()]);
-    let (mut all_truth, mut all_found, mut all_hit) = (0, 0, 0);
-    let mut table = Vec::new();
+    let mut score = Score::default();
     for (name, _) in files.iter().filter(|(n, _)| n != "generated.toml") {
         let family: BTreeSet<String> = whole
             .rules()
@@ -93,42 +52,11 @@ fn rules_learn_relearns_a_removed_service_family() {
         } else {
             RuleSet::default()
         };
-        let left = resolve(&reduced.extended(&rules), Sources::rules_only());
-        let (mut t, mut f, mut h) = (0, 0, 0);
-        for (source, (arns, by)) in &truth {
-            if by.is_disjoint(&removed) {
-                continue;
-            }
-            let found = &left[source].0;
-            t += arns.len();
-            f += found.len();
-            h += arns.intersection(found).count();
-        }
-        if t > 0 {
-            table.push(format!(
-                "{name:<20} {t:>5} {f:>5} {h:>5}  recall {:>5.1}%  precision {}  ({} learned rules)",
-                100.0 * h as f64 / t as f64,
-                if f > 0 {
-                    format!("{:>5.1}%", 100.0 * h as f64 / f as f64)
-                } else {
-                    "    -".into()
-                },
-                rules.rules().len()
-            ));
-        }
-        (all_truth, all_found, all_hit) = (all_truth + t, all_found + f, all_hit + h);
+        let left = resolve_corpus(&reduced.extended(&rules), Sources::rules_only());
+        let note = format!("  ({} learned rules)", rules.rules().len());
+        score.add(name, &truth, &removed, &left, &note);
     }
-    let recall = all_hit as f64 / all_truth as f64;
-    let precision = all_hit as f64 / all_found as f64;
-    println!(
-        "file                 truth found   hit\n{}",
-        table.join("\n")
-    );
-    println!(
-        "all: {all_hit} of {all_truth} ARNs relearned (recall {:.1}%), {all_found} found (precision {:.1}%)",
-        100.0 * recall,
-        100.0 * precision
-    );
+    let (recall, precision) = score.print("relearned");
     assert!(
         recall >= LEARN_RECALL && precision >= LEARN_PRECISION,
         "recall {recall:.3}, precision {precision:.3}"

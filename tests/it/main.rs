@@ -58,3 +58,124 @@ pub fn finding_rows(report: &Path) -> Vec<String> {
     let csv = std::fs::read_to_string(report.join("findings.csv")).unwrap();
     csv.lines().skip(1).map(str::to_string).collect()
 }
+
+/// The rule files of `rules/`, sorted by name, as (name, text).
+pub fn rule_files() -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(root().join("rules"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Per corpus record: the ARNs found, and the ids of the rules that found them.
+pub type Found = std::collections::BTreeMap<
+    String,
+    (
+        std::collections::BTreeSet<String>,
+        std::collections::BTreeSet<String>,
+    ),
+>;
+
+/// Resolves the corpus with `set`.
+pub fn resolve_corpus(
+    set: &tagtrail::ruleset::RuleSet,
+    sources: tagtrail::resolve::Sources,
+) -> Found {
+    use tagtrail::resolve::{ResolvedEvent, Resolver, Via};
+    let resolver = Resolver {
+        rules: set,
+        index: None,
+        sources,
+    };
+    let mut out = Found::new();
+    tagtrail::pipeline::run(
+        &tagtrail::pipeline::Inputs::Paths(vec![corpus_dir()]),
+        &tagtrail::source::Window::default(),
+        &resolver,
+        |e: ResolvedEvent| {
+            let (mut arns, mut rules) = (
+                std::collections::BTreeSet::new(),
+                std::collections::BTreeSet::new(),
+            );
+            for t in e.resolution.resources {
+                if let Via::Rule(id) = &t.via {
+                    rules.insert(id.clone());
+                }
+                arns.insert(t.arn);
+            }
+            out.insert(e.source.to_string(), (arns, rules));
+        },
+    )
+    .unwrap();
+    out
+}
+
+/// Recall and precision of what is left after rules are removed, per rule file and in all.
+#[derive(Default)]
+pub struct Score {
+    rows: Vec<String>,
+    truth: usize,
+    found: usize,
+    hit: usize,
+}
+
+impl Score {
+    /// Scores `left` against `whole` on the records the rules `removed` resolved in `whole`.
+    pub fn add(
+        &mut self,
+        name: &str,
+        whole: &Found,
+        removed: &std::collections::BTreeSet<String>,
+        left: &Found,
+        note: &str,
+    ) {
+        let (mut t, mut f, mut h) = (0, 0, 0);
+        for (source, (arns, by)) in whole {
+            if by.is_disjoint(removed) {
+                continue;
+            }
+            let remaining = &left[source].0;
+            t += arns.len();
+            f += remaining.len();
+            h += arns.intersection(remaining).count();
+        }
+        if t > 0 {
+            self.rows.push(format!(
+                "{name:<20} {t:>5} {f:>5} {h:>5}  recall {:>5.1}%  precision {}{note}",
+                100.0 * h as f64 / t as f64,
+                if f > 0 {
+                    format!("{:>5.1}%", 100.0 * h as f64 / f as f64)
+                } else {
+                    "    -".into()
+                }
+            ));
+        }
+        (self.truth, self.found, self.hit) = (self.truth + t, self.found + f, self.hit + h);
+    }
+
+    /// Prints the table and the totals; returns (recall, precision).
+    pub fn print(&self, verb: &str) -> (f64, f64) {
+        let recall = self.hit as f64 / self.truth as f64;
+        let precision = self.hit as f64 / self.found as f64;
+        println!(
+            "file                 truth found   hit\n{}",
+            self.rows.join("\n")
+        );
+        println!(
+            "all: {} of {} ARNs {verb} (recall {:.1}%), {} found (precision {:.1}%)",
+            self.hit,
+            self.truth,
+            100.0 * recall,
+            self.found,
+            100.0 * precision
+        );
+        (recall, precision)
+    }
+}

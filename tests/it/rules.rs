@@ -436,55 +436,12 @@ fn rules_new_scaffolds_a_file_that_checks_and_asks_for_expectations() {
 /// the README gives; fails if the totals drop below what was measured.
 #[test]
 fn leave_one_service_out_on_the_corpus() {
-    use std::collections::{BTreeMap, BTreeSet};
-    use tagtrail::pipeline::{self, Inputs};
-    use tagtrail::resolve::{ResolvedEvent, Resolver, Sources, Via};
-    use tagtrail::source::Window;
+    use std::collections::BTreeSet;
+    use tagtrail::resolve::Sources;
 
-    let files: Vec<(String, String)> = {
-        let mut files: Vec<_> = std::fs::read_dir(root().join("rules"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-            .map(|p| {
-                let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                (name, std::fs::read_to_string(&p).unwrap())
-            })
-            .collect();
-        files.sort();
-        files
-    };
-    let corpus = Inputs::Paths(vec![crate::corpus_dir()]);
-    // Per record: the ARNs the rules find, and the ids of the rules that found them.
-    let resolve = |set: &RuleSet| -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
-        let resolver = Resolver {
-            rules: set,
-            index: None,
-            sources: Sources::rules_only(),
-        };
-        let mut out = BTreeMap::new();
-        pipeline::run(
-            &corpus,
-            &Window::default(),
-            &resolver,
-            |e: ResolvedEvent| {
-                let mut arns = BTreeSet::new();
-                let mut rules = BTreeSet::new();
-                for t in e.resolution.resources {
-                    if let Via::Rule(id) = &t.via {
-                        rules.insert(id.clone());
-                    }
-                    arns.insert(t.arn);
-                }
-                out.insert(e.source.to_string(), (arns, rules));
-            },
-        )
-        .unwrap();
-        out
-    };
-    let whole = resolve(&RuleSet::from_files(&files).unwrap());
-    let (mut all_truth, mut all_found, mut all_hit) = (0, 0, 0);
-    let mut table = Vec::new();
+    let files = crate::rule_files();
+    let whole = crate::resolve_corpus(&RuleSet::from_files(&files).unwrap(), Sources::rules_only());
+    let mut score = crate::Score::default();
     for (name, _) in files.iter().filter(|(n, _)| n != "generated.toml") {
         let set = RuleSet::from_files(&files).unwrap();
         let ids: BTreeSet<String> = set
@@ -495,41 +452,13 @@ fn leave_one_service_out_on_the_corpus() {
             .collect();
         let without: Vec<(String, String)> =
             files.iter().filter(|(n, _)| n != name).cloned().collect();
-        let left = resolve(&RuleSet::from_files(&without).unwrap());
-        let (mut truth, mut found, mut hit) = (0, 0, 0);
-        for (source, (arns, rules)) in &whole {
-            if rules.is_disjoint(&ids) {
-                continue;
-            }
-            let remaining = &left[source].0;
-            truth += arns.len();
-            found += remaining.len();
-            hit += arns.intersection(remaining).count();
-        }
-        if truth > 0 {
-            table.push(format!(
-                "{name:<20} {truth:>5} {found:>5} {hit:>5}  recall {:>5.1}%  precision {}",
-                100.0 * hit as f64 / truth as f64,
-                if found > 0 {
-                    format!("{:>5.1}%", 100.0 * hit as f64 / found as f64)
-                } else {
-                    "    -".into()
-                }
-            ));
-        }
-        (all_truth, all_found, all_hit) = (all_truth + truth, all_found + found, all_hit + hit);
+        let left = crate::resolve_corpus(
+            &RuleSet::from_files(&without).unwrap(),
+            Sources::rules_only(),
+        );
+        score.add(name, &whole, &ids, &left, "");
     }
-    let recall = all_hit as f64 / all_truth as f64;
-    let precision = all_hit as f64 / all_found as f64;
-    println!(
-        "file                 truth found   hit\n{}",
-        table.join("\n")
-    );
-    println!(
-        "all: {all_hit} of {all_truth} ARNs still found (recall {:.1}%), {all_found} found (precision {:.1}%)",
-        100.0 * recall,
-        100.0 * precision
-    );
+    let (recall, precision) = score.print("still found");
     // Measured 2026-11-30 (README, Rules that generalise): a drop fails here.
     assert!(
         recall >= LOSO_RECALL && precision >= LOSO_PRECISION,
