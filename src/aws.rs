@@ -28,6 +28,14 @@ pub fn regions(config: &SdkConfig, asked: &[String]) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `config` for one region: each regional client of a run is made from it.
+pub fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
+    config
+        .to_builder()
+        .region(Region::new(region.to_string()))
+        .build()
+}
+
 /// An S3 client, in `region` when given (a bucket's own region) else the configuration's;
 /// with an endpoint override (a local S3 such as moto), path-style addressing. Response
 /// checksums are checked only where S3 requires it: trail objects are gzip, whose own CRC-32

@@ -21,7 +21,7 @@ use crate::ruleset::{LazyRecord, Node, Record, RuleSet};
 use crate::source::{SourceError, Window};
 use crate::tally::Tally;
 
-use super::scaffold::trim_record;
+use super::scaffold::{kebab, trim_record};
 
 /// Values of one record walked at most: a bound on a huge response.
 const MAX_VALUES: usize = 2_000;
@@ -454,23 +454,6 @@ pub fn learn(
     learned.ambiguous.sort();
     learned.ambiguous.dedup();
     Ok(learned)
-}
-
-/// `GetWidget20150331` → `get-widget`.
-fn kebab(text: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in text.char_indices() {
-        if c.is_ascii_uppercase() && i > 0 && !text[..i].ends_with(|p: char| p.is_ascii_uppercase())
-        {
-            out.push('-');
-        }
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_matches('-').to_string()
 }
 
 /// One rule of the learned file: the calls it takes and its extractors.

@@ -16,17 +16,22 @@ const KEPT: &[&str] = &[
     "resources",
 ];
 
-/// `StartInstances` → `start-instances`.
-fn kebab(name: &str) -> String {
+/// `StartInstances` → `start-instances`; any other character than a letter or digit becomes
+/// one `-` (`items[*]` → `items`).
+pub(super) fn kebab(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.char_indices() {
         if c.is_ascii_uppercase() && i > 0 && !name[..i].ends_with(|p: char| p.is_ascii_uppercase())
         {
             out.push('-');
         }
-        out.push(c.to_ascii_lowercase());
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
     }
-    out
+    out.trim_matches('-').to_string()
 }
 
 /// Trims a record to the fields a case needs.

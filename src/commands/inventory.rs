@@ -8,6 +8,15 @@ use crate::cli::{AwsArgs, FetchArgs, FetchFrom};
 
 use super::AwsSession;
 
+/// The regions asked for, else the configured one; an error when there is none.
+fn regions(session: &AwsSession, aws: &AwsArgs) -> Result<Vec<String>> {
+    let regions = tagtrail::aws::regions(&session.config, &aws.regions);
+    if regions.is_empty() {
+        anyhow::bail!("no region: pass --regions or configure one (AWS_REGION, a profile)");
+    }
+    Ok(regions)
+}
+
 /// Fetches the inventory live with `session`: documents in AWS CLI shape, what could not be
 /// fetched, and the regions asked.
 pub(super) fn fetch_inventory(
@@ -16,10 +25,7 @@ pub(super) fn fetch_inventory(
     only_tag_key: Option<&str>,
     accounts: &[String],
 ) -> Result<(tagtrail::inventory::aws::Fetched, Vec<String>)> {
-    let regions = tagtrail::aws::regions(&session.config, &aws.regions);
-    if regions.is_empty() {
-        anyhow::bail!("no region: pass --regions or configure one (AWS_REGION, a profile)");
-    }
+    let regions = regions(session, aws)?;
     let accounts = tagtrail::inventory::aws::Accounts {
         assume_role: aws.assume_role.clone(),
         accounts: accounts.to_vec(),
@@ -46,10 +52,7 @@ pub(super) fn inventory_fetch(args: FetchArgs) -> Result<u8> {
             &args.accounts,
         )?,
         FetchFrom::Config => {
-            let regions = tagtrail::aws::regions(&session.config, &args.aws.regions);
-            if regions.is_empty() {
-                anyhow::bail!("no region: pass --regions or configure one (AWS_REGION, a profile)");
-            }
+            let regions = regions(&session, &args.aws)?;
             let fetched = session
                 .runtime
                 .block_on(tagtrail::inventory::aws::fetch_config(

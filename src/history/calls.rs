@@ -200,7 +200,7 @@ fn text(node: &Node) -> Option<String> {
 }
 
 /// The (key, value) pairs of a tag set in any of the shapes requests use.
-fn tags_in(node: &Node, out: &mut Vec<(String, String)>) {
+pub(super) fn tags_in(node: &Node, out: &mut Vec<(String, String)>) {
     match node {
         Node::Array(items) => items.iter().for_each(|item| tags_in(item, out)),
         Node::Object(entries) => {

@@ -11,6 +11,7 @@
 pub mod calls;
 mod sessions;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -173,7 +174,10 @@ pub struct History {
 
 /// The key a timeline is kept under: IAM names are unique in an account whatever their path,
 /// and a tag call names a user or role without it.
-fn timeline_key(arn: &str) -> std::borrow::Cow<'_, str> {
+fn timeline_key(arn: &str) -> Cow<'_, str> {
+    if !arn.contains(":iam::") {
+        return arn.into();
+    }
     if let Some(parsed) = arn::Arn::parse(arn).filter(|a| a.service == "iam") {
         for kind in ["role/", "user/"] {
             if let Some(rest) = parsed.resource.strip_prefix(kind) {
@@ -254,8 +258,7 @@ impl History {
 
     /// The last change of `arn`'s product before `at` (or at `at`, by another event).
     fn change_before(&self, arn: &str, at: DateTime<Utc>, own: Option<&str>) -> Option<&Change> {
-        let timeline = self.timelines.get(timeline_key(arn).as_ref())?;
-        timeline
+        self.timeline(arn)?
             .iter()
             .rev()
             .find(|c| c.time < at || (c.time == at && c.event_id.as_deref() != own))
@@ -263,13 +266,23 @@ impl History {
 
     /// The last change of `arn`'s product in the trail.
     pub fn last_change(&self, arn: &str) -> Option<&Change> {
-        self.timelines.get(timeline_key(arn).as_ref())?.last()
+        self.timeline(arn)?.last()
+    }
+
+    /// The product changes of `arn`, oldest first. Asked for every access judged: a trail
+    /// without tag calls costs no lookup.
+    fn timeline(&self, arn: &str) -> Option<&[Change]> {
+        if self.timelines.is_empty() {
+            return None;
+        }
+        self.timelines
+            .get(timeline_key(arn).as_ref())
+            .map(Vec::as_slice)
     }
 
     /// The change event `event_id` made to `arn`'s product, if it made one.
     pub fn change_by(&self, arn: &str, event_id: &str) -> Option<&Change> {
-        self.timelines
-            .get(timeline_key(arn).as_ref())?
+        self.timeline(arn)?
             .iter()
             .find(|c| c.event_id.as_deref() == Some(event_id))
     }
@@ -333,10 +346,7 @@ impl<'a> Tags<'a> {
     pub fn resource(&self, arn: &str, at: Option<DateTime<Utc>>, own: Option<&str>) -> Sourced<'a> {
         let snapshot = self.snapshots.in_force(at);
         let at = at.unwrap_or(DateTime::<Utc>::MAX_UTC);
-        // A key used by alias is judged by the key's tags.
-        let arn = snapshot.inventory.alias_target(arn).unwrap_or(arn);
-        let mut level = Some(arn.to_string());
-        while let Some(current) = level {
+        for current in snapshot.inventory.levels(arn) {
             if let Some(change) = self.history.change_before(&current, at, own) {
                 let product = change
                     .product
@@ -357,7 +367,6 @@ impl<'a> Tags<'a> {
             if let Some(product) = exact {
                 return (product, source_of(snapshot));
             }
-            level = arn::parent(&current);
         }
         (Product::Absent, source_of(snapshot))
     }

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::calls::tags_in;
 use crate::event::Event;
 use crate::inventory::TagKey;
 use crate::resolve::ResolvedEvent;
-use crate::ruleset::{JsonPath, Node, Record};
+use crate::ruleset::{JsonPath, Record};
 
 const STARTS: &[&str] = &[
     "AssumeRole",
@@ -69,7 +70,7 @@ pub fn session_start(
     let product_in = |p: &str| {
         path(p).nodes(record).into_iter().find_map(|node| {
             let mut tags = Vec::new();
-            pairs(node, &mut tags);
+            tags_in(node, &mut tags);
             tags.into_iter()
                 .rev()
                 .find(|(k, _)| key.matches(k))
@@ -98,35 +99,6 @@ pub fn session_start(
         own_transitive,
         incoming: product_in("requestParameters.incomingTransitiveTags"),
     })
-}
-
-/// Tags as a list of {key, value} or a map.
-fn pairs(node: &Node, out: &mut Vec<(String, String)>) {
-    match node {
-        Node::Array(items) => {
-            for item in items {
-                let get = |name: &str| match item {
-                    Node::Object(entries) => entries
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                        .and_then(|(_, v)| v.as_str())
-                        .map(str::to_string),
-                    _ => None,
-                };
-                if let (Some(k), Some(v)) = (get("key"), get("value")) {
-                    out.push((k, v));
-                }
-            }
-        }
-        Node::Object(entries) => {
-            for (k, v) in entries {
-                if let Some(v) = v.as_str() {
-                    out.push((k.to_string(), v.to_string()));
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 /// Links sessions in time order: a session started with another session's credentials

@@ -6,7 +6,7 @@
 //! produces the same AWS CLI-shaped documents that `files` reads, so a fetched inventory can
 //! be written out and a scan repeated on exactly the same data.
 
-use aws_config::{Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_sdk_iam::types::{EntityType, Tag};
 use chrono::{DateTime, Utc};
@@ -73,11 +73,8 @@ pub struct Fetched {
 pub async fn fetch(config: &SdkConfig, regions: &[String], tag_key: Option<&str>) -> Fetched {
     let mut out = Fetched::default();
     for region in regions {
-        let client = aws_sdk_resourcegroupstagging::Client::from_conf(
-            aws_sdk_resourcegroupstagging::config::Builder::from(config)
-                .region(Region::new(region.clone()))
-                .build(),
-        );
+        let regional = crate::aws::in_region(config, region);
+        let client = aws_sdk_resourcegroupstagging::Client::new(&regional);
         let span = tracing::info_span!(
             "inventory",
             region = region.as_str(),
@@ -93,12 +90,7 @@ pub async fn fetch(config: &SdkConfig, regions: &[String], tag_key: Option<&str>
             }
             Err(err) => out.problems.push(err.problem()),
         }
-        let kms = aws_sdk_kms::Client::from_conf(
-            aws_sdk_kms::config::Builder::from(config)
-                .region(Region::new(region.clone()))
-                .build(),
-        );
-        match aliases(&kms, region).await {
+        match aliases(&aws_sdk_kms::Client::new(&regional), region).await {
             Ok(list) => {
                 out.aliases += list.len();
                 out.documents
@@ -282,11 +274,7 @@ const CONFIG_TYPES: &[&str] = &[
 pub async fn fetch_config(config: &SdkConfig, regions: &[String]) -> Fetched {
     let mut out = Fetched::default();
     for region in regions {
-        let client = aws_sdk_config::Client::from_conf(
-            aws_sdk_config::config::Builder::from(config)
-                .region(Region::new(region.clone()))
-                .build(),
-        );
+        let client = aws_sdk_config::Client::new(&crate::aws::in_region(config, region));
         let span = tracing::info_span!("config", region = region.as_str());
         let items = async {
             let resources = match selected_resources(&client, region).await {
@@ -535,13 +523,8 @@ async fn tagged_resources(
     let mut pages = request.into_paginator().send();
     let mut list = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| FetchError {
-            call: format!("tagging:GetResources {}", region_of(client)),
-            detail: describe(&e),
-            code: e
-                .as_service_error()
-                .and_then(|e| e.code())
-                .map(str::to_string),
+        let page = page.map_err(|e| {
+            FetchError::of(format!("tagging:GetResources {}", region_of(client)), &e)
         })?;
         for mapping in page.resource_tag_mapping_list() {
             let Some(arn) = mapping.resource_arn() else {

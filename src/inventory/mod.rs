@@ -10,6 +10,7 @@ pub mod aws;
 pub mod files;
 mod index;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -118,6 +119,13 @@ impl Inventory {
         }
     }
 
+    /// Adds an ARN the inventory does not know yet to the index names are completed against.
+    fn index_if_new(&mut self, arn: &Arc<str>) {
+        if !self.products.contains_key(arn) && !self.recorded.contains_key(arn) {
+            self.index.insert_shared(arn.clone());
+        }
+    }
+
     /// Records what AWS Config captured of an ARN's tags at `time`. The ARN is also known to
     /// the index, so names of deleted resources still complete.
     pub fn insert_recorded<'t>(
@@ -128,9 +136,7 @@ impl Inventory {
     ) {
         let arn = Self::normal(arn);
         let product = self.product_of(tags);
-        if !self.products.contains_key(&arn) && !self.recorded.contains_key(&arn) {
-            self.index.insert_shared(arn.clone());
-        }
+        self.index_if_new(&arn);
         let timeline = self.recorded.entry(arn).or_default();
         let at = timeline.partition_point(|(t, _)| *t <= time);
         timeline.insert(at, (time, product));
@@ -153,9 +159,7 @@ impl Inventory {
     pub fn insert<'t>(&mut self, arn: &str, tags: impl IntoIterator<Item = (&'t str, &'t str)>) {
         let arn = Self::normal(arn);
         let product = self.product_of(tags);
-        if !self.products.contains_key(&arn) && !self.recorded.contains_key(&arn) {
-            self.index.insert_shared(arn.clone());
-        }
+        self.index_if_new(&arn);
         let slot = self.products.entry(arn).or_insert(None);
         if product.is_some() {
             *slot = product;
@@ -175,21 +179,16 @@ impl Inventory {
 
     /// The product of an ARN, from the ARN itself or, where it is not known, its parent.
     pub fn product(&self, arn: &str) -> Product<'_> {
-        let arn = self.alias_target(arn).unwrap_or(arn);
-        fn known(p: &Option<Arc<str>>) -> Product<'_> {
-            p.as_deref().map_or(Product::Untagged, Product::Tagged)
-        }
-        if let Some(p) = self.products.get(arn) {
-            return known(p);
-        }
-        let mut current = arn::parent(arn);
-        while let Some(a) = current {
-            if let Some(p) = self.products.get(a.as_str()) {
-                return known(p);
-            }
-            current = arn::parent(&a);
-        }
-        Product::Absent
+        self.levels(arn)
+            .find_map(|level| self.exact(&level))
+            .unwrap_or(Product::Absent)
+    }
+
+    /// Where the tags of an ARN are looked up, in order: the ARN (the key, for a KMS alias the
+    /// inventory lists), then its parents, for parts never tagged on their own.
+    pub fn levels<'s>(&'s self, arn: &'s str) -> impl Iterator<Item = Cow<'s, str>> {
+        let first = Cow::Borrowed(self.alias_target(arn).unwrap_or(arn));
+        std::iter::successors(Some(first), |level| arn::parent(level).map(Cow::Owned))
     }
 
     /// The product of exactly this ARN, without looking at its parents; `None` if it is not

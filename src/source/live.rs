@@ -94,11 +94,8 @@ async fn produce(live: Live, window: Window, sender: mpsc::Sender<Pending>) {
     }
     if live.lookup_events {
         for region in crate::aws::regions(&live.config, &live.regions) {
-            let client = aws_sdk_cloudtrail::Client::from_conf(
-                aws_sdk_cloudtrail::config::Builder::from(&live.config)
-                    .region(aws_config::Region::new(region.clone()))
-                    .build(),
-            );
+            let client =
+                aws_sdk_cloudtrail::Client::new(&crate::aws::in_region(&live.config, &region));
             let span = tracing::info_span!(
                 "lookup-events",
                 region = region.as_str(),
