@@ -156,9 +156,26 @@ pub struct ScanArgs {
     /// Policy file (TOML) with exceptions: shared values, per-principal allowances, ignored resources.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// Report folder [default: reports/<UTC timestamp>/].
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// Report folder [default: reports/<UTC timestamp>/]. With --state, the report root runs
+    /// append to (a folder or `s3://bucket/prefix/`): `findings/dt=YYYY-MM-DD/<run>.parquet`
+    /// and `.csv`, `runs/<run>/summary.json` and `run.json`.
+    #[arg(long, value_name = "DIR|S3URL", value_parser = NonEmptyStringValueParser::new())]
+    pub out: Option<String>,
+    /// Make the scan incremental: read only the trail files no earlier run read, report each
+    /// finding once across runs, and append to --out exactly once (a file or `s3://bucket/key`;
+    /// locked while a run uses it).
+    #[arg(long, value_name = "FILE|S3URL", requires = "out")]
+    pub state: Option<tagtrail::schedule::store::Location>,
+    /// With --state: a day folder of the trail is listed again on every run until its day
+    /// ended this long ago (CloudTrail delivers late, with no documented maximum).
+    #[arg(long, value_name = "DURATION", default_value = "2d", value_parser = parse_duration)]
+    pub lookback: chrono::Duration,
+    /// With an S3 --state: a lock older than this is taken to be left by a run that died.
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration)]
+    pub lock_lease: chrono::Duration,
+    /// The time the run takes as now (RFC 3339), for tests and replays.
+    #[arg(long, hide = true, value_parser = parse_now)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
     /// Report files to write.
     #[arg(long, value_delimiter = ',', default_value = "parquet,csv,json")]
     pub format: Vec<Format>,
@@ -196,6 +213,18 @@ pub struct CommonArgs {
     #[arg(long, value_name = "MiB", default_value_t = tagtrail::source::DEFAULT_MAX_FILE_BYTES >> 20,
           value_parser = clap::value_parser!(u32).range(1..=65536).map(|n| n as usize))]
     pub max_file_mib: usize,
+}
+
+fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration like 2d or 36h ({e})"))
+        .and_then(|d| chrono::Duration::from_std(d).map_err(|e| e.to_string()))
+}
+
+fn parse_now(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time ({e})"))
 }
 
 #[derive(Debug, Clone, Copy)]

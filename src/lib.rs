@@ -28,6 +28,8 @@ pub mod resolve;
 pub mod ruleset;
 #[cfg(feature = "reports")]
 pub mod scan;
+#[cfg(feature = "reports")]
+pub mod schedule;
 pub mod source;
 pub mod tally;
 pub mod verdict;

@@ -35,6 +35,8 @@ fn no_transparent_huge_pages() {
 
 fn main() -> ExitCode {
     no_transparent_huge_pages();
+    // Fault points (`schedule`) exist only in the binary the tests build; FAILPOINTS sets them.
+    let _faults = fail::has_failpoints().then(fail::FailScenario::setup);
     let cli = cli::Cli::parse();
     init_logging(cli.verbose, cli.log_format);
     match commands::run(cli.command) {

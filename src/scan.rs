@@ -14,7 +14,7 @@ use crate::pipeline::{self, LiveMode, Plan};
 use crate::policy::Policy;
 use crate::report::sorter::FindingSorter;
 use crate::report::summary::{FindingStats, Summary, TagHistory};
-use crate::report::{self, FindingRow, Format, ReportError};
+use crate::report::{self, FindingRow, Format, Layout, ReportError};
 use crate::resolve::{ResolvedEvent, Resolver, Sources};
 use crate::ruleset::LazyRecord;
 use crate::ruleset::RuleSet;
@@ -37,6 +37,8 @@ pub struct ScanOptions {
     pub inventory_problems: Vec<Problem>,
     pub policy: Policy,
     pub out_dir: PathBuf,
+    /// The report files' names under `out_dir`.
+    pub layout: Layout,
     pub formats: Vec<Format>,
     /// Findings of this kind or more severe fail the run; `None`: never.
     pub fail_on: Option<Kind>,
@@ -72,19 +74,25 @@ fn write_reports(
 ) -> Result<Vec<PathBuf>, ReportError> {
     let _span =
         tracing::info_span!("report", "indicatif.pb_show" = tracing::field::Empty).entered();
-    let mut written = report::write_findings(
-        rows,
-        &options.out_dir,
+    let (parquet, csv) = (
         options.formats.contains(&Format::Parquet),
         options.formats.contains(&Format::Csv),
-    )?;
+    );
+    let (mut written, summary_dir, summary_name) = match &options.layout {
+        Layout::Flat => (
+            report::write_findings(rows, &options.out_dir, parquet, csv)?,
+            options.out_dir.clone(),
+            "summary.json".to_string(),
+        ),
+        Layout::Partitioned { run, suffix } => (
+            report::write_partitioned(rows, &options.out_dir, run, suffix, parquet, csv)?,
+            options.out_dir.join("runs").join(run),
+            format!("summary.json{suffix}"),
+        ),
+    };
     if options.formats.contains(&Format::Json) {
         let json = serde_json::to_vec_pretty(summary).map_err(ReportError::Json)?;
-        written.push(report::write_bytes(
-            &options.out_dir,
-            "summary.json",
-            &json,
-        )?);
+        written.push(report::write_bytes(&summary_dir, &summary_name, &json)?);
     }
     Ok(written)
 }
@@ -122,6 +130,16 @@ fn read_history(
 
 /// Runs a scan and writes its reports.
 pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
+    scan_reporting(options, &mut |_| true)
+}
+
+/// [`scan`], reporting only the findings `first_report` says were not reported before (by an
+/// earlier run of a scheduled scan); the others are counted in the summary's
+/// `reported_before`.
+pub fn scan_reporting(
+    options: &ScanOptions,
+    first_report: &mut (dyn FnMut(&FindingRow) -> bool + Send),
+) -> Result<ScanOutcome, ScanError> {
     let current = &options.snapshots.newest().inventory;
     let resolver = Resolver {
         rules: &options.rules,
@@ -159,6 +177,7 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
     let mut stats = FindingStats::default();
     let mut counted = Counted::default();
     let mut spill_error = None;
+    let mut reported_before = 0u64;
     // Judging runs on the worker threads; the sink only gathers, in input order.
     let judge = |mut event: ResolvedEvent, record: &Event, _: &str| {
         if let Some(caller) = history.caller_of(record, &event.resolution.principal) {
@@ -181,6 +200,10 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
         judge,
         |(found, count): (Vec<FindingRow>, Counted)| {
             for row in found {
+                if !first_report(&row) {
+                    reported_before += 1;
+                    continue;
+                }
                 stats.add(&row);
                 if spill_error.is_none() {
                     spill_error = sorter.push(row).err();
@@ -226,6 +249,7 @@ pub fn scan(options: &ScanOptions) -> Result<ScanOutcome, ScanError> {
             .collect(),
         ..summary.tag_history
     };
+    summary.reported_before = reported_before;
 
     let rows = sorter.finish().map_err(spill)?;
     let written = write_reports(rows, &summary, options)?;

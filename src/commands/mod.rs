@@ -113,6 +113,7 @@ fn plan(
             regions: live.aws.regions,
             accounts: live.accounts,
             concurrency: live.concurrency,
+            selected: None,
         })
     } else {
         None

@@ -3,12 +3,17 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use chrono::Utc;
 
 use tagtrail::inventory::{self, Inventory, Snapshots, TagKey};
 use tagtrail::policy::Policy;
-use tagtrail::scan::ScanOptions;
+use tagtrail::report::Layout;
+use tagtrail::scan::{ScanOptions, ScanOutcome};
+use tagtrail::schedule::root::{s3::S3Root, Root};
+use tagtrail::schedule::store::{Location, Store};
+use tagtrail::schedule::Schedule;
+use tagtrail::source::s3::S3Url;
 use tagtrail::tally::Problem;
 
 use crate::cli::{FailOn, ScanArgs};
@@ -32,9 +37,19 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
         key: args.tag_key,
         case_insensitive: args.ignore_tag_case,
     };
+    let out_is_s3 = args.out.as_deref().is_some_and(|o| o.starts_with("s3://"));
+    if out_is_s3 && args.state.is_none() {
+        bail!(
+            "--out s3://… is a report root: it needs --state (a one-off scan writes to a folder)"
+        );
+    }
+    let state_is_s3 = matches!(args.state, Some(Location::S3 { .. }));
     let mut session = None;
+    if inventory_source == "aws" || out_is_s3 || state_is_s3 {
+        session = Some(AwsSession::new(&args.live.aws)?);
+    }
     let (snapshots, inventory_problems) = if inventory_source == "aws" {
-        let aws = session.insert(AwsSession::new(&args.live.aws)?);
+        let aws = session.as_ref().context("the AWS session")?;
         let (fetched, _) =
             super::inventory::fetch_inventory(aws, &args.live.aws, None, &args.live.accounts)?;
         let mut inventory = Inventory::new(tag_key);
@@ -62,9 +77,11 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
             Some(path) => Policy::load(&path).context("reading the policy file")?,
             None => Policy::default(),
         },
-        out_dir: args.out.unwrap_or_else(|| {
-            PathBuf::from("reports").join(Utc::now().format("%Y%m%dT%H%M%SZ").to_string())
-        }),
+        out_dir: args.out.clone().map_or_else(
+            || PathBuf::from("reports").join(Utc::now().format("%Y%m%dT%H%M%SZ").to_string()),
+            PathBuf::from,
+        ),
+        layout: Layout::Flat,
         formats: args.format,
         fail_on: match args.fail_on {
             FailOn::Never => None,
@@ -73,7 +90,83 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
         allow_partial: args.allow_partial,
         spill_rows: args.spill_rows,
     };
+    if let Some(location) = args.state {
+        let out = args.out.context("--state needs --out")?;
+        let schedule = Schedule {
+            root: report_root(&out, session.as_ref())?,
+            lookback: args.lookback,
+            now: args.now.unwrap_or_else(Utc::now),
+        };
+        let (store, state) = match &location {
+            Location::Local(path) => Store::open_local(path)?,
+            Location::S3 { bucket, key } => {
+                let aws = session.as_ref().context("the AWS session")?;
+                let client = s3_client(aws, bucket);
+                Store::open_s3(aws.runtime.handle(), client, bucket, key, args.lock_lease)?
+            }
+        };
+        let outcome = tagtrail::schedule::run(options, &schedule, store, state)?;
+        let run = &outcome.run;
+        tracing::info!(
+            target: "tagtrail::done",
+            run = run.run,
+            listed = run.listed,
+            new_files = run.selected,
+            retry = run.retry.len(),
+            hours_complete = run.digests.hours_complete,
+            files_pending = run.digests.files_pending,
+            files_missing = run.digests.files_missing.len(),
+            reported_before = outcome.scan.summary.reported_before,
+            "scheduled run committed"
+        );
+        let mut out = io::stdout().lock();
+        writeln!(
+            out,
+            "run {}: {} trail files listed in open folders, {} not read before",
+            run.run, run.listed, run.selected
+        )?;
+        for missing in &run.digests.files_missing {
+            writeln!(out, "  listed by a digest, never found: {missing}")?;
+        }
+        return finish(outcome.scan, &schedule.root.name());
+    }
     let outcome = tagtrail::scan::scan(&options)?;
+    finish(outcome, &options.out_dir.display().to_string())
+}
+
+/// An S3 client in the bucket's own region.
+fn s3_client(aws: &AwsSession, bucket: &str) -> aws_sdk_s3::Client {
+    let configured = tagtrail::aws::s3_client(&aws.config, None);
+    let region = aws
+        .runtime
+        .block_on(tagtrail::source::s3::bucket_region(&configured, bucket));
+    match region {
+        Some(region) => tagtrail::aws::s3_client(&aws.config, Some(&region)),
+        None => configured,
+    }
+}
+
+/// Where a scheduled scan's reports go.
+fn report_root(out: &str, session: Option<&AwsSession>) -> Result<Root> {
+    if !out.starts_with("s3://") {
+        return Ok(Root::Local(PathBuf::from(out)));
+    }
+    let url: S3Url = out.parse().with_context(|| format!("--out {out}"))?;
+    let aws = session.context("the AWS session")?;
+    let mut prefix = url.prefix.clone();
+    if !prefix.is_empty() && !prefix.ends_with('/') {
+        prefix.push('/');
+    }
+    Ok(Root::S3(S3Root {
+        runtime: aws.runtime.handle().clone(),
+        client: s3_client(aws, &url.bucket),
+        bucket: url.bucket,
+        prefix,
+    }))
+}
+
+/// Prints the summary and the report files, and logs the final line.
+fn finish(outcome: ScanOutcome, reports: &str) -> Result<u8> {
     let (tally, findings) = (&outcome.tally, &outcome.summary.findings);
     // One line for schedulers and log collectors, whatever the log level.
     tracing::info!(
@@ -86,7 +179,7 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
         rejected = tally.rejected,
         findings = findings.values().sum::<u64>(),
         duplicates = outcome.summary.tag_history.duplicates,
-        reports = %options.out_dir.display(),
+        reports,
         exit_code = outcome.exit_code,
         "scan finished"
     );

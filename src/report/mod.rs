@@ -6,7 +6,7 @@
 
 #[cfg(feature = "reports")]
 mod frames;
-mod rows;
+pub(crate) mod rows;
 pub mod sorter;
 pub mod summary;
 #[cfg(feature = "reports")]
@@ -21,7 +21,7 @@ pub use frames::frame;
 pub(crate) use rows::shared;
 pub use rows::{FindingRow, SCHEMA};
 #[cfg(feature = "reports")]
-pub use writers::{write_bytes, write_findings};
+pub use writers::{partition_of, write_bytes, write_findings, write_partitioned};
 
 /// A failure to write a report.
 #[derive(Debug, Error)]
@@ -41,6 +41,18 @@ pub enum ReportError {
     },
     #[error("summary: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// Where a scan's report files go under its report folder.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// `findings.parquet`, `findings.csv`, `summary.json`.
+    #[default]
+    Flat,
+    /// One run of a report root that many runs append to: findings partitioned by event day,
+    /// `findings/dt=YYYY-MM-DD/<run>.parquet` (and `.csv`), and `runs/<run>/summary.json`;
+    /// every name followed by `suffix` (a staged file is not a report yet).
+    Partitioned { run: String, suffix: String },
 }
 
 /// Report files to write.

@@ -134,17 +134,12 @@ pub(crate) fn shared(text: &str) -> Arc<str> {
 const SHARED_STRINGS: usize = 1 << 16;
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::event::Position;
 
     /// A findings row for tests (also used by `sorter`'s).
-    pub(in crate::report) fn row(
-        second: i64,
-        id: &str,
-        kind: Kind,
-        resource: Option<&str>,
-    ) -> FindingRow {
+    pub(crate) fn row(second: i64, id: &str, kind: Kind, resource: Option<&str>) -> FindingRow {
         FindingRow {
             event_time: DateTime::from_timestamp(1_700_000_000 + second, 0),
             event_id: Some(id.into()),

@@ -56,6 +56,9 @@ pub struct Summary {
     pub tag_key: String,
     /// Where verdicts' tags came from besides the current inventory.
     pub tag_history: TagHistory,
+    /// Findings left out because an earlier run of a scheduled scan (`--state`) reported
+    /// them: the same event id, resource and kind, read again from a duplicate delivery.
+    pub reported_before: u64,
 }
 
 /// What the scan knew of tags over time.
@@ -193,6 +196,7 @@ impl Summary {
                     .sum(),
                 ..TagHistory::default()
             },
+            reported_before: 0,
         }
     }
 

@@ -34,9 +34,64 @@ pub struct Live {
     pub accounts: Vec<String>,
     /// S3 downloads in flight at once.
     pub concurrency: usize,
+    /// The objects to read of each `s3` URL, chosen beforehand (an incremental scan lists with
+    /// [`Live::list`] and leaves out what it read before); `None`: list them.
+    pub selected: Option<std::sync::Arc<Vec<Vec<s3::Object>>>>,
 }
 
 impl Live {
+    /// Lists every `s3` URL for an incremental scan (see [`s3::list_resuming`]), in order.
+    /// Must be called outside the runtime.
+    pub fn list(
+        &self,
+        window: &Window,
+        first_open: &s3::FirstOpenDay<'_>,
+    ) -> Result<Vec<s3::Listing>, s3::S3Error> {
+        self.runtime.block_on(async {
+            let mut listings = Vec::new();
+            for url in &self.s3 {
+                let client = self.client_for(&url.bucket).await;
+                let filter = self.filter();
+                listings.push(
+                    s3::list_resuming(&client, url, window, &filter, Some(first_open)).await?,
+                );
+            }
+            Ok(listings)
+        })
+    }
+
+    /// One object's bytes (`s3://bucket/key`), as stored. Must be called outside the runtime.
+    pub fn get(&self, url: &str) -> Result<Vec<u8>, s3::S3Error> {
+        let (bucket, key) = url
+            .strip_prefix("s3://")
+            .and_then(|rest| rest.split_once('/'))
+            .unwrap_or_default();
+        self.runtime.block_on(async {
+            let client = self.client_for(bucket).await;
+            s3::get(&client, bucket, key).await
+        })
+    }
+
+    /// An S3 client for the trail bucket, in the bucket's own region.
+    async fn client_for(&self, bucket: &str) -> aws_sdk_s3::Client {
+        let logs_config = self.logs_config.as_ref().unwrap_or(&self.config);
+        let configured = crate::aws::s3_client(logs_config, None);
+        match s3::bucket_region(&configured, bucket).await {
+            Some(region) => {
+                tracing::info!(bucket, region, "bucket region");
+                crate::aws::s3_client(logs_config, Some(&region))
+            }
+            None => configured,
+        }
+    }
+
+    fn filter(&self) -> LayoutFilter {
+        LayoutFilter {
+            accounts: self.accounts.clone(),
+            regions: self.regions.clone(),
+        }
+    }
+
     /// Starts the downloads on the runtime and returns their inputs in order. Must be called
     /// outside the runtime (the iterator blocks its thread while it waits).
     pub fn stream(&self, window: &Window) -> impl Iterator<Item = Pending> + Send + 'static {
@@ -67,21 +122,14 @@ impl Live {
 
 /// Sends every input of every live source, in order; stops early when the receiver is gone.
 async fn produce(live: Live, window: Window, sender: mpsc::Sender<Pending>) {
-    let filter = LayoutFilter {
-        accounts: live.accounts.clone(),
-        regions: live.regions.clone(),
-    };
-    let logs_config = live.logs_config.as_ref().unwrap_or(&live.config);
-    let configured = crate::aws::s3_client(logs_config, None);
-    for url in &live.s3 {
-        let client = match s3::bucket_region(&configured, &url.bucket).await {
-            Some(region) => {
-                tracing::info!(bucket = url.bucket.as_str(), region, "bucket region");
-                crate::aws::s3_client(logs_config, Some(&region))
-            }
-            None => configured.clone(),
+    let filter = live.filter();
+    for (index, url) in live.s3.iter().enumerate() {
+        let client = live.client_for(&url.bucket).await;
+        let listed = match &live.selected {
+            Some(selected) => Ok(selected.get(index).cloned().unwrap_or_default()),
+            None => s3::list(&client, url, &window, &filter).await,
         };
-        let sent = match s3::list(&client, url, &window, &filter).await {
+        let sent = match listed {
             Ok(objects) => {
                 tracing::info!(url = %url, objects = objects.len(), "listed");
                 s3::fetch(&client, &url.bucket, objects, live.concurrency, &sender).await

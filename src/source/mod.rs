@@ -8,6 +8,7 @@
 //! file without saying why.
 
 mod gzip;
+pub mod layout;
 #[cfg(feature = "aws")]
 pub mod live;
 #[cfg(feature = "aws")]
@@ -112,6 +113,14 @@ impl Pending {
 /// folder that cannot be read) is an unreadable input. Fails only when a path given does not
 /// exist or cannot be looked at.
 pub fn discover(paths: &[PathBuf], window: &Window) -> Result<Vec<Pending>, SourceError> {
+    discover_admitting(paths, |folder| window.admits_folder(folder))
+}
+
+/// [`discover`], walking only into the folders `admit` accepts.
+pub fn discover_admitting(
+    paths: &[PathBuf],
+    admit: impl Fn(&Path) -> bool,
+) -> Result<Vec<Pending>, SourceError> {
     let mut found = Vec::new();
     for path in paths {
         let meta = fs::metadata(path).map_err(|source| SourceError::Io {
@@ -126,9 +135,7 @@ pub fn discover(paths: &[PathBuf], window: &Window) -> Result<Vec<Pending>, Sour
             .follow_links(true)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|entry| {
-                !entry.file_type().is_dir() || window.admits_folder(entry.path())
-            });
+            .filter_entry(|entry| !entry.file_type().is_dir() || admit(entry.path()));
         for entry in walker {
             match entry {
                 Ok(entry) if entry.file_type().is_dir() => {}

@@ -102,23 +102,57 @@ pub async fn list(
     window: &Window,
     filter: &LayoutFilter,
 ) -> Result<Vec<Object>, S3Error> {
-    let mut objects = Vec::new();
-    for prefix in plan(client, url, window, filter).await? {
-        objects.extend(list_all(client, &url.bucket, &prefix).await?);
-    }
-    objects.retain(|o| !o.key.ends_with('/'));
-    objects.sort_by(|a, b| a.key.cmp(&b.key));
-    objects.dedup();
-    Ok(objects)
+    Ok(list_resuming(client, url, window, filter, None)
+        .await?
+        .objects)
 }
 
-/// The prefixes to list in full.
+/// The first day of a stream (`s3://bucket/…/CloudTrail/<region>/`) an incremental scan has
+/// not closed yet; `None`: all of it.
+pub type FirstOpenDay<'a> = dyn Fn(&str) -> Option<NaiveDate> + Send + Sync + 'a;
+
+/// What a listing found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// In key order.
+    pub objects: Vec<Object>,
+    /// The streams of the trail layout listed, as `s3://bucket/…/<region>/`, each from its
+    /// first open day on.
+    pub streams: Vec<String>,
+}
+
+/// [`list`] for an incremental scan: each stream from its first open day on, and its digest
+/// files too (`CloudTrail-Digest/`).
+pub async fn list_resuming(
+    client: &Client,
+    url: &S3Url,
+    window: &Window,
+    filter: &LayoutFilter,
+    first_open: Option<&FirstOpenDay<'_>>,
+) -> Result<Listing, S3Error> {
+    let mut listing = Listing::default();
+    for (stream, prefixes) in plan(client, url, window, filter, first_open).await? {
+        for prefix in prefixes {
+            listing
+                .objects
+                .extend(list_all(client, &url.bucket, &prefix).await?);
+        }
+        listing.streams.extend(stream);
+    }
+    listing.objects.retain(|o| !o.key.ends_with('/'));
+    listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
+    listing.objects.dedup();
+    Ok(listing)
+}
+
+/// The prefixes to list in full, by the stream they belong to (`None`: outside the layout).
 async fn plan(
     client: &Client,
     url: &S3Url,
     window: &Window,
     filter: &LayoutFilter,
-) -> Result<Vec<String>, S3Error> {
+    first_open: Option<&FirstOpenDay<'_>>,
+) -> Result<Vec<(Option<String>, Vec<String>)>, S3Error> {
     let mut base = url.prefix.clone();
     if !base.is_empty() && !base.ends_with('/') {
         base.push('/');
@@ -132,7 +166,7 @@ async fn plan(
     {
         format!("{base}AWSLogs/")
     } else {
-        return Ok(vec![base]);
+        return Ok(vec![(None, vec![base])]);
     };
     let given: Vec<&str> = base[root.len().min(base.len())..]
         .split('/')
@@ -176,9 +210,21 @@ async fn plan(
                 continue;
             }
             if given.len() > org_offset + 3 {
-                prefixes.push(base.clone()); // a deeper prefix was given: list it as is
-            } else {
-                prefixes.extend(day_prefixes(&region, window));
+                // A deeper prefix was given: list it as is.
+                prefixes.push((None, vec![base.clone()]));
+                continue;
+            }
+            let mut streams = vec![region.clone()];
+            if first_open.is_some() {
+                streams.push(format!(
+                    "{account}CloudTrail-Digest/{}/",
+                    last_component(&region)
+                ));
+            }
+            for stream in streams {
+                let name = format!("s3://{}/{stream}", url.bucket);
+                let from = first_open.and_then(|first| first(&name));
+                prefixes.push((Some(name), day_prefixes(&stream, window, from)));
             }
         }
     }
@@ -186,16 +232,19 @@ async fn plan(
     Ok(prefixes)
 }
 
-/// `region/YYYY/MM/DD/` for every day of the window; the region folder when it has no start.
-fn day_prefixes(region: &str, window: &Window) -> Vec<String> {
-    let Some(since) = window.since else {
-        return vec![region.to_string()];
+/// `region/YYYY/MM/DD/` for every day of the window from `from` on; the region folder when
+/// neither has a start.
+fn day_prefixes(region: &str, window: &Window, from: Option<NaiveDate>) -> Vec<String> {
+    let since = match (window.since.map(|s| s.date_naive()), from) {
+        (Some(since), Some(from)) => since.max(from),
+        (Some(day), None) | (None, Some(day)) => day,
+        (None, None) => return vec![region.to_string()],
     };
     // The window is half-open: an `until` of midnight does not reach into that day.
     let until = window
         .until
         .map_or_else(Utc::now, |u| u - Duration::nanoseconds(1));
-    let (mut day, last): (NaiveDate, NaiveDate) = (since.date_naive(), until.date_naive());
+    let (mut day, last): (NaiveDate, NaiveDate) = (since, until.date_naive());
     let mut out = Vec::new();
     while day <= last {
         out.push(format!("{region}{}/", day.format("%Y/%m/%d")));
@@ -309,7 +358,7 @@ pub async fn fetch(
 }
 
 /// One object's bytes.
-async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, S3Error> {
+pub async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, S3Error> {
     let url = || format!("s3://{bucket}/{key}");
     let response = client
         .get_object()
@@ -370,14 +419,27 @@ mod tests {
             ..window
         };
         assert_eq!(
-            day_prefixes("AWSLogs/1/CloudTrail/us-east-1/", &window),
+            day_prefixes("AWSLogs/1/CloudTrail/us-east-1/", &window, None),
             [
                 "AWSLogs/1/CloudTrail/us-east-1/2026/11/20/",
                 "AWSLogs/1/CloudTrail/us-east-1/2026/11/21/",
                 "AWSLogs/1/CloudTrail/us-east-1/2026/11/22/"
             ]
         );
-        assert_eq!(day_prefixes("r/", &midnight), ["r/2026/11/20/"]);
-        assert_eq!(day_prefixes("r/", &Window::default()), ["r/"]);
+        assert_eq!(day_prefixes("r/", &midnight, None), ["r/2026/11/20/"]);
+        assert_eq!(day_prefixes("r/", &Window::default(), None), ["r/"]);
+        // An incremental scan starts at the stream's first open day, or the window's start
+        // when that is later.
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        assert_eq!(
+            day_prefixes("r/", &window, Some(day(21))),
+            ["r/2026/11/21/", "r/2026/11/22/"]
+        );
+        assert_eq!(day_prefixes("r/", &window, Some(day(1))).len(), 3);
+        let open = Window {
+            since: None,
+            until: window.until,
+        };
+        assert_eq!(day_prefixes("r/", &open, Some(day(22))), ["r/2026/11/22/"]);
     }
 }

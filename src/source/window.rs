@@ -25,25 +25,13 @@ impl Window {
         if self.since.is_none() && self.until.is_none() {
             return true;
         }
-        let Some(day) = trail_day(path) else {
+        let Some((_, day)) = path.to_str().and_then(super::layout::day_folder) else {
             return true;
         };
         let start = day.and_time(chrono::NaiveTime::MIN).and_utc();
         let end = start + Duration::days(1);
         self.since.is_none_or(|s| end > s) && self.until.is_none_or(|u| start < u)
     }
-}
-
-/// The day of a folder `…/YYYY/MM/DD`, when the last three components are a valid date.
-fn trail_day(path: &Path) -> Option<NaiveDate> {
-    let mut parts = path.iter().rev().map(|p| p.to_str());
-    let day = parts.next()??;
-    let month = parts.next()??;
-    let year = parts.next()??;
-    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
-        return None;
-    }
-    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
 }
 
 /// Parses `--since`/`--until`: RFC 3339, a date (`2026-11-01`), or a duration before `now`

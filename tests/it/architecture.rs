@@ -24,6 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["report"],
     &["pipeline"],
     &["scan"],
+    &["schedule"],
     &["authoring"],
 ];
 

@@ -165,6 +165,155 @@ for d, _, files in os.walk(sys.argv[2]):
     }
 }
 
+/// Runs a boto3 snippet against the server (`s3` is a client); returns its output.
+impl Moto {
+    fn boto3(&self, code: &str) -> String {
+        let script = format!(
+            "import boto3, json, os, sys\ns3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='a', aws_secret_access_key='b')\n{code}\n"
+        );
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), script).unwrap();
+        self.python(file.path(), &[&self.endpoint()])
+    }
+}
+
+/// `scan --state` with the trail, the state and the report root all in S3: three runs over a
+/// bucket that receives new, late and re-delivered objects between them give together exactly
+/// the findings of one full scan, each once; a fourth with nothing new adds nothing; a run
+/// finding the lock of a live run refuses, and takes over one whose lease expired.
+fn scheduled_runs_over_s3_report_each_finding_once(moto: &Moto) {
+    use crate::schedule::{assert_exactly_once, at, full_scan, parquet_files, Trail};
+    let work = tempfile::tempdir().unwrap();
+    let trail = Trail::new(&work.path().join("trail"));
+    moto.boto3("s3.create_bucket(Bucket='reports')");
+    let inv = root().join("examples/demo/inventory");
+    let policy = root().join("examples/demo/policy.toml");
+    let run = |now: &str| {
+        let out = moto.tagtrail(
+            work.path(),
+            &[
+                "scan",
+                "--logs",
+                "s3://trail/",
+                "--inventory",
+                inv.to_str().unwrap(),
+                "--policy",
+                policy.to_str().unwrap(),
+                "--state",
+                "s3://reports/state/tagtrail.json",
+                "--out",
+                "s3://reports/root/",
+                "--fail-on",
+                "never",
+                "--now",
+                now,
+            ],
+        );
+        (out.status.code(), stdout(&out), stderr(&out))
+    };
+    let upload = || moto.upload(&trail.dir, "trail", "");
+    let root_copy = work.path().join("root");
+    let download = || {
+        let _ = std::fs::remove_dir_all(&root_copy);
+        moto.boto3(&format!(
+            "for o in s3.list_objects_v2(Bucket='reports', Prefix='root/').get('Contents', []):\n    \
+             path = os.path.join({:?}, o['Key'][len('root/'):])\n    \
+             os.makedirs(os.path.dirname(path), exist_ok=True)\n    \
+             s3.download_file('reports', o['Key'], path)",
+            root_copy.display().to_string()
+        ));
+    };
+
+    let first = trail.file(
+        0,
+        at("2026-11-09T10:05:00Z"),
+        at("2026-11-09T10:00:00Z"),
+        "a",
+        60,
+    );
+    trail.file(
+        1,
+        at("2026-11-10T05:05:00Z"),
+        at("2026-11-10T05:00:00Z"),
+        "b",
+        60,
+    );
+    upload();
+    let (code, out, err) = run("2026-11-10T06:00:00Z");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("2 not read before"), "{out}");
+
+    // New objects, a late one in yesterday's folder, a second delivery of one already read.
+    trail.file(
+        1,
+        at("2026-11-10T11:05:00Z"),
+        at("2026-11-10T11:00:00Z"),
+        "c",
+        50,
+    );
+    trail.file(
+        0,
+        at("2026-11-09T21:00:00Z"),
+        at("2026-11-09T20:00:00Z"),
+        "late",
+        30,
+    );
+    trail.redeliver(&first, at("2026-11-10T11:10:00Z"));
+    upload();
+    let (code, out, err) = run("2026-11-10T12:00:00Z");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("3 not read before"), "{out}");
+
+    // The next day, and one more late object for the day before.
+    trail.file(
+        0,
+        at("2026-11-11T08:05:00Z"),
+        at("2026-11-11T08:00:00Z"),
+        "d",
+        40,
+    );
+    trail.file(
+        1,
+        at("2026-11-09T23:00:00Z"),
+        at("2026-11-09T22:00:00Z"),
+        "later",
+        20,
+    );
+    upload();
+    let (code, _, err) = run("2026-11-11T12:00:00Z");
+    assert_eq!(code, Some(0), "{err}");
+    download();
+    let expected = full_scan(&trail.dir);
+    assert_exactly_once(&root_copy, &expected);
+    let files = parquet_files(&root_copy).len();
+
+    // Nothing new: nothing added.
+    let (code, out, err) = run("2026-11-11T13:00:00Z");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains(" 0 not read before"), "{out}");
+    download();
+    assert_eq!(parquet_files(&root_copy).len(), files);
+    assert_exactly_once(&root_copy, &expected);
+
+    // A live run's lock is respected; an expired one is taken over.
+    let lease = |expires: &str| {
+        moto.boto3(&format!(
+            "s3.put_object(Bucket='reports', Key='state/tagtrail.json.lock', Body=json.dumps({{'pid': 1, 'host': 'other', 'taken': '2026-11-11T00:00:00Z', 'expires': '{expires}'}}))"
+        ))
+    };
+    lease("2999-01-01T00:00:00Z");
+    let (code, _, err) = run("2026-11-11T14:00:00Z");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("another tagtrail run holds the lock"), "{err}");
+    lease("2000-01-01T00:00:00Z");
+    let (code, _, err) = run("2026-11-11T14:00:00Z");
+    assert_eq!(code, Some(0), "{err}");
+    let left = moto.boto3(
+        "print(len(s3.list_objects_v2(Bucket='reports', Prefix='state/').get('Contents', [])))",
+    );
+    assert_eq!(left.trim(), "1", "the lock is released after the run");
+}
+
 /// No file under `dir` holds a credential.
 fn assert_no_credentials_in(dir: &Path) {
     for entry in walkdir(dir) {
@@ -214,6 +363,8 @@ fn live_aws_against_moto() {
     an_organisation_is_read_account_by_account_through_a_role(&moto);
     moto.reset();
     a_log_archive_bucket_is_read_with_a_role(&moto);
+    moto.reset();
+    scheduled_runs_over_s3_report_each_finding_once(&moto);
 }
 
 /// A stand-in endpoint in front of moto: passes each request on unchanged, unless `refuse`

@@ -12,6 +12,7 @@ mod lookup;
 mod loopback;
 mod rules;
 mod scan;
+mod schedule;
 mod secrets;
 
 use std::path::{Path, PathBuf};

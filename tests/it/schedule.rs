@@ -1,0 +1,512 @@
+//! Scheduled scans (`scan --state`): runs over a trail that receives new, late and duplicate
+//! files between them report, together, exactly the findings of one full scan, each once;
+//! runs stopped by a fault at every commit step, or killed with SIGKILL at random moments,
+//! lose nothing and duplicate nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use chrono::{DateTime, Duration, Utc};
+use polars::prelude::*;
+use serde_json::Value;
+
+use crate::{gzip, root, stderr, stdout};
+
+/// (event id, resource ARN, kind) of a finding.
+pub type Finding = (String, String, String);
+
+/// Writes trail files in the delivery layout, made of the demo trail's records with new event
+/// ids and times.
+pub struct Trail {
+    pub dir: PathBuf,
+    templates: BTreeMap<String, Vec<Value>>,
+}
+
+/// The two streams of the demo trail.
+pub const STREAMS: [(&str, &str); 2] =
+    [("401234567890", "us-east-1"), ("402345678901", "eu-west-1")];
+
+impl Trail {
+    pub fn new(dir: &Path) -> Trail {
+        let mut templates: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let demo = root().join("examples/demo/trail/AWSLogs");
+        for (account, region) in STREAMS {
+            let days = demo
+                .join(account)
+                .join("CloudTrail")
+                .join(region)
+                .join("2026/11");
+            for day in ["20", "21", "22"] {
+                for file in std::fs::read_dir(days.join(day)).unwrap() {
+                    let raw = std::fs::read(file.unwrap().path()).unwrap();
+                    let mut text = Vec::new();
+                    std::io::Read::read_to_end(
+                        &mut flate2::read::GzDecoder::new(&raw[..]),
+                        &mut text,
+                    )
+                    .unwrap();
+                    let records: Value = serde_json::from_slice(&text).unwrap();
+                    templates
+                        .entry(account.to_string())
+                        .or_default()
+                        .extend(records["Records"].as_array().unwrap().iter().cloned());
+                }
+            }
+        }
+        Trail {
+            dir: dir.to_path_buf(),
+            templates,
+        }
+    }
+
+    /// One log file of stream `stream` (an index of [`STREAMS`]) published on `published`'s
+    /// day, of `count` records from `time` on, with event ids `<tag>-<n>`. Returns its path.
+    pub fn file(
+        &self,
+        stream: usize,
+        published: DateTime<Utc>,
+        time: DateTime<Utc>,
+        tag: &str,
+        count: usize,
+    ) -> PathBuf {
+        let (account, region) = STREAMS[stream];
+        let templates = &self.templates[account];
+        let records: Vec<Value> = (0..count)
+            .map(|n| {
+                let mut record = templates[n % templates.len()].clone();
+                record["eventID"] = format!("{tag}-{n}").into();
+                record["eventTime"] = (time + Duration::seconds(n as i64 % 3000))
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string()
+                    .into();
+                record
+            })
+            .collect();
+        let folder = self.dir.join(format!(
+            "AWSLogs/{account}/CloudTrail/{region}/{}",
+            published.format("%Y/%m/%d")
+        ));
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join(format!(
+            "{account}_CloudTrail_{region}_{}_{tag}.json.gz",
+            published.format("%Y%m%dT%H%MZ")
+        ));
+        let body = serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap();
+        std::fs::write(&path, gzip(&body)).unwrap();
+        path
+    }
+
+    /// A second delivery of a file already written, under another name, in `published`'s
+    /// day folder: the same events, the same ids.
+    pub fn redeliver(&self, file: &Path, published: DateTime<Utc>) -> PathBuf {
+        let name = file
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replace(".json.gz", "-again.json.gz");
+        let stream = file
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap();
+        let folder = stream.join(published.format("%Y/%m/%d").to_string());
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join(name);
+        std::fs::copy(file, &path).unwrap();
+        path
+    }
+}
+
+pub fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+}
+
+/// The findings of every Parquet file under `dir` (a report root or folder), each file read
+/// as a findings file with the documented schema.
+pub fn findings_under(dir: &Path) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for path in parquet_files(dir) {
+        let frame = ParquetReader::new(std::fs::File::open(&path).unwrap())
+            .finish()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let names: Vec<&str> = frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect();
+        let expected: Vec<&str> = tagtrail::report::SCHEMA.iter().map(|c| c.0).collect();
+        assert_eq!(names, expected, "{}", path.display());
+        let column = |name: &str| {
+            let values = frame.column(name).unwrap().str().unwrap().clone();
+            (0..values.len())
+                .map(|i| values.get(i).unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        };
+        let (ids, arns, kinds) = (column("event_id"), column("resource_arn"), column("kind"));
+        for i in 0..ids.len() {
+            out.push((ids[i].clone(), arns[i].clone(), kinds[i].clone()));
+        }
+    }
+    out
+}
+
+/// Every `*.parquet` under `dir`, as `read_parquet('dir/**/*.parquet')` would take them.
+pub fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect()
+}
+
+/// The findings of one full scan of `trail`, as a set (a full scan reports a re-delivered
+/// event once per copy; the set is what runs must add up to).
+pub fn full_scan(trail: &Path) -> BTreeSet<Finding> {
+    let out = tempfile::tempdir().unwrap();
+    let demo = root().join("examples/demo");
+    let run = crate::tagtrail(
+        &root(),
+        &[
+            "scan",
+            trail.to_str().unwrap(),
+            "--inventory",
+            demo.join("inventory").to_str().unwrap(),
+            "--policy",
+            demo.join("policy.toml").to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "--format",
+            "parquet",
+        ],
+    );
+    assert!(run.status.code().is_some_and(|c| c < 2), "{}", stderr(&run));
+    findings_under(out.path()).into_iter().collect()
+}
+
+/// Runs `tagtrail scan --state` over `trail` at `now`, with extra environment variables.
+fn scheduled(trail: &Path, work: &Path, now: &str, env: &[(&str, &str)]) -> Output {
+    scheduled_command(trail, work, now)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn scheduled_command(trail: &Path, work: &Path, now: &str) -> Command {
+    let demo = root().join("examples/demo");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tagtrail"));
+    command
+        .args(["scan", trail.to_str().unwrap(), "--inventory"])
+        .arg(demo.join("inventory"))
+        .arg("--policy")
+        .arg(demo.join("policy.toml"))
+        .arg("--state")
+        .arg(work.join("state.json"))
+        .arg("--out")
+        .arg(work.join("root"))
+        .args(["--now", now, "--fail-on", "never"])
+        .env_remove("RUST_LOG")
+        .env_remove("FAILPOINTS")
+        .stdin(Stdio::null());
+    command
+}
+
+/// No finding twice, and together exactly `expected`; nothing staged is left visible.
+pub fn assert_exactly_once(root_dir: &Path, expected: &BTreeSet<Finding>) {
+    let all = findings_under(root_dir);
+    let distinct: BTreeSet<Finding> = all.iter().cloned().collect();
+    assert_eq!(all.len(), distinct.len(), "a finding was reported twice");
+    let missing: Vec<_> = expected.difference(&distinct).take(5).collect();
+    let extra: Vec<_> = distinct.difference(expected).take(5).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}, extra {extra:?}"
+    );
+    for path in parquet_files(root_dir) {
+        let relative = path
+            .strip_prefix(root_dir)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(relative.starts_with("findings/dt="), "{relative}");
+    }
+}
+
+#[test]
+fn runs_report_new_late_and_redelivered_files_exactly_once() {
+    let work = tempfile::tempdir().unwrap();
+    let trail = Trail::new(&work.path().join("trail"));
+    let run = |now: &str| {
+        let out = scheduled(&trail.dir, work.path(), now, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        out
+    };
+    // Run 1: yesterday and this morning.
+    let first = trail.file(
+        0,
+        at("2026-11-09T10:05:00Z"),
+        at("2026-11-09T10:00:00Z"),
+        "a",
+        60,
+    );
+    trail.file(
+        1,
+        at("2026-11-09T23:55:00Z"),
+        at("2026-11-09T23:50:00Z"),
+        "b",
+        40,
+    );
+    trail.file(
+        0,
+        at("2026-11-10T05:05:00Z"),
+        at("2026-11-10T05:00:00Z"),
+        "c",
+        60,
+    );
+    let out = run("2026-11-10T06:00:00Z");
+    assert!(
+        stdout(&out).contains("3 not read before"),
+        "{}",
+        stdout(&out)
+    );
+    let after_first = findings_under(&work.path().join("root")).len();
+    assert!(after_first > 0);
+
+    // Run 2: new files, a late file in yesterday's folder, and a second delivery of a file
+    // already read (same events, another name) in today's.
+    trail.file(
+        1,
+        at("2026-11-10T11:05:00Z"),
+        at("2026-11-10T11:00:00Z"),
+        "d",
+        50,
+    );
+    trail.file(
+        0,
+        at("2026-11-09T20:00:00Z"),
+        at("2026-11-09T19:00:00Z"),
+        "late",
+        30,
+    );
+    trail.redeliver(&first, at("2026-11-10T11:10:00Z"));
+    let out = run("2026-11-10T12:00:00Z");
+    assert!(
+        stdout(&out).contains("3 not read before"),
+        "{}",
+        stdout(&out)
+    );
+    let summaries = runs_summaries(&work.path().join("root"));
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s["reported_before"].as_u64() > Some(0)),
+        "the second delivery's findings are left out: {summaries:?}"
+    );
+
+    // Run 3: the next day, with one more late file for the day before yesterday, whose
+    // folder is still open (a 2-day lookback).
+    trail.file(
+        1,
+        at("2026-11-11T09:05:00Z"),
+        at("2026-11-11T09:00:00Z"),
+        "e",
+        50,
+    );
+    trail.file(
+        1,
+        at("2026-11-09T22:00:00Z"),
+        at("2026-11-09T21:00:00Z"),
+        "later",
+        20,
+    );
+    run("2026-11-11T12:00:00Z");
+
+    // Together: exactly the findings of one full scan, each once.
+    let expected = full_scan(&trail.dir);
+    assert_exactly_once(&work.path().join("root"), &expected);
+
+    // Run 4: nothing new, nothing added.
+    let files = parquet_files(&work.path().join("root")).len();
+    let out = run("2026-11-11T13:00:00Z");
+    assert!(
+        stdout(&out).contains(" 0 not read before"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(parquet_files(&work.path().join("root")).len(), files);
+
+    // A file that arrives after its folder closed is not listed again: the state keeps only
+    // that the folder is closed.
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(work.path().join("state.json")).unwrap()).unwrap();
+    let streams = state["streams"].as_object().unwrap();
+    assert!(
+        streams
+            .values()
+            .all(|s| s["closed_through"] == "2026-11-08"),
+        "{state}"
+    );
+    trail.file(
+        0,
+        at("2026-11-08T12:00:00Z"),
+        at("2026-11-08T11:00:00Z"),
+        "too-late",
+        10,
+    );
+    let out = run("2026-11-11T14:00:00Z");
+    assert!(
+        stdout(&out).contains(" 0 not read before"),
+        "{}",
+        stdout(&out)
+    );
+    assert_exactly_once(&work.path().join("root"), &expected);
+}
+
+/// The `runs/<run>/summary.json` of every run under a root.
+fn runs_summaries(root_dir: &Path) -> Vec<Value> {
+    walkdir::WalkDir::new(root_dir.join("runs"))
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| p.file_name().is_some_and(|n| n == "summary.json"))
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect()
+}
+
+/// A run that stops at any step of its commit (a fault point: the binary built for the tests
+/// has them) leaves no file a reader takes, and the next run ends in exactly the findings of
+/// a full scan.
+#[test]
+fn a_run_stopped_at_any_commit_step_loses_and_duplicates_nothing() {
+    for point in [
+        "schedule::staged=panic",
+        "schedule::committed=panic",
+        "schedule::publish-one=1*off->panic",
+        "schedule::published=panic",
+    ] {
+        let work = tempfile::tempdir().unwrap();
+        let trail = Trail::new(&work.path().join("trail"));
+        trail.file(
+            0,
+            at("2026-11-09T10:05:00Z"),
+            at("2026-11-09T10:00:00Z"),
+            "a",
+            60,
+        );
+        trail.file(
+            1,
+            at("2026-11-10T10:05:00Z"),
+            at("2026-11-10T10:00:00Z"),
+            "b",
+            60,
+        );
+        let now = "2026-11-10T12:00:00Z";
+        let stopped = scheduled(&trail.dir, work.path(), now, &[("FAILPOINTS", point)]);
+        assert_eq!(
+            stopped.status.code(),
+            Some(101),
+            "{point}: {}",
+            stderr(&stopped)
+        );
+        // Whatever a reader of the root takes is whole and reported once.
+        let partial = findings_under(&work.path().join("root"));
+        let distinct: BTreeSet<_> = partial.iter().collect();
+        assert_eq!(partial.len(), distinct.len(), "{point}");
+
+        trail.file(
+            0,
+            at("2026-11-10T11:05:00Z"),
+            at("2026-11-10T11:00:00Z"),
+            "c",
+            40,
+        );
+        let out = scheduled(&trail.dir, work.path(), now, &[]);
+        assert_eq!(out.status.code(), Some(0), "{point}: {}", stderr(&out));
+        assert_exactly_once(&work.path().join("root"), &full_scan(&trail.dir));
+        assert!(
+            !work.path().join("root/_tmp").exists()
+                || std::fs::read_dir(work.path().join("root/_tmp"))
+                    .unwrap()
+                    .next()
+                    .is_none(),
+            "{point}: staged files left behind"
+        );
+    }
+}
+
+/// `kill -9` at random moments, round after round, while a trail of 240,000 events arrives
+/// (new files, late files for folders already read), then a run to the end: the union of
+/// everything the runs wrote is one full scan's findings, each once.
+#[test]
+fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let trail = Trail::new(&work.path().join("trail"));
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    let mut random = seed | 1;
+    let mut next = move || {
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        random
+    };
+    // How long a run takes, learnt from the runs that finish before their kill.
+    let mut typical = std::time::Duration::from_millis(1500);
+    let (mut kills, mut finished) = (0, 0);
+    let start = at("2026-11-10T00:00:00Z");
+    let mut file = 0;
+    for round in 0..12 {
+        let now = start + Duration::hours(3 * round);
+        // 20 files of 1,000 events: most published in the last 3 hours, every fifth late,
+        // in a folder up to a day and a half old (still open with the 2-day lookback).
+        for _ in 0..20 {
+            let published = if file % 5 == 4 {
+                now - Duration::minutes((next() % 2160) as i64)
+            } else {
+                now - Duration::minutes((next() % 180) as i64)
+            };
+            trail.file(
+                file % 2,
+                published,
+                published - Duration::minutes(5),
+                &format!("f{file}"),
+                1000,
+            );
+            file += 1;
+        }
+        let now = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let began = std::time::Instant::now();
+        let mut child = scheduled_command(&trail.dir, work.path(), &now)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let budget = typical.as_millis() as u64 * 6 / 5;
+        std::thread::sleep(std::time::Duration::from_millis(next() % budget.max(1)));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        } else {
+            typical = began.elapsed();
+            finished += 1;
+        }
+        child.wait().unwrap();
+    }
+    let last = (start + Duration::hours(36))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let out = scheduled(&trail.dir, work.path(), &last, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    println!("kill loop (seed {seed}): {kills} runs killed, {finished} finished, {file} files");
+    assert!(kills > 0, "no run was killed: the loop tested nothing");
+    let expected = full_scan(&trail.dir);
+    assert!(expected.len() > 10_000, "{}", expected.len());
+    assert_exactly_once(&work.path().join("root"), &expected);
+}
