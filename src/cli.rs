@@ -31,7 +31,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Resolve, judge against product tags, write Parquet/CSV/JSON reports (the main job).
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Print who touched what for every record, as JSON Lines.
     Resolve(ResolveArgs),
     /// Check and test rule files.
@@ -131,6 +131,10 @@ pub struct LiveArgs {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
+    /// Read the scan's options from this TOML file, each key named as its flag
+    /// (`fail-on = "never"`, `paths = ["trail/"]`); flags given on the command line win.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Trail files, folders (walked; `AWSLogs/...` layout or any), JSON Lines or LookupEvents
     /// output, plain or gzipped. Stdin when none is given.
     pub paths: Vec<PathBuf>,

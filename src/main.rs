@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use std::io::IsTerminal;
 
-use clap::Parser;
 use tracing_indicatif::filter::{hide_indicatif_span_fields, IndicatifFilter};
 use tracing_indicatif::IndicatifLayer;
 use tracing_subscriber::fmt::format::DefaultFields;
@@ -37,7 +36,7 @@ fn main() -> ExitCode {
     no_transparent_huge_pages();
     // Fault points (`schedule`) exist only in the binary the tests build; FAILPOINTS sets them.
     let _faults = fail::has_failpoints().then(fail::FailScenario::setup);
-    let cli = cli::Cli::parse();
+    let cli = commands::config_file::parse();
     init_logging(cli.verbose, cli.log_format);
     match commands::run(cli.command) {
         Ok(code) => ExitCode::from(code),

@@ -1,6 +1,7 @@
 //! The subcommands: argument values → library calls → output and exit code. One module per
 //! command family; the helpers they share (sources, window, rules, inventory) live here.
 
+pub(crate) mod config_file;
 mod inventory;
 mod resolve;
 mod rules;
@@ -22,7 +23,7 @@ use crate::cli::{AwsArgs, Command, CommonArgs, InventoryCommand, LiveArgs};
 
 pub fn run(command: Command) -> Result<u8> {
     match command {
-        Command::Scan(args) => scan::scan(args),
+        Command::Scan(args) => scan::scan(*args),
         Command::Resolve(args) => resolve::resolve(args),
         Command::Rules { command } => rules::run(command),
         Command::Inventory {

@@ -510,3 +510,71 @@ fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
     assert!(expected.len() > 10_000, "{}", expected.len());
     assert_exactly_once(&work.path().join("root"), &expected);
 }
+
+/// The commented example configuration runs as shipped (flags moving its state and reports
+/// to a temporary folder win over the file), and a key that is no scan option is refused
+/// at its line and column.
+#[test]
+fn the_example_config_runs_and_bad_keys_are_refused_where_they_are() {
+    let work = tempfile::tempdir().unwrap();
+    let example = root().join("examples/tagtrail.toml");
+    let state = work.path().join("state.json");
+    let out_dir = work.path().join("root");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "--config",
+            example.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        crate::tagtrail(work.path(), &args)
+    };
+    let out = run(&[]);
+    // The file's fail-on (product-mismatch) makes the demo's findings fail the run.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("12 not read before"),
+        "{}",
+        stdout(&out)
+    );
+    let demo = findings_under(&out_dir);
+    assert_eq!(demo.iter().filter(|f| f.2 == "product-mismatch").count(), 8);
+    // A flag overrides the file: nothing new, and `never` fails nothing.
+    let out = run(&["--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(" 0 not read before"),
+        "{}",
+        stdout(&out)
+    );
+
+    let bad = work.path().join("bad.toml");
+    std::fs::write(&bad, "inventory = \"inv\"\n\n  fial-on = \"never\"\n").unwrap();
+    let out = crate::tagtrail(work.path(), &["scan", "--config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.toml:3:3: `fial-on` is not a scan option; did you mean `fail-on`?"),
+        "{err}"
+    );
+    std::fs::write(&bad, "single-pass = \"yes\"\n").unwrap();
+    let out = crate::tagtrail(work.path(), &["scan", "--config", bad.to_str().unwrap()]);
+    assert!(
+        stderr(&out).contains("bad.toml:1:1: `single-pass` must be true or false"),
+        "{}",
+        stderr(&out)
+    );
+    // Values go through the flags' own checks.
+    std::fs::write(&bad, "inventory = \"inv\"\nlookback = \"soon\"\n").unwrap();
+    let out = crate::tagtrail(work.path(), &["scan", "--config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`soon` is not a duration"),
+        "{}",
+        stderr(&out)
+    );
+}
