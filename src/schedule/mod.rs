@@ -12,7 +12,7 @@ pub mod root;
 pub mod state;
 pub mod store;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::{Inputs, Plan};
@@ -177,7 +177,7 @@ pub fn run(
         }
     }
     state.digests.extend(digests.found);
-    record.digests = check_digests(&mut state, digests.unreadable);
+    record.digests = check_digests(&mut state, digests.unreadable, cutoff);
     state.close_through(streams.iter().map(String::as_str), cutoff);
     state.forget_reported_before(cutoff - schedule.lookback);
     state.runs += 1;
@@ -431,8 +431,9 @@ fn fetch_s3(_: &Plan, _: &str) -> Result<Vec<u8>, String> {
     Err("S3 needs the `aws` feature".into())
 }
 
-/// Settles the digests waiting in the state: complete, still waiting, or missing files.
-fn check_digests(state: &mut State, unreadable: Vec<String>) -> DigestReport {
+/// Settles the digests waiting in the state: complete, still waiting, or missing files (the
+/// digest's folder closes this run, at `cutoff`, or was closed).
+fn check_digests(state: &mut State, unreadable: Vec<String>, cutoff: NaiveDate) -> DigestReport {
     let mut report = DigestReport {
         unreadable,
         ..DigestReport::default()
@@ -448,7 +449,7 @@ fn check_digests(state: &mut State, unreadable: Vec<String>) -> DigestReport {
         }
         // Files an hour lists are published by the time its digest is: once the digest's
         // folder is closed, its log files had every chance to be read.
-        if state.is_closed(&digest.logs, digest.day) {
+        if digest.day <= cutoff || state.is_closed(&digest.logs, digest.day) {
             report
                 .files_missing
                 .extend(digest.waiting.iter().map(|(day, name)| {

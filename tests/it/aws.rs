@@ -224,40 +224,16 @@ fn scheduled_runs_over_s3_report_each_finding_once(moto: &Moto) {
         ));
     };
 
-    let first = trail.file(
-        0,
-        at("2026-11-09T10:05:00Z"),
-        at("2026-11-09T10:00:00Z"),
-        "a",
-        60,
-    );
-    trail.file(
-        1,
-        at("2026-11-10T05:05:00Z"),
-        at("2026-11-10T05:00:00Z"),
-        "b",
-        60,
-    );
+    let first = trail.file(0, "2026-11-09T10:05:00Z", "a", 60);
+    trail.file(1, "2026-11-10T05:05:00Z", "b", 60);
     upload();
     let (code, out, err) = run("2026-11-10T06:00:00Z");
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("2 not read before"), "{out}");
 
     // New objects, a late one in yesterday's folder, a second delivery of one already read.
-    trail.file(
-        1,
-        at("2026-11-10T11:05:00Z"),
-        at("2026-11-10T11:00:00Z"),
-        "c",
-        50,
-    );
-    trail.file(
-        0,
-        at("2026-11-09T21:00:00Z"),
-        at("2026-11-09T20:00:00Z"),
-        "late",
-        30,
-    );
+    trail.file(1, "2026-11-10T11:05:00Z", "c", 50);
+    trail.file(0, "2026-11-09T21:00:00Z", "late", 30);
     trail.redeliver(&first, at("2026-11-10T11:10:00Z"));
     upload();
     let (code, out, err) = run("2026-11-10T12:00:00Z");
@@ -265,20 +241,8 @@ fn scheduled_runs_over_s3_report_each_finding_once(moto: &Moto) {
     assert!(out.contains("3 not read before"), "{out}");
 
     // The next day, and one more late object for the day before.
-    trail.file(
-        0,
-        at("2026-11-11T08:05:00Z"),
-        at("2026-11-11T08:00:00Z"),
-        "d",
-        40,
-    );
-    trail.file(
-        1,
-        at("2026-11-09T23:00:00Z"),
-        at("2026-11-09T22:00:00Z"),
-        "later",
-        20,
-    );
+    trail.file(0, "2026-11-11T08:05:00Z", "d", 40);
+    trail.file(1, "2026-11-09T23:00:00Z", "later", 20);
     upload();
     let (code, _, err) = run("2026-11-11T12:00:00Z");
     assert_eq!(code, Some(0), "{err}");

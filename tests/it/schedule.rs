@@ -60,16 +60,21 @@ impl Trail {
         }
     }
 
-    /// One log file of stream `stream` (an index of [`STREAMS`]) published on `published`'s
-    /// day, of `count` records from `time` on, with event ids `<tag>-<n>`. Returns its path.
-    pub fn file(
+    /// One log file of stream `stream` (an index of [`STREAMS`]) published at `published`
+    /// (RFC 3339), of `count` records from five minutes before, with event ids `<tag>-<n>`.
+    pub fn file(&self, stream: usize, published: &str, tag: &str, count: usize) -> PathBuf {
+        self.file_at(stream, at(published), tag, count)
+    }
+
+    /// [`Trail::file`], published at `published`.
+    pub fn file_at(
         &self,
         stream: usize,
         published: DateTime<Utc>,
-        time: DateTime<Utc>,
         tag: &str,
         count: usize,
     ) -> PathBuf {
+        let time = published - Duration::minutes(5);
         let (account, region) = STREAMS[stream];
         let templates = &self.templates[account];
         let records: Vec<Value> = (0..count)
@@ -94,6 +99,34 @@ impl Trail {
         ));
         let body = serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap();
         std::fs::write(&path, gzip(&body)).unwrap();
+        path
+    }
+
+    /// A digest file of stream `stream` published at `published`, listing `files` (paths
+    /// under the trail, as a digest gives them: `AWSLogs/…`).
+    pub fn digest(&self, stream: usize, published: &str, files: &[&Path]) -> PathBuf {
+        let (account, region) = STREAMS[stream];
+        let published = at(published);
+        let folder = self.dir.join(format!(
+            "AWSLogs/{account}/CloudTrail-Digest/{region}/{}",
+            published.format("%Y/%m/%d")
+        ));
+        std::fs::create_dir_all(&folder).unwrap();
+        let listed: Vec<Value> = files
+            .iter()
+            .map(|f| serde_json::json!({"s3Bucket": "trail", "s3Object": f.strip_prefix(&self.dir).unwrap_or(f)}))
+            .collect();
+        let digest = serde_json::json!({
+            "awsAccountId": account,
+            "digestStartTime": (published - Duration::hours(1)).to_rfc3339(),
+            "digestEndTime": published.to_rfc3339(),
+            "logFiles": listed,
+        });
+        let path = folder.join(format!(
+            "{account}_CloudTrail-Digest_{region}_trail_{region}_{}.json.gz",
+            published.format("%Y%m%dT%H%M%SZ")
+        ));
+        std::fs::write(&path, gzip(&serde_json::to_vec(&digest).unwrap())).unwrap();
         path
     }
 
@@ -248,27 +281,9 @@ fn runs_report_new_late_and_redelivered_files_exactly_once() {
         out
     };
     // Run 1: yesterday and this morning.
-    let first = trail.file(
-        0,
-        at("2026-11-09T10:05:00Z"),
-        at("2026-11-09T10:00:00Z"),
-        "a",
-        60,
-    );
-    trail.file(
-        1,
-        at("2026-11-09T23:55:00Z"),
-        at("2026-11-09T23:50:00Z"),
-        "b",
-        40,
-    );
-    trail.file(
-        0,
-        at("2026-11-10T05:05:00Z"),
-        at("2026-11-10T05:00:00Z"),
-        "c",
-        60,
-    );
+    let first = trail.file(0, "2026-11-09T10:05:00Z", "a", 60);
+    trail.file(1, "2026-11-09T23:55:00Z", "b", 40);
+    trail.file(0, "2026-11-10T05:05:00Z", "c", 60);
     let out = run("2026-11-10T06:00:00Z");
     assert!(
         stdout(&out).contains("3 not read before"),
@@ -280,20 +295,8 @@ fn runs_report_new_late_and_redelivered_files_exactly_once() {
 
     // Run 2: new files, a late file in yesterday's folder, and a second delivery of a file
     // already read (same events, another name) in today's.
-    trail.file(
-        1,
-        at("2026-11-10T11:05:00Z"),
-        at("2026-11-10T11:00:00Z"),
-        "d",
-        50,
-    );
-    trail.file(
-        0,
-        at("2026-11-09T20:00:00Z"),
-        at("2026-11-09T19:00:00Z"),
-        "late",
-        30,
-    );
+    trail.file(1, "2026-11-10T11:05:00Z", "d", 50);
+    trail.file(0, "2026-11-09T20:00:00Z", "late", 30);
     trail.redeliver(&first, at("2026-11-10T11:10:00Z"));
     let out = run("2026-11-10T12:00:00Z");
     assert!(
@@ -311,20 +314,8 @@ fn runs_report_new_late_and_redelivered_files_exactly_once() {
 
     // Run 3: the next day, with one more late file for the day before yesterday, whose
     // folder is still open (a 2-day lookback).
-    trail.file(
-        1,
-        at("2026-11-11T09:05:00Z"),
-        at("2026-11-11T09:00:00Z"),
-        "e",
-        50,
-    );
-    trail.file(
-        1,
-        at("2026-11-09T22:00:00Z"),
-        at("2026-11-09T21:00:00Z"),
-        "later",
-        20,
-    );
+    trail.file(1, "2026-11-11T09:05:00Z", "e", 50);
+    trail.file(1, "2026-11-09T22:00:00Z", "later", 20);
     run("2026-11-11T12:00:00Z");
 
     // Together: exactly the findings of one full scan, each once.
@@ -352,13 +343,7 @@ fn runs_report_new_late_and_redelivered_files_exactly_once() {
             .all(|s| s["closed_through"] == "2026-11-08"),
         "{state}"
     );
-    trail.file(
-        0,
-        at("2026-11-08T12:00:00Z"),
-        at("2026-11-08T11:00:00Z"),
-        "too-late",
-        10,
-    );
+    trail.file(0, "2026-11-08T12:00:00Z", "too-late", 10);
     let out = run("2026-11-11T14:00:00Z");
     assert!(
         stdout(&out).contains(" 0 not read before"),
@@ -391,20 +376,8 @@ fn a_run_stopped_at_any_commit_step_loses_and_duplicates_nothing() {
     ] {
         let work = tempfile::tempdir().unwrap();
         let trail = Trail::new(&work.path().join("trail"));
-        trail.file(
-            0,
-            at("2026-11-09T10:05:00Z"),
-            at("2026-11-09T10:00:00Z"),
-            "a",
-            60,
-        );
-        trail.file(
-            1,
-            at("2026-11-10T10:05:00Z"),
-            at("2026-11-10T10:00:00Z"),
-            "b",
-            60,
-        );
+        trail.file(0, "2026-11-09T10:05:00Z", "a", 60);
+        trail.file(1, "2026-11-10T10:05:00Z", "b", 60);
         let now = "2026-11-10T12:00:00Z";
         let stopped = scheduled(&trail.dir, work.path(), now, &[("FAILPOINTS", point)]);
         assert_eq!(
@@ -418,13 +391,7 @@ fn a_run_stopped_at_any_commit_step_loses_and_duplicates_nothing() {
         let distinct: BTreeSet<_> = partial.iter().collect();
         assert_eq!(partial.len(), distinct.len(), "{point}");
 
-        trail.file(
-            0,
-            at("2026-11-10T11:05:00Z"),
-            at("2026-11-10T11:00:00Z"),
-            "c",
-            40,
-        );
+        trail.file(0, "2026-11-10T11:05:00Z", "c", 40);
         let out = scheduled(&trail.dir, work.path(), now, &[]);
         assert_eq!(out.status.code(), Some(0), "{point}: {}", stderr(&out));
         assert_exactly_once(&work.path().join("root"), &full_scan(&trail.dir));
@@ -472,13 +439,7 @@ fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
             } else {
                 now - Duration::minutes((next() % 180) as i64)
             };
-            trail.file(
-                file % 2,
-                published,
-                published - Duration::minutes(5),
-                &format!("f{file}"),
-                1000,
-            );
+            trail.file_at(file % 2, published, &format!("f{file}"), 1000);
             file += 1;
         }
         let now = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
@@ -577,4 +538,53 @@ fn the_example_config_runs_and_bad_keys_are_refused_where_they_are() {
         "{}",
         stderr(&out)
     );
+}
+
+/// Digest files say when an hour is complete: pending while a file they list has not arrived,
+/// complete once it is read, and a file never delivered is reported missing when its folder
+/// closes.
+#[test]
+fn digests_tell_complete_hours_pending_files_and_files_never_found() {
+    let work = tempfile::tempdir().unwrap();
+    let trail = Trail::new(&work.path().join("trail"));
+    let run_record = |now: &str| {
+        let out = scheduled(&trail.dir, work.path(), now, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let runs = work.path().join("root/runs");
+        let newest = std::fs::read_dir(&runs)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .max()
+            .unwrap();
+        serde_json::from_slice::<Value>(&std::fs::read(newest.join("run.json")).unwrap()).unwrap()
+            ["digests"]
+            .clone()
+    };
+    let read = trail.file(0, "2026-11-10T09:05:00Z", "a", 10);
+    let late = trail.dir.join(
+        "AWSLogs/401234567890/CloudTrail/us-east-1/2026/11/10/401234567890_CloudTrail_us-east-1_20261110T0935Z_b.json.gz",
+    );
+    let never = trail.dir.join(
+        "AWSLogs/401234567890/CloudTrail/us-east-1/2026/11/10/401234567890_CloudTrail_us-east-1_20261110T0940Z_never.json.gz",
+    );
+    trail.digest(0, "2026-11-10T10:00:00Z", &[&read]);
+    trail.digest(0, "2026-11-10T11:00:00Z", &[&late, &never]);
+    let digests = run_record("2026-11-10T12:00:00Z");
+    assert_eq!(digests["hours_complete"], 1, "{digests}");
+    assert_eq!(digests["hours_pending"], 1, "{digests}");
+    assert_eq!(digests["files_pending"], 2, "{digests}");
+
+    // The late file arrives; the other never does.
+    trail.file(0, "2026-11-10T09:35:00Z", "b", 10);
+    let digests = run_record("2026-11-10T13:00:00Z");
+    assert_eq!(digests["files_pending"], 1, "{digests}");
+    trail.file(1, "2026-11-13T09:05:00Z", "c", 10);
+    let digests = run_record("2026-11-13T12:00:00Z");
+    let missing = digests["files_missing"].as_array().unwrap();
+    assert_eq!(missing.len(), 1, "{digests}");
+    assert!(
+        missing[0].as_str().unwrap().ends_with("_never.json.gz"),
+        "{digests}"
+    );
+    assert_eq!(digests["hours_pending"], 0, "{digests}");
 }
