@@ -449,14 +449,22 @@ fn runs_killed_at_random_moments_lose_and_duplicate_nothing() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let budget = typical.as_millis() as u64 * 6 / 5;
-        std::thread::sleep(std::time::Duration::from_millis(next() % budget.max(1)));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            kills += 1;
-        } else {
-            typical = began.elapsed();
-            finished += 1;
+        // Killed at a random moment up to half again a typical run's time, unless it ends
+        // first: most runs die somewhere in their work, some finish.
+        let budget = (typical.as_millis() as u64 * 3 / 2).max(1);
+        let delay = std::time::Duration::from_millis(next() % budget);
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                typical = began.elapsed();
+                finished += 1;
+                break;
+            }
+            if began.elapsed() >= delay {
+                child.kill().unwrap(); // SIGKILL
+                kills += 1;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
         child.wait().unwrap();
     }
