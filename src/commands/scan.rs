@@ -136,14 +136,8 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
 
 /// An S3 client in the bucket's own region.
 fn s3_client(aws: &AwsSession, bucket: &str) -> aws_sdk_s3::Client {
-    let configured = tagtrail::aws::s3_client(&aws.config, None);
-    let region = aws
-        .runtime
-        .block_on(tagtrail::source::s3::bucket_region(&configured, bucket));
-    match region {
-        Some(region) => tagtrail::aws::s3_client(&aws.config, Some(&region)),
-        None => configured,
-    }
+    aws.runtime
+        .block_on(tagtrail::source::s3::bucket_client(&aws.config, bucket))
 }
 
 /// Where a scheduled scan's reports go.

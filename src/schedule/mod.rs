@@ -368,11 +368,17 @@ fn read_digests(plan: &Plan, selected: &[Selected]) -> Digests {
     if wanted.is_empty() {
         return digests;
     }
+    let in_s3: Vec<String> = wanted
+        .iter()
+        .filter(|file| file.name.starts_with("s3://"))
+        .map(|file| file.name.clone())
+        .collect();
+    let mut fetched = fetch_s3(plan, &in_s3).into_iter();
     let bytes: Vec<(String, Result<Vec<u8>, String>)> = wanted
         .iter()
         .map(|file| {
             let read = if file.name.starts_with("s3://") {
-                fetch_s3(plan, &file.name)
+                fetched.next().unwrap_or_else(|| Err("not fetched".into()))
             } else {
                 source::read_file(std::path::Path::new(&file.name), plan.max_file_bytes)
                     .map(|input| input.bytes)
@@ -412,23 +418,31 @@ fn read_digests(plan: &Plan, selected: &[Selected]) -> Digests {
     digests
 }
 
-/// A digest object's bytes, gunzipped.
+/// Digest objects' bytes, gunzipped, in order.
 #[cfg(feature = "aws")]
-fn fetch_s3(plan: &Plan, url: &str) -> Result<Vec<u8>, String> {
-    let live = plan.live.as_ref().ok_or("no S3 source")?;
-    let raw = live.get(url).map_err(|e| e.to_string())?;
-    Pending::Fetched {
-        name: url.to_string(),
-        raw,
-    }
-    .load(Vec::new(), plan.max_file_bytes)
-    .map(|input| input.bytes)
-    .map_err(|problem| problem.reason)
+fn fetch_s3(plan: &Plan, urls: &[String]) -> Vec<Result<Vec<u8>, String>> {
+    let Some(live) = plan.live.as_ref() else {
+        return urls.iter().map(|_| Err("no S3 source".into())).collect();
+    };
+    urls.iter()
+        .zip(live.get_all(urls))
+        .map(|(url, raw)| {
+            Pending::Fetched {
+                name: url.clone(),
+                raw: raw.map_err(|e| e.to_string())?,
+            }
+            .load(Vec::new(), plan.max_file_bytes)
+            .map(|input| input.bytes)
+            .map_err(|problem| problem.reason)
+        })
+        .collect()
 }
 
 #[cfg(not(feature = "aws"))]
-fn fetch_s3(_: &Plan, _: &str) -> Result<Vec<u8>, String> {
-    Err("S3 needs the `aws` feature".into())
+fn fetch_s3(_: &Plan, urls: &[String]) -> Vec<Result<Vec<u8>, String>> {
+    urls.iter()
+        .map(|_| Err("S3 needs the `aws` feature".into()))
+        .collect()
 }
 
 /// Settles the digests waiting in the state: complete, still waiting, or missing files (the

@@ -60,29 +60,30 @@ impl Live {
         })
     }
 
-    /// One object's bytes (`s3://bucket/key`), as stored. Must be called outside the runtime.
-    pub fn get(&self, url: &str) -> Result<Vec<u8>, s3::S3Error> {
-        let (bucket, key) = url
-            .strip_prefix("s3://")
-            .and_then(|rest| rest.split_once('/'))
-            .unwrap_or_default();
+    /// The bytes of objects (`s3://bucket/key`), as stored, in order; one client per bucket.
+    /// Must be called outside the runtime.
+    pub fn get_all(&self, urls: &[String]) -> Vec<Result<Vec<u8>, s3::S3Error>> {
         self.runtime.block_on(async {
-            let client = self.client_for(bucket).await;
-            s3::get(&client, bucket, key).await
+            let mut clients = std::collections::BTreeMap::new();
+            let mut out = Vec::with_capacity(urls.len());
+            for url in urls {
+                let (bucket, key) = url
+                    .strip_prefix("s3://")
+                    .and_then(|rest| rest.split_once('/'))
+                    .unwrap_or_default();
+                if !clients.contains_key(bucket) {
+                    clients.insert(bucket, self.client_for(bucket).await);
+                }
+                out.push(s3::get(&clients[bucket], bucket, key).await);
+            }
+            out
         })
     }
 
     /// An S3 client for the trail bucket, in the bucket's own region.
     async fn client_for(&self, bucket: &str) -> aws_sdk_s3::Client {
         let logs_config = self.logs_config.as_ref().unwrap_or(&self.config);
-        let configured = crate::aws::s3_client(logs_config, None);
-        match s3::bucket_region(&configured, bucket).await {
-            Some(region) => {
-                tracing::info!(bucket, region, "bucket region");
-                crate::aws::s3_client(logs_config, Some(&region))
-            }
-            None => configured,
-        }
+        s3::bucket_client(logs_config, bucket).await
     }
 
     fn filter(&self) -> LayoutFilter {

@@ -95,6 +95,19 @@ pub async fn bucket_region(client: &Client, bucket: &str) -> Option<String> {
     }
 }
 
+/// A client for `bucket`, in the bucket's own region when S3 says it ([`bucket_region`]),
+/// else in `config`'s.
+pub async fn bucket_client(config: &aws_config::SdkConfig, bucket: &str) -> Client {
+    let configured = crate::aws::s3_client(config, None);
+    match bucket_region(&configured, bucket).await {
+        Some(region) => {
+            tracing::info!(bucket, region, "bucket region");
+            crate::aws::s3_client(config, Some(&region))
+        }
+        None => configured,
+    }
+}
+
 /// Lists the objects of `url` that the window and filter admit, in key order.
 pub async fn list(
     client: &Client,

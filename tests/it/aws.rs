@@ -226,10 +226,12 @@ fn scheduled_runs_over_s3_report_each_finding_once(moto: &Moto) {
 
     let first = trail.file(0, "2026-11-09T10:05:00Z", "a", 60);
     trail.file(1, "2026-11-10T05:05:00Z", "b", 60);
+    // Log file validation: a digest vouches for the first file's hour.
+    trail.digest(0, "2026-11-09T11:00:00Z", &[&first]);
     upload();
     let (code, out, err) = run("2026-11-10T06:00:00Z");
     assert_eq!(code, Some(0), "{err}");
-    assert!(out.contains("2 not read before"), "{out}");
+    assert!(out.contains("3 not read before"), "{out}"); // two log files and the digest
 
     // New objects, a late one in yesterday's folder, a second delivery of one already read.
     trail.file(1, "2026-11-10T11:05:00Z", "c", 50);
@@ -250,6 +252,12 @@ fn scheduled_runs_over_s3_report_each_finding_once(moto: &Moto) {
     let expected = full_scan(&trail.dir);
     assert_exactly_once(&root_copy, &expected);
     let files = parquet_files(&root_copy).len();
+    let complete: u64 = walkdir(&root_copy.join("runs"))
+        .iter()
+        .filter(|p| p.ends_with("run.json"))
+        .map(|p| json_file(p)["digests"]["hours_complete"].as_u64().unwrap())
+        .sum();
+    assert_eq!(complete, 1, "the digest read from S3 completes its hour");
 
     // Nothing new: nothing added.
     let (code, out, err) = run("2026-11-11T13:00:00Z");
