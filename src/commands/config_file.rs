@@ -11,7 +11,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use clap::parser::ValueSource;
-use clap::{ArgAction, CommandFactory, FromArgMatches};
+use clap::{ArgAction, CommandFactory, Parser};
 use toml::de::DeTable;
 
 use crate::cli::Cli;
@@ -33,7 +33,7 @@ pub fn parse() -> Cli {
         Some((scan, scan.get_one::<std::path::PathBuf>("config")?))
     });
     let Some((scan, config)) = config else {
-        return Cli::parse_from_merged(argv);
+        return Cli::parse_from(argv);
     };
     let merged = flags_from_file(config, scan).and_then(|flags| {
         let at = argv
@@ -54,18 +54,11 @@ pub fn parse() -> Cli {
         Ok(merged)
     });
     match merged {
-        Ok(merged) => Cli::parse_from_merged(merged),
+        Ok(merged) => Cli::parse_from(merged),
         Err(err) => {
             eprintln!("error: {err:#}");
             std::process::exit(2);
         }
-    }
-}
-
-impl Cli {
-    fn parse_from_merged(argv: Vec<OsString>) -> Cli {
-        let matches = Cli::command().get_matches_from(argv);
-        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
     }
 }
 

@@ -21,7 +21,7 @@ pub use frames::frame;
 pub(crate) use rows::shared;
 pub use rows::{FindingRow, SCHEMA};
 #[cfg(feature = "reports")]
-pub use writers::{partition_of, write_bytes, write_findings, write_partitioned};
+pub use writers::{write_bytes, write_findings, write_partitioned};
 
 /// A failure to write a report.
 #[derive(Debug, Error)]

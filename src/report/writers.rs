@@ -35,7 +35,7 @@ pub fn write_findings(
 
 /// The partition of a finding: its event's day, `dt=YYYY-MM-DD` (Hive's default partition
 /// for an event without a time).
-pub fn partition_of(row: &FindingRow) -> String {
+fn partition_of(row: &FindingRow) -> String {
     match row.event_time {
         Some(time) => format!("dt={}", time.format("%Y-%m-%d")),
         None => "dt=__HIVE_DEFAULT_PARTITION__".into(),

@@ -134,7 +134,11 @@ pub fn run(
     root.clean(None)?;
 
     let run = run_id(schedule.now);
-    let (selected, listed, streams) = select(&mut options.plan, &state, &options.window)?;
+    let Selection {
+        selected,
+        listed,
+        streams,
+    } = select(&mut options.plan, &state, &options.window)?;
     tracing::info!(listed, selected = selected.len(), "inputs not read before");
     let digests = read_digests(&options.plan, &selected);
 
@@ -224,22 +228,45 @@ pub fn run(
     })
 }
 
-/// Chooses the files of the plan no earlier run read, and points the plan at them. Returns
-/// them, how many files were listed, and the streams listed in full from their first open
-/// day.
+/// The files of a run's listing no earlier run read.
+#[derive(Default)]
+struct Selection {
+    selected: Vec<Selected>,
+    /// Files listed in the open folders.
+    listed: usize,
+    /// The streams listed in full from their first open day.
+    streams: std::collections::BTreeSet<String>,
+}
+
+impl Selection {
+    /// Counts a listed file and chooses it when no earlier run read it.
+    fn offer(&mut self, state: &State, key: String, name: String) -> bool {
+        self.listed += 1;
+        let trail = TrailFile::parse(&key);
+        if let Some(trail) = trail {
+            self.streams.insert(trail.stream.to_string());
+        }
+        if state.is_read(&key) {
+            return false;
+        }
+        let digest = trail.is_some_and(|f| f.is_digest());
+        self.selected.push(Selected { key, name, digest });
+        true
+    }
+}
+
+/// Chooses the files of the plan no earlier run read, and points the plan at them.
 fn select(
     plan: &mut Plan,
     state: &State,
     window: &crate::source::Window,
-) -> Result<(Vec<Selected>, usize, Vec<String>), ScheduleError> {
+) -> Result<Selection, ScheduleError> {
     if window.until.is_some() {
         return Err(ScheduleError::Unsupported(
             "--until would leave files out that the state then counts as read; use --since alone",
         ));
     }
-    let mut selected = Vec::new();
-    let mut streams = std::collections::BTreeSet::new();
-    let mut listed = 0;
+    let mut selection = Selection::default();
     match plan.local.take() {
         None => {}
         Some(Inputs::Stdin) => {
@@ -270,17 +297,8 @@ fn select(
                 for pending in found {
                     match pending {
                         Pending::File(file) => {
-                            listed += 1;
-                            let key = key_of(&file);
-                            if let Some(trail) = TrailFile::parse(&key) {
-                                streams.insert(trail.stream.to_string());
-                            }
-                            if !state.is_read(&key) {
-                                selected.push(Selected {
-                                    digest: TrailFile::parse(&key).is_some_and(|f| f.is_digest()),
-                                    key,
-                                    name: file.display().to_string(),
-                                });
+                            let name = file.display().to_string();
+                            if selection.offer(state, key_of(&file), name) {
                                 files.push(file);
                             }
                         }
@@ -305,20 +323,11 @@ fn select(
             .map_err(|e| ScheduleError::List(e.to_string()))?;
         let mut chosen = Vec::new();
         for (url, listing) in live.s3.iter().zip(listings) {
-            streams.extend(listing.streams);
-            listed += listing.objects.len();
+            selection.streams.extend(listing.streams);
             let mut objects = Vec::new();
             for object in listing.objects {
                 let key = format!("s3://{}/{}", url.bucket, object.key);
-                if let Some(trail) = TrailFile::parse(&key) {
-                    streams.insert(trail.stream.to_string());
-                }
-                if !state.is_read(&key) {
-                    selected.push(Selected {
-                        digest: TrailFile::parse(&key).is_some_and(|f| f.is_digest()),
-                        name: key.clone(),
-                        key,
-                    });
+                if selection.offer(state, key.clone(), key) {
                     objects.push(object);
                 }
             }
@@ -326,7 +335,7 @@ fn select(
         }
         live.selected = Some(std::sync::Arc::new(chosen));
     }
-    Ok((selected, listed, streams.into_iter().collect()))
+    Ok(selection)
 }
 
 /// A path the walk could not read, passed on for the scan to count as rejected.
@@ -407,7 +416,7 @@ fn read_digests(plan: &Plan, selected: &[Selected]) -> Digests {
         digests.found.push((
             key.clone(),
             PendingDigest {
-                logs: state::logs_stream(trail.stream),
+                logs: source::layout::logs_of_digests(trail.stream),
                 day: trail.day,
                 start: digest.digest_start_time.clone(),
                 end: digest.digest_end_time.clone(),

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::report::FindingRow;
-use crate::source::layout::{self, TrailFile};
+use crate::source::layout::TrailFile;
 
 /// The state file's format; a newer one is refused rather than misread.
 pub const VERSION: u32 = 1;
@@ -256,14 +256,10 @@ pub fn listed_day(object: &str, digest_day: NaiveDate) -> (NaiveDate, String) {
     }
 }
 
-/// The log stream of a digest stream.
-pub fn logs_stream(digest_stream: &str) -> String {
-    layout::logs_of_digests(digest_stream)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::layout;
     use chrono::{Duration, Timelike};
 
     fn day(d: u32) -> NaiveDate {
