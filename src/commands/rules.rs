@@ -409,6 +409,15 @@ fn rules_learn(args: LearnArgs) -> Result<u8> {
     )?;
     print!("{}", tagtrail::authoring::learn::to_text(&learned));
     let text = tagtrail::authoring::learn::to_toml(&learned);
+    if !text.contains("[[rule]]") {
+        println!(
+            "\nnothing learned: no call left to learn holds a value naming an inventory resource \
+             in {} record(s) or more; {} not written",
+            args.min_records,
+            args.out.display()
+        );
+        return Ok(1);
+    }
     // What is written must load beside the rules it completes.
     let mut files = match &args.rules {
         Some(dir) => ruleset::read_dir(dir)?,

@@ -327,15 +327,20 @@ impl Resolver<'_> {
 }
 
 /// The fallback for calls no rule covers: every full ARN of the call's own service (by its
-/// eventSource: `states.amazonaws.com` → `arn:…:states:…`) anywhere in the request or the
-/// response, the caller's own ARN excluded. Limiting it to the call's own service keeps out
-/// what a call only mentions: a role it passes (IAM), a key that encrypts (KMS), a topic it
-/// notifies or a stream it reads from (another service).
+/// eventSource: `states.amazonaws.com` → `arn:…:states:…`) in the request, the caller's own
+/// ARN excluded; where the request holds none, those of the response, unless the call only
+/// reads (`List*`, `Describe*`, `Get*`...: what it returns is data, not its target). Limiting
+/// it to the call's own service keeps out what a call only mentions: a role it passes (IAM),
+/// a key that encrypts (KMS), a topic it notifies or a stream it reads from (another service).
 fn arns_in_record(record: &LazyRecord, event: &Event) -> Vec<String> {
     let service = arn::service_of(&event.event_source);
     let caller = event.user_identity.as_ref().and_then(|i| i.arn.as_deref());
+    let reads = only_reads(&event.event_name);
     let mut found = Vec::new();
     for section in ["requestParameters", "responseElements"] {
+        if section == "responseElements" && (!found.is_empty() || reads) {
+            break;
+        }
         if let Some(node) = record.section(section) {
             node.visit_strings(&mut |text| {
                 if found.len() >= MAX_ARNS_IN_RECORD || Some(text) == caller {
@@ -370,6 +375,17 @@ fn names_a_target(arn: &arn::Arn, service: &str) -> bool {
 /// `arn:aws:apigateway:us-east-1::/restapis/id`, `arn:aws:route53:::hostedzone/id`,
 /// `arn:aws:sso:::instance/ssoins-id`.
 const NO_ACCOUNT_IN_ARN: &[&str] = &["s3", "apigateway", "route53", "sso"];
+
+/// Whether a call only reads (`List*`, `Describe*`, `Get*`...): what it returns is data, not
+/// what it touched.
+pub fn only_reads(event_name: &str) -> bool {
+    const READING_VERBS: &[&str] = &[
+        "List", "Describe", "Get", "Search", "Lookup", "Scan", "Query", "BatchGet",
+    ];
+    READING_VERBS
+        .iter()
+        .any(|verb| event_name.starts_with(verb))
+}
 
 /// ARNs the fallback takes from one record at most.
 const MAX_ARNS_IN_RECORD: usize = 100;
@@ -422,12 +438,13 @@ mod tests {
             .collect()
     }
 
-    /// Shape of a real rolesanywhere:CreateProfile record (stratus-red-team, tests/corpus):
-    /// the profile the call creates is its target; the roles it lists and the caller are not.
+    /// Shape of a real rolesanywhere:CreateProfile record (stratus-red-team, tests/corpus),
+    /// renamed to a call no rule covers: the profile the call creates is its target; the roles
+    /// it lists and the caller are not.
     #[test]
     fn a_call_no_rule_covers_names_the_arns_of_its_own_service() {
         let record = serde_json::json!({
-            "eventSource": "rolesanywhere.amazonaws.com", "eventName": "CreateProfile",
+            "eventSource": "rolesanywhere.amazonaws.com", "eventName": "CreateFutureProfile",
             "awsRegion": "us-east-1", "recipientAccountId": "123837392027",
             "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123837392027:user/bert-jan"},
             "requestParameters": {"name": "p", "roleArns": ["arn:aws:iam::123837392027:role/r"]},
@@ -459,6 +476,25 @@ mod tests {
                 "arn-in-record".to_string()
             )]
         );
+    }
+
+    /// What a read call returns is data, not its target: the fallback reads its request only.
+    #[test]
+    fn the_fallback_ignores_what_a_read_call_returns() {
+        let listing = |name: &str| {
+            serde_json::json!({
+                "eventSource": "rolesanywhere.amazonaws.com", "eventName": name,
+                "recipientAccountId": "123837392027",
+                "responseElements": {"profiles": [
+                    {"profileArn": "arn:aws:rolesanywhere:us-east-1:123837392027:profile/a"},
+                    {"profileArn": "arn:aws:rolesanywhere:us-east-1:123837392027:profile/b"},
+                ]},
+            })
+            .to_string()
+        };
+        assert_eq!(resolve(&listing("ListFutureProfiles")), []);
+        assert_eq!(resolve(&listing("DescribeFutureProfiles")), []);
+        assert_eq!(resolve(&listing("CreateFutureProfiles")).len(), 2);
     }
 
     /// Shapes from tests/corpus that the fallback once took for targets: an STS session, an

@@ -62,7 +62,7 @@ pub enum RuleSetError {
 #[derive(Debug, Clone)]
 pub struct Extractor {
     pub path: JsonPath,
-    pub template: Template,
+    pub build: Build,
     pub regex: Option<Regex>,
     /// More named values for the template, each the first value at a path of the record.
     pub vars: Vec<(String, JsonPath)>,
@@ -76,6 +76,15 @@ pub struct Extractor {
     /// A value that already is an ARN is used as is.
     pub accept_arn: bool,
     pub complete: Option<Completion>,
+}
+
+/// How an extractor turns a value into an ARN.
+#[derive(Debug, Clone)]
+pub enum Build {
+    /// `arn = "..."`: the template, filled from the value, the regex groups and `vars`.
+    Template(Template),
+    /// `arn_of = "ecs"`: the value must be a whole ARN of this service, and is used as is.
+    ArnOf(String),
 }
 
 /// A rule: which calls it matches and how it finds their resources.
@@ -120,6 +129,17 @@ pub struct Extracted {
     pub incomplete: Option<Completion>,
 }
 
+impl Extracted {
+    /// An ARN taken as the record gives it.
+    fn as_given(arn: String) -> Self {
+        Extracted {
+            arn,
+            completed: false,
+            incomplete: None,
+        }
+    }
+}
+
 /// What a rule needs to know of the event besides the record itself.
 #[derive(Debug, Clone, Copy)]
 pub struct EventContext<'a> {
@@ -157,15 +177,16 @@ impl Rule {
                 }
             }
         }
-        drop_completed_stems(&mut out);
+        complete_from_record(&mut out, record);
         out
     }
 }
 
 /// A name that could not be completed (a secret's name without its random suffix, a role
-/// without its path) is dropped when the same record also gave the full ARN it completes to
-/// (`CreateSecret`'s response, say): one access must not yield a second, partial ARN.
-fn drop_completed_stems(out: &mut Vec<Extracted>) {
+/// without its path) is completed from the full ARNs the same record holds, found by the rule
+/// or anywhere in its request or response (`PutSecretValue`'s response): name + response wins
+/// over the name alone, and one access never yields a second, partial ARN.
+fn complete_from_record(out: &mut Vec<Extracted>, record: &impl Record) {
     if out.iter().all(|e| e.incomplete.is_none()) {
         return;
     }
@@ -173,10 +194,26 @@ fn drop_completed_stems(out: &mut Vec<Extracted>) {
     for e in out.iter().filter(|e| e.incomplete.is_none()) {
         full.insert(&e.arn);
     }
-    out.retain(|e| match e.incomplete {
-        Some(how) => full.complete(&e.arn, how).is_none(),
-        None => true,
-    });
+    for section in ["requestParameters", "responseElements"] {
+        if let Some(node) = record.section(section) {
+            node.visit_strings(&mut |text| {
+                if let Some(arn) = crate::arn::normalize(text).filter(|_| crate::arn::is_arn(text))
+                {
+                    full.insert(&arn);
+                }
+            });
+        }
+    }
+    for e in out.iter_mut() {
+        if let Some(how) = e.incomplete {
+            if let Some(arn) = full.complete(&e.arn, how) {
+                e.arn = arn;
+                e.incomplete = None;
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|e| seen.insert(e.arn.clone()));
 }
 
 impl Extractor {
@@ -187,12 +224,17 @@ impl Extractor {
         ctx: EventContext,
         index: Option<&ArnIndex>,
     ) -> Option<Extracted> {
+        let template = match &self.build {
+            Build::Template(template) => template,
+            Build::ArnOf(service) => {
+                let whole = arn::Arn::parse(value).filter(|a| a.service == service.as_str());
+                return whole
+                    .and_then(|_| arn::normalize(value))
+                    .map(Extracted::as_given);
+            }
+        };
         if self.accept_arn && arn::is_arn(value) {
-            return arn::normalize(value).map(|arn| Extracted {
-                arn,
-                completed: false,
-                incomplete: None,
-            });
+            return arn::normalize(value).map(Extracted::as_given);
         }
         let value = match &self.strip_prefix {
             Some(prefix) => value.strip_prefix(prefix.as_str()).unwrap_or(value),
@@ -233,7 +275,7 @@ impl Extractor {
                 _ => None,
             }
         };
-        let built = arn::normalize(&self.template.render(lookup)?)?;
+        let built = arn::normalize(&template.render(lookup)?)?;
         if let (Some(how), Some(index)) = (self.complete, index) {
             if let Some(full) = index.complete(&built, how) {
                 let completed = full != built;

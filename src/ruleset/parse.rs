@@ -11,7 +11,7 @@ use toml::Spanned;
 use super::path::JsonPath;
 use super::schema::{self, keys};
 use super::template::{Template, BUILTIN_VARS};
-use super::{Completion, Diagnostic, Extractor, Rule, RuleTest};
+use super::{Build, Completion, Diagnostic, Extractor, Rule, RuleTest};
 
 /// Longest path a rule may give (`requestParameters.x.y[*].z`): real ones are under 100.
 const MAX_PATH_LEN: usize = 512;
@@ -364,10 +364,26 @@ impl Cx<'_> {
         for (p, span) in self.strings(table, "unless").unwrap_or_default() {
             unless.extend(self.path(&p, span, " in `unless`"));
         }
-        let template = self.string_opt(table, "arn");
-        let template = self
-            .require(template, &span, "arn")
-            .and_then(|(t, s)| self.template(&t, s, &types, &vars, regex.as_ref()));
+        let build = match (
+            self.string_opt(table, "arn"),
+            self.string_opt(table, "arn_of"),
+        ) {
+            (Some((t, s)), None) => self
+                .template(&t, s, &types, &vars, regex.as_ref())
+                .map(Build::Template),
+            (None, Some((service, s))) => self.arn_of(service, s),
+            (Some(_), Some((_, s))) => {
+                self.error(
+                    s,
+                    "`arn_of` takes the value's own ARN: no `arn` with it".into(),
+                );
+                None
+            }
+            (None, None) => {
+                self.error(span.clone(), "missing `arn` (or `arn_of`)".into());
+                None
+            }
+        };
         let complete = self.completion(table);
         let strip_prefix = self.string_opt(table, "strip_prefix").map(|(p, _)| p);
         let accept_arn = self.bool(table, "accept_arn").unwrap_or(true);
@@ -376,7 +392,7 @@ impl Cx<'_> {
         }
         Some(Extractor {
             path: path?,
-            template: template?,
+            build: build?,
             regex,
             vars,
             when,
@@ -386,6 +402,22 @@ impl Cx<'_> {
             accept_arn,
             complete,
         })
+    }
+
+    /// `arn_of`: the service part of the ARNs the value must hold (`ecs`, `rds`).
+    fn arn_of(&mut self, service: String, span: Range<usize>) -> Option<Build> {
+        let valid = !service.is_empty()
+            && service
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid {
+            self.error(
+                span,
+                format!("`arn_of` is an ARN's service part (`ecs`, `rds`), not `{service}`"),
+            );
+            return None;
+        }
+        Some(Build::ArnOf(service))
     }
 
     /// A JSON path, within [`MAX_PATH_LEN`]; `context` says where it stands (` in `when``).

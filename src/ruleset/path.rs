@@ -1,6 +1,7 @@
 //! Paths into a CloudTrail record: `requestParameters.instancesSet.items[*].instanceId`.
 //!
-//! Segments are separated by `.`; `[*]` walks every element of an array, `[N]` one element,
+//! Segments are separated by `.`; `[*]` walks every element of an array (or every value of an
+//! object: `requestParameters[*].TrafficMirrorTargetId` reads EC2's `<Call>Request` wrappers), `[N]` one element,
 //! `[name=vpc-id]` the elements whose `name` is `vpc-id`; a key holding dots or brackets is
 //! quoted: `requestParameters.encryptionContext."aws:s3:arn"`.
 
@@ -74,6 +75,23 @@ impl<'a> Node<'a> {
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         match self {
             Node::Object(entries) => entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The value of a key as a path step reads it: the exact key, else one that differs only
+    /// in case. CloudTrail mostly logs an API member with its first letter lower-cased
+    /// (`functionName`), but some services log it as the SDK spells it (`RegionName`) or in
+    /// other casings (`aRN`, `ARN`): a rule written for one spelling reads them all.
+    pub fn get_any_case(&self, key: &str) -> Option<&Node<'a>> {
+        match self {
+            Node::Object(entries) => self.get(key).or_else(|| {
+                entries
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v)
+            }),
             _ => None,
         }
     }
@@ -266,7 +284,7 @@ impl JsonPath {
             };
             match (segment, node) {
                 (Segment::Key(k), Node::Object(_)) => {
-                    if let Some(v) = node.get(k) {
+                    if let Some(v) = node.get_any_case(k) {
                         follow(v, rest, out)
                     }
                 }
@@ -277,6 +295,9 @@ impl JsonPath {
                 }
                 (Segment::All, Node::Array(items)) => {
                     items.iter().for_each(|v| follow(v, rest, out))
+                }
+                (Segment::All, Node::Object(entries)) => {
+                    entries.iter().for_each(|(_, v)| follow(v, rest, out))
                 }
                 (Segment::Filter(key, wanted), Node::Array(items)) => items
                     .iter()
@@ -308,7 +329,7 @@ fn walk(node: &Node, segments: &[Segment], out: &mut Vec<String>) {
     };
     match (segment, node) {
         (Segment::Key(k), Node::Object(_)) => {
-            if let Some(v) = node.get(k) {
+            if let Some(v) = node.get_any_case(k) {
                 walk(v, rest, out)
             }
         }
@@ -318,6 +339,9 @@ fn walk(node: &Node, segments: &[Segment], out: &mut Vec<String>) {
             }
         }
         (Segment::All, Node::Array(items)) => items.iter().for_each(|v| walk(v, rest, out)),
+        (Segment::All, Node::Object(entries)) => {
+            entries.iter().for_each(|(_, v)| walk(v, rest, out))
+        }
         (Segment::Filter(key, wanted), Node::Array(items)) => items
             .iter()
             .filter(|item| item.get(key).and_then(Node::as_str) == Some(wanted.as_str()))
@@ -379,6 +403,29 @@ mod tests {
                 .select(record),
             ["b"]
         );
+    }
+
+    #[test]
+    fn keys_match_in_any_case_and_the_exact_key_first() {
+        let record = json!({"requestParameters": {
+            "RegionName": "eu-north-1",
+            "Bucket": "exact-case-loses",
+            "bucket": "exact",
+            "CreateTrafficMirrorTargetRequest": {"NetworkInterfaceId": "eni-1"},
+            "DelTGwVpcAttachReq": {"TransitGatewayAttachmentId": "tgw-attach-1"}
+        }})
+        .to_string();
+        let record = &Node::parse(&record).unwrap();
+        let select = |p: &str| JsonPath::parse(p).unwrap().select(record);
+        assert_eq!(select("requestParameters.regionName"), ["eu-north-1"]);
+        assert_eq!(select("requestParameters.bucket"), ["exact"]);
+        // `[*]` on an object walks its values, whatever the wrapper's name.
+        assert_eq!(select("requestParameters[*].networkInterfaceId"), ["eni-1"]);
+        assert_eq!(
+            select("requestParameters[*].TransitGatewayAttachmentId"),
+            ["tgw-attach-1"]
+        );
+        assert!(select("requestParameters.regionNames").is_empty());
     }
 
     #[test]

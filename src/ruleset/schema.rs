@@ -71,8 +71,14 @@ pub const EXTRACT: &[Field] = &[
     field(
         "arn",
         Kind::String,
-        true,
-        "ARN template: {partition} {region} {account} {value} {type}, regex groups, vars.",
+        false,
+        "ARN template: {partition} {region} {account} {value} {type}, regex groups, vars. Required unless arn_of.",
+    ),
+    field(
+        "arn_of",
+        Kind::String,
+        false,
+        "Instead of arn: the value is a whole ARN of this service (ecs, rds), used as is.",
     ),
     field(
         "regex",

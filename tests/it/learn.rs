@@ -63,10 +63,12 @@ fn rules_learn_relearns_a_removed_service_family() {
     );
 }
 
-/// The floors of `rules_learn_relearns_a_removed_service_family`, measured 2026-11-30: 2,043
-/// of 2,739 ARNs (0.746) with 2,131 found (0.959). Raise them as learning improves.
-const LEARN_RECALL: f64 = 0.745;
-const LEARN_PRECISION: f64 = 0.958;
+/// The floors of `rules_learn_relearns_a_removed_service_family`, measured 2026-11-30 after
+/// the generator's second version (the truth, the whole pack's answers, grew from 2,739 to
+/// 2,792 ARNs): 2,079 relearned (0.745) with 2,187 found (0.951). Raise them as learning
+/// improves.
+const LEARN_RECALL: f64 = 0.744;
+const LEARN_PRECISION: f64 = 0.950;
 
 /// The command: a rule file that loads beside the pack and whose cases pass `rules test`;
 /// an existing file is never overwritten.
@@ -75,7 +77,7 @@ fn rules_learn_writes_a_file_the_ci_gate_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let inventory = dir.path().join("inventory");
     std::fs::create_dir(&inventory).unwrap();
-    // ARNs of records no rule of the pack covers (corpus records, SSM compliance items).
+    // ARNs that corpus records of SSM compliance items name.
     std::fs::write(
         inventory.join("resources.json"),
         r#"{"ResourceTagMappingList":[
@@ -85,9 +87,12 @@ fn rules_learn_writes_a_file_the_ci_gate_accepts() {
     .unwrap();
     let rules = dir.path().join("rules");
     std::fs::create_dir(&rules).unwrap();
+    // The pack without the files that cover PutComplianceItems, so that the call is left to
+    // learning.
     for entry in std::fs::read_dir(root().join("rules")).unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
+        let left_out = path.ends_with("ssm.toml") || path.ends_with("generated.toml");
+        if path.extension().is_some_and(|e| e == "toml") && !left_out {
             std::fs::copy(&path, rules.join(path.file_name().unwrap())).unwrap();
         }
     }
@@ -101,6 +106,8 @@ fn rules_learn_writes_a_file_the_ci_gate_accepts() {
             inventory.display().to_string(),
             "--out".into(),
             out.display().to_string(),
+            "--rules".into(),
+            rules.display().to_string(),
         ]
     };
     let run = |args: Vec<String>| {

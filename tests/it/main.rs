@@ -6,6 +6,7 @@ mod bad_input;
 mod config;
 mod containers;
 mod corpus;
+mod examples;
 mod history;
 mod learn;
 mod lookup;

@@ -219,24 +219,23 @@ fn rules_diff_fails_on_a_lost_resolution_and_passes_on_a_gain() {
     );
     assert!(stdout(&out).contains("::error file="), "{}", stdout(&out));
 
-    // A new rule for a call nothing covered only gains.
+    // A new rule for a call nothing covered only gains: the account's own opt-in settings.
     let head = copy_of_the_pack();
     std::fs::write(
-        head.path().join("servicequotas.toml"),
-        r#"source = "servicequotas.amazonaws.com"
+        head.path().join("account.toml"),
+        r#"source = "account.amazonaws.com"
 
 [[rule]]
-id = "servicequotas-quota"
-events = ["GetServiceQuota", "RequestServiceQuotaIncrease"]
+id = "account-region-opt-status"
+events = ["GetRegionOptStatus"]
 
   [[rule.extract]]
-  path = "requestParameters.quotaCode"
-  vars = { service = "requestParameters.serviceCode" }
-  arn = "arn:{partition}:servicequotas:{region}:{account}:{service}/{value}"
+  path = "requestParameters.regionName"
+  arn = "arn:{partition}:account::{account}:account"
 
   [[rule.test]]
-  event = '''{"eventSource": "servicequotas.amazonaws.com", "eventName": "GetServiceQuota", "awsRegion": "us-east-1", "recipientAccountId": "111111111111", "requestParameters": {"serviceCode": "ec2", "quotaCode": "L-1216C47A"}}'''
-  expect = ["arn:aws:servicequotas:us-east-1:111111111111:ec2/L-1216C47A"]
+  event = '''{"eventSource": "account.amazonaws.com", "eventName": "GetRegionOptStatus", "awsRegion": "us-east-1", "recipientAccountId": "111111111111", "requestParameters": {"RegionName": "eu-north-1"}}'''
+  expect = ["arn:aws:account::111111111111:account"]
 "#,
     )
     .unwrap();
@@ -255,7 +254,7 @@ events = ["GetServiceQuota", "RequestServiceQuotaIncrease"]
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("rule `servicequotas-quota`: gained 1, lost 0, changed 0"),
+        text.contains("rule `account-region-opt-status`: gained 3, lost 0, changed 0"),
         "{text}"
     );
     assert!(text.contains(" 0 lost, 0 changed"), "{text}");
@@ -466,7 +465,8 @@ fn leave_one_service_out_on_the_corpus() {
     );
 }
 
-/// The floors of `leave_one_service_out_on_the_corpus`, measured 2026-11-30: 340 of 2,731
-/// ARNs (0.1245) with 354 found (0.9605). Raise them as the rules generalise.
-const LOSO_RECALL: f64 = 0.124;
-const LOSO_PRECISION: f64 = 0.960;
+/// The floors of `leave_one_service_out_on_the_corpus`, measured 2026-11-30 with the
+/// generator's second version: 956 of 2,776 ARNs (0.3444) with 969 found (0.9866); the first
+/// version found 340 of 2,731 (0.1245) at 0.9605. Raise them as the rules generalise.
+const LOSO_RECALL: f64 = 0.344;
+const LOSO_PRECISION: f64 = 0.986;

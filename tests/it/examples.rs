@@ -1,0 +1,99 @@
+//! The rules measured outside the corpus: AWS's own request/response examples (AWS CLI and
+//! botocore, `tests/eval/`), made CloudTrail-shaped, each with the ARNs it targets as truth.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use tagtrail::resolve::{ResolvedEvent, Resolver, Sources};
+use tagtrail::ruleset::RuleSet;
+
+/// The floors of the issue's target; measured 2026-11-30 (README, Rules outside the corpus).
+const RECALL: f64 = 0.90;
+const PRECISION: f64 = 0.95;
+
+/// Per record: its service, its call, the ARNs found and the ARNs it targets.
+type Scored = Vec<(String, String, BTreeSet<String>, BTreeSet<String>)>;
+
+fn score(set: &RuleSet) -> Scored {
+    let dir = crate::root().join("tests/eval");
+    let truth: BTreeMap<String, BTreeSet<String>> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
+    let resolver = Resolver {
+        rules: set,
+        index: None,
+        sources: Sources::rules_only(),
+    };
+    let mut out = Scored::new();
+    tagtrail::pipeline::run(
+        &tagtrail::pipeline::Inputs::Paths(vec![dir.join("examples.jsonl.gz")]),
+        &tagtrail::source::Window::default(),
+        &resolver,
+        |e: ResolvedEvent| {
+            let id = e.event_id.clone().expect("every example has an eventID");
+            let found = e.resolution.resources.into_iter().map(|t| t.arn).collect();
+            out.push((e.event_source, e.event_name, found, truth[&id].clone()));
+        },
+    )
+    .unwrap();
+    assert_eq!(out.len(), truth.len(), "every example is read once");
+    out
+}
+
+/// (truth, found, hit) per service and in all.
+fn tally(scored: &Scored) -> (BTreeMap<&str, [usize; 3]>, [usize; 3]) {
+    let mut per: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+    let mut all = [0; 3];
+    for (source, _, found, truth) in scored {
+        let row = per.entry(source.as_str()).or_default();
+        let hit = found.intersection(truth).count();
+        for (slot, n) in [truth.len(), found.len(), hit].into_iter().enumerate() {
+            row[slot] += n;
+            all[slot] += n;
+        }
+    }
+    (per, all)
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        1.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+#[test]
+fn rules_find_the_targets_of_aws_examples() {
+    let scored = score(&RuleSet::builtin().unwrap());
+    let calls: BTreeSet<(&str, &str)> = scored
+        .iter()
+        .map(|(s, n, _, _)| (s.as_str(), n.as_str()))
+        .collect();
+    let services: BTreeSet<&str> = calls.iter().map(|(s, _)| *s).collect();
+    let (per, [truth, found, hit]) = tally(&scored);
+    println!("service                                   truth found   hit  recall precision");
+    let mut worst: Vec<_> = per.iter().collect();
+    worst.sort_by_key(|(_, [t, _, h])| std::cmp::Reverse(t - h));
+    for (source, [t, f, h]) in worst.iter().take(25) {
+        println!(
+            "{source:<40} {t:>5} {f:>5} {h:>5}  {:>5.1}%  {:>5.1}%",
+            100.0 * ratio(*h, *t),
+            100.0 * ratio(*h, *f)
+        );
+    }
+    let (recall, precision) = (ratio(hit, truth), ratio(hit, found));
+    println!(
+        "all: {} records, {} calls of {} services; {hit} of {truth} ARNs (recall {recall:.3}), \
+         {found} found (precision {precision:.3})",
+        scored.len(),
+        calls.len(),
+        services.len()
+    );
+    assert!(
+        calls.len() >= 1000 && services.len() >= 100,
+        "the evaluation spans enough APIs"
+    );
+    assert!(
+        recall >= RECALL && precision >= PRECISION,
+        "recall {recall:.3}, precision {precision:.3}"
+    );
+}
