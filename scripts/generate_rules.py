@@ -161,10 +161,18 @@ def propose(mapping, sar, models, records):
             candidate = {"source": source, "event": op, "prefix": own, "extractors": extractors,
                          "origin": origin, "botocore": model["metadata"].get("serviceId", name),
                          "resource": resource_name(extractors)}
-            # Several SDKs reach some sources (Neptune and DocumentDB call rds): the one whose
-            # IAM prefix is the source's wins.
-            if key in calls and source.split(".")[0] != own:
-                skipped["a second candidate for the same call"] += 1
+            # Several SDKs reach some sources (ELB and ELBv2, Neptune and DocumentDB on rds):
+            # a call gets the extractors of all of them; the one whose IAM prefix is the
+            # source's names the rule.
+            if key in calls:
+                first = calls[key]
+                merged = dedupe(first["extractors"] + extractors)
+                if source.split(".")[0] == own and first["prefix"] != own:
+                    candidate["extractors"] = dedupe(extractors + first["extractors"])
+                    calls[key] = candidate
+                else:
+                    first["extractors"] = merged
+                skipped["calls reached by a second SDK (extractors merged)"] += 1
                 continue
             calls[key] = candidate
     return list(calls.values()), skipped
