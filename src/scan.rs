@@ -78,18 +78,42 @@ fn write_reports(
         options.formats.contains(&Format::Parquet),
         options.formats.contains(&Format::Csv),
     );
-    let (mut written, summary_dir, summary_name) = match &options.layout {
-        Layout::Flat => (
-            report::write_findings(rows, &options.out_dir, parquet, csv)?,
-            options.out_dir.clone(),
-            "summary.json".to_string(),
-        ),
-        Layout::Partitioned { run, suffix } => (
-            report::write_partitioned(rows, &options.out_dir, run, suffix, parquet, csv)?,
-            options.out_dir.join("runs").join(run),
-            format!("summary.json{suffix}"),
-        ),
+    // Files of one run that are not partitioned by day: the flat folder, or the run's.
+    let (run_dir, suffix) = match &options.layout {
+        Layout::Flat => (options.out_dir.clone(), ""),
+        Layout::Partitioned { run, suffix } => {
+            (options.out_dir.join("runs").join(run), suffix.as_str())
+        }
     };
+    let stream = |format, name: &str, array| {
+        options
+            .formats
+            .contains(&format)
+            .then(|| report::JsonStream::create(&run_dir, &format!("{name}{suffix}"), array))
+            .transpose()
+    };
+    let mut ocsf = stream(Format::Ocsf, "findings.ocsf.jsonl", false)?;
+    let mut asff = stream(Format::Asff, "findings.asff.json", true)?;
+    let rows = rows.inspect(|row| {
+        if let Ok(row) = row {
+            if let Some(file) = ocsf.as_mut() {
+                file.push(&report::exchange::ocsf(row));
+            }
+            if let Some(file) = asff.as_mut() {
+                file.push(&report::exchange::asff(row, None));
+            }
+        }
+    });
+    let mut written = match &options.layout {
+        Layout::Flat => report::write_findings(rows, &options.out_dir, parquet, csv)?,
+        Layout::Partitioned { run, suffix } => {
+            report::write_partitioned(rows, &options.out_dir, run, suffix, parquet, csv)?
+        }
+    };
+    for file in [ocsf, asff].into_iter().flatten() {
+        written.push(file.finish()?);
+    }
+    let (summary_dir, summary_name) = (run_dir, format!("summary.json{suffix}"));
     if options.formats.contains(&Format::Json) {
         let json = serde_json::to_vec_pretty(summary).map_err(ReportError::Json)?;
         written.push(report::write_bytes(&summary_dir, &summary_name, &json)?);

@@ -1,9 +1,11 @@
 //! Findings → rows with a fixed schema (`rows`) → polars frames (`frames`) → Parquet and CSV
 //! (`writers`), in report order through an external merge sort (`sorter`); the run →
-//! `summary.json` and a table for people (`summary`).
+//! `summary.json` and a table for people (`summary`); OCSF and ASFF records for security
+//! systems (`exchange`).
 //!
 //! Files are written under a temporary name and renamed, so a crash never leaves half a report.
 
+pub mod exchange;
 #[cfg(feature = "reports")]
 mod frames;
 pub(crate) mod rows;
@@ -21,7 +23,7 @@ pub use frames::frame;
 pub(crate) use rows::shared;
 pub use rows::{FindingRow, SCHEMA};
 #[cfg(feature = "reports")]
-pub use writers::{write_bytes, write_findings, write_partitioned};
+pub use writers::{write_bytes, write_findings, write_partitioned, JsonStream};
 
 /// A failure to write a report.
 #[derive(Debug, Error)]
@@ -60,17 +62,30 @@ pub enum Layout {
 pub enum Format {
     Parquet,
     Csv,
+    /// `summary.json`.
     Json,
+    /// `findings.ocsf.jsonl`: OCSF Detection Findings, one a line.
+    Ocsf,
+    /// `findings.asff.json`: AWS Security Findings, one JSON array.
+    Asff,
 }
 
 impl Format {
-    pub const ALL: [Format; 3] = [Format::Parquet, Format::Csv, Format::Json];
+    pub const ALL: [Format; 5] = [
+        Format::Parquet,
+        Format::Csv,
+        Format::Json,
+        Format::Ocsf,
+        Format::Asff,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Parquet => "parquet",
             Format::Csv => "csv",
             Format::Json => "json",
+            Format::Ocsf => "ocsf",
+            Format::Asff => "asff",
         }
     }
 }

@@ -98,6 +98,30 @@ impl FindingRow {
         }
     }
 
+    /// The SHA-256 of what identifies a finding across runs: its event id, resource ARN and
+    /// kind. A record delivered twice, or read again by a later run, gives the same digest.
+    pub fn digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for part in [
+            self.event_id.as_deref().unwrap_or(""),
+            self.resource_arn.as_deref().unwrap_or(""),
+            self.kind.as_str(),
+        ] {
+            hash.update(part.as_bytes());
+            hash.update([0]);
+        }
+        hash.finalize().into()
+    }
+
+    /// The finding's id in OCSF and Security Hub: 32 hex digits of [`FindingRow::digest`].
+    pub fn finding_id(&self) -> String {
+        self.digest()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// The report order: time, then event id, then resource and kind, so reruns are identical.
     pub fn sort_key(&self) -> impl Ord + '_ {
         (

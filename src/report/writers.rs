@@ -82,6 +82,13 @@ fn write_findings_as(
 ) -> Result<Vec<PathBuf>, ReportError> {
     let [parquet, csv] = names;
     if parquet.is_none() && csv.is_none() {
+        // Other files may read the rows as they pass: they still go through.
+        for row in rows {
+            row.map_err(|source| ReportError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
         return Ok(Vec::new());
     }
     let mut files: Vec<FindingsFile> = Vec::new();
@@ -226,6 +233,83 @@ impl FindingsFile {
             None => Ok(()),
         };
         finished.map_err(|e| self.polars(e))
+    }
+}
+
+/// A report file of JSON values written as the rows arrive, under a temporary name renamed
+/// by [`JsonStream::finish`]: JSON Lines, or one JSON array.
+pub struct JsonStream {
+    target: PathBuf,
+    temp: TempPath,
+    out: std::io::BufWriter<fs::File>,
+    array: bool,
+    written: u64,
+    error: Option<std::io::Error>,
+}
+
+impl JsonStream {
+    pub fn create(dir: &Path, name: &str, array: bool) -> Result<Self, ReportError> {
+        let (target, temp, file) = create_temp(dir, name)?;
+        Ok(JsonStream {
+            target,
+            temp,
+            out: std::io::BufWriter::new(file),
+            array,
+            written: 0,
+            error: None,
+        })
+    }
+
+    /// Appends one value; the first write error is kept for [`JsonStream::finish`].
+    pub fn push(&mut self, value: &serde_json::Value) {
+        if self.error.is_some() {
+            return;
+        }
+        let separator: &[u8] = match (self.array, self.written) {
+            (true, 0) => b"[\n",
+            (true, _) => b",\n",
+            (false, _) => b"",
+        };
+        let result = self
+            .out
+            .write_all(separator)
+            .and_then(|()| serde_json::to_writer(&mut self.out, value).map_err(Into::into))
+            .and_then(|()| {
+                if self.array {
+                    Ok(())
+                } else {
+                    self.out.write_all(b"\n")
+                }
+            });
+        self.written += 1;
+        self.error = result.err();
+    }
+
+    /// Completes the file and gives it its name.
+    pub fn finish(mut self) -> Result<PathBuf, ReportError> {
+        let end: &[u8] = match (self.array, self.written) {
+            (true, 0) => b"[]\n",
+            (true, _) => b"\n]\n",
+            (false, _) => b"",
+        };
+        let io = |source| ReportError::Io {
+            path: self.target.display().to_string(),
+            source,
+        };
+        if let Some(e) = self.error.take() {
+            return Err(io(e));
+        }
+        self.out
+            .write_all(end)
+            .and_then(|()| self.out.flush())
+            .map_err(io)?;
+        self.temp
+            .persist(&self.target)
+            .map_err(|err| ReportError::Io {
+                path: self.target.display().to_string(),
+                source: err.error,
+            })?;
+        Ok(self.target)
     }
 }
 

@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::report::FindingRow;
 use crate::source::layout::TrailFile;
@@ -187,10 +186,12 @@ impl State {
     /// True the first time a finding is seen across runs (and remembers it); false for a
     /// finding an earlier run reported. Findings without an event id are always new.
     pub fn first_report(&mut self, row: &FindingRow) -> bool {
-        let (Some(id), Some(day)) = (row.event_id.as_deref(), row.event_time) else {
+        let (Some(_), Some(day)) = (row.event_id.as_deref(), row.event_time) else {
             return true;
         };
-        let key = finding_key(id, row.resource_arn.as_deref(), row.kind.as_str());
+        // The first 8 bytes of the finding's digest (its id in OCSF and Security Hub).
+        let digest = row.digest();
+        let key = u64::from_be_bytes(digest[..8].try_into().unwrap_or_default());
         self.reported
             .entry(day.date_naive())
             .or_default()
@@ -231,17 +232,6 @@ fn short_name<'n>(stream: &str, name: &'n str) -> &'n str {
         .and_then(|rest| rest.strip_prefix(region))
         .and_then(|rest| rest.strip_prefix('_'))
         .unwrap_or(name)
-}
-
-/// The key a finding is remembered by across runs.
-fn finding_key(event_id: &str, resource: Option<&str>, kind: &str) -> u64 {
-    let mut hash = Sha256::new();
-    for part in [event_id, resource.unwrap_or(""), kind] {
-        hash.update(part.as_bytes());
-        hash.update([0]);
-    }
-    let digest = hash.finalize();
-    u64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
 }
 
 /// The day a log file listed by a digest sits in: its key's day folder when the digest gives

@@ -29,7 +29,7 @@ impl Drop for Moto {
     }
 }
 
-fn moto_server() -> PathBuf {
+pub fn moto_server() -> PathBuf {
     let candidates = [
         std::env::var_os("TAGTRAIL_MOTO_SERVER").map(PathBuf::from),
         Some(root().join("target/moto-venv/bin/moto_server")),

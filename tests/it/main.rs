@@ -7,6 +7,7 @@ mod config;
 mod containers;
 mod corpus;
 mod examples;
+mod exchange;
 mod history;
 mod learn;
 mod lookup;
