@@ -189,6 +189,12 @@ pub struct ScanArgs {
     /// Rejected (malformed) input does not make the exit code 2.
     #[arg(long)]
     pub allow_partial: bool,
+    /// Import the findings into AWS Security Hub (the credentials' account, the configured
+    /// region) with BatchImportFindings; writes `findings.asff.json` too. A re-run updates the
+    /// findings it imported before; a one-off scan also archives the tagtrail findings of its
+    /// window that it no longer reports. Findings Security Hub refuses make the exit code 2.
+    #[arg(long)]
+    pub security_hub: bool,
     /// Read the inputs once and judge by the inventory alone: no tag history from the trail's
     /// tag calls, no session tags, no duplicate detection.
     #[arg(long)]

@@ -8,7 +8,7 @@ use chrono::Utc;
 
 use tagtrail::inventory::{self, Inventory, Snapshots, TagKey};
 use tagtrail::policy::Policy;
-use tagtrail::report::Layout;
+use tagtrail::report::{Format, Layout};
 use tagtrail::scan::{ScanOptions, ScanOutcome};
 use tagtrail::schedule::root::{s3::S3Root, Root};
 use tagtrail::schedule::store::{Location, Store};
@@ -44,8 +44,11 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
         );
     }
     let state_is_s3 = matches!(args.state, Some(Location::S3 { .. }));
+    if args.security_hub && out_is_s3 {
+        bail!("--security-hub imports from a local report folder: --out s3://… is not one");
+    }
     let mut session = None;
-    if inventory_source == "aws" || out_is_s3 || state_is_s3 {
+    if inventory_source == "aws" || out_is_s3 || state_is_s3 || args.security_hub {
         session = Some(AwsSession::new(&args.live.aws)?);
     }
     let (snapshots, inventory_problems) = if inventory_source == "aws" {
@@ -82,7 +85,13 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
             PathBuf::from,
         ),
         layout: Layout::Flat,
-        formats: args.format,
+        formats: {
+            let mut formats = args.format;
+            if args.security_hub && !formats.contains(&Format::Asff) {
+                formats.push(Format::Asff);
+            }
+            formats
+        },
         fail_on: match args.fail_on {
             FailOn::Never => None,
             FailOn::Kind(kind) => Some(kind),
@@ -128,10 +137,80 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
         for missing in &run.digests.files_missing {
             writeln!(out, "  listed by a digest, never found: {missing}")?;
         }
-        return finish(outcome.scan, &schedule.root.name());
+        drop(out);
+        let mut outcome = outcome.scan;
+        if args.security_hub {
+            // Scheduled runs report each finding once: earlier runs' findings stay active.
+            import_to_security_hub(session.as_ref(), &mut outcome, None)?;
+        }
+        return finish(outcome, &schedule.root.name());
     }
-    let outcome = tagtrail::scan::scan(&options)?;
+    let mut outcome = tagtrail::scan::scan(&options)?;
+    if args.security_hub {
+        import_to_security_hub(session.as_ref(), &mut outcome, Some(&options.window))?;
+    }
     finish(outcome, &options.out_dir.display().to_string())
+}
+
+/// Imports the scan's `findings.asff.json` into Security Hub, prints what it did, and makes
+/// the exit code 2 when findings were refused.
+fn import_to_security_hub(
+    session: Option<&AwsSession>,
+    outcome: &mut ScanOutcome,
+    archive: Option<&tagtrail::source::Window>,
+) -> Result<()> {
+    use tagtrail::report::security_hub::{publish, Hub};
+    let aws = session.context("the AWS session")?;
+    let path = outcome
+        .written
+        .iter()
+        .find(|p| p.to_string_lossy().contains("findings.asff.json"))
+        .context("the scan wrote no findings.asff.json")?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let findings: Vec<serde_json::Value> =
+        serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+    let region = aws
+        .config
+        .region()
+        .map(|r| r.to_string())
+        .context("--security-hub needs a region (AWS_REGION, the profile, or --regions)")?;
+    let published = aws.runtime.block_on(async {
+        let identity = aws_sdk_sts::Client::new(&aws.config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("sts:GetCallerIdentity: {}", tagtrail::aws::describe(&e))
+            })?;
+        let hub = Hub {
+            region,
+            account: identity.account.unwrap_or_default(),
+        };
+        let client = aws_sdk_securityhub::Client::new(&aws.config);
+        anyhow::Ok(publish(&client, &hub, &findings, archive).await?)
+    })?;
+    tracing::info!(
+        imported = published.imported,
+        archived = published.archived,
+        failed = published.failed.len(),
+        "security hub import"
+    );
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
+        "security hub: {} finding(s) imported, {} archived, {} refused",
+        published.imported,
+        published.archived,
+        published.failed.len()
+    )?;
+    for (id, why) in &published.failed {
+        writeln!(out, "  refused {id}: {why}")?;
+    }
+    if !published.failed.is_empty() {
+        outcome.exit_code = outcome.exit_code.max(2);
+    }
+    Ok(())
 }
 
 /// An S3 client in the bucket's own region.

@@ -9,6 +9,8 @@ pub mod exchange;
 #[cfg(feature = "reports")]
 mod frames;
 pub(crate) mod rows;
+#[cfg(feature = "aws")]
+pub mod security_hub;
 pub mod sorter;
 pub mod summary;
 #[cfg(feature = "reports")]

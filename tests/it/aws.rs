@@ -337,6 +337,105 @@ fn live_aws_against_moto() {
     a_log_archive_bucket_is_read_with_a_role(&moto);
     moto.reset();
     scheduled_runs_over_s3_report_each_finding_once(&moto);
+    moto.reset();
+    findings_round_trip_through_security_hub(&moto);
+}
+
+/// `scan --security-hub`: every finding imported once under its stable id, a second run
+/// imports none twice, and an earlier run's finding that the scan's window covers but the
+/// scan no longer reports is archived (one outside the window is left alone).
+fn findings_round_trip_through_security_hub(moto: &Moto) {
+    let dir = tempfile::tempdir().unwrap();
+    let script = root().join("tests/moto/securityhub.py");
+    let endpoint = moto.endpoint();
+    moto.python(
+        &script,
+        &[
+            &endpoint,
+            "stale",
+            "tagtrail/gone-in-window",
+            "2026-11-10T00:00:00.000Z",
+        ],
+    );
+    moto.python(
+        &script,
+        &[
+            &endpoint,
+            "stale",
+            "tagtrail/before-window",
+            "2026-10-01T00:00:00.000Z",
+        ],
+    );
+    let scan = |out: &str| {
+        let run = moto.tagtrail(
+            dir.path(),
+            &[
+                "scan",
+                "--demo",
+                "--security-hub",
+                "--format",
+                "csv",
+                "--fail-on",
+                "never",
+                "--since",
+                "2026-11-01T00:00:00Z",
+                "--out",
+                out,
+            ],
+        );
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{}{}",
+            stdout(&run),
+            stderr(&run)
+        );
+        stdout(&run)
+    };
+    let first = scan("one");
+    let rows = crate::finding_rows(&dir.path().join("one")).len();
+    assert!(
+        first.contains(&format!(
+            "security hub: {rows} finding(s) imported, 1 archived, 0 refused"
+        )),
+        "{first}"
+    );
+    let list = || -> Vec<Value> {
+        serde_json::from_str(&moto.python(&script, &[&endpoint, "list"])).unwrap()
+    };
+    let state_of = |findings: &[Value], id: &str| {
+        findings
+            .iter()
+            .find(|f| f["Id"] == id)
+            .map(|f| f["RecordState"].as_str().unwrap().to_string())
+    };
+    let findings = list();
+    assert_eq!(findings.len(), rows + 2, "{findings:?}");
+    assert_eq!(
+        state_of(&findings, "tagtrail/gone-in-window").as_deref(),
+        Some("ARCHIVED")
+    );
+    assert_eq!(
+        state_of(&findings, "tagtrail/before-window").as_deref(),
+        Some("ACTIVE")
+    );
+    let asff: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("one/findings.asff.json")).unwrap(),
+    )
+    .unwrap();
+    for f in &asff {
+        let id = f["Id"].as_str().unwrap();
+        assert_eq!(state_of(&findings, id).as_deref(), Some("ACTIVE"), "{id}");
+    }
+    // A second run updates the same findings: nothing is added twice, nothing archived.
+    let second = scan("two");
+    assert!(
+        second.contains(&format!(
+            "security hub: {rows} finding(s) imported, 0 archived, 0 refused"
+        )),
+        "{second}"
+    );
+    assert_eq!(list().len(), rows + 2);
 }
 
 /// A stand-in endpoint in front of moto: passes each request on unchanged, unless `refuse`
