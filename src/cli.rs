@@ -44,10 +44,36 @@ pub enum Command {
         #[command(subcommand)]
         command: InventoryCommand,
     },
+    /// Reports as tables: the CREATE statement for Athena or DuckDB, findings new and gone.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// Benchmark floor: find and decompress the inputs with tagtrail's gzip code on all cores,
     /// and nothing else (used by bench/run.sh).
     #[command(hide = true)]
     BenchFloor { paths: Vec<PathBuf> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Print the statement that makes a report queryable: a one-off scan's folder, or with
+    /// --partitioned a scheduled scan's report root (day partitions projected in Athena).
+    Ddl {
+        #[arg(long)]
+        dialect: tagtrail::report::tables::Dialect,
+        /// Where the reports are: s3://bucket/prefix for Athena, a folder or URL DuckDB reads.
+        #[arg(long)]
+        location: String,
+        /// The location is a report root of `scan --state` (findings/dt=YYYY-MM-DD/).
+        #[arg(long)]
+        partitioned: bool,
+        #[arg(long, default_value = "tagtrail_findings")]
+        table: String,
+    },
+    /// List the findings of NEW that OLD lacks and those of OLD gone from NEW, keyed by event
+    /// id, resource and kind. Exits 1 when they differ.
+    Diff { old: PathBuf, new: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]

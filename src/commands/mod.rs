@@ -3,6 +3,7 @@
 
 pub(crate) mod config_file;
 mod inventory;
+mod report;
 mod resolve;
 mod rules;
 mod scan;
@@ -29,6 +30,7 @@ pub fn run(command: Command) -> Result<u8> {
         Command::Inventory {
             command: InventoryCommand::Fetch(args),
         } => inventory::inventory_fetch(args),
+        Command::Report { command } => report::run(command),
         Command::BenchFloor { paths } => bench_floor(&paths),
     }
 }

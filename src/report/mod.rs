@@ -14,6 +14,8 @@ pub mod security_hub;
 pub mod sorter;
 pub mod summary;
 #[cfg(feature = "reports")]
+pub mod tables;
+#[cfg(feature = "reports")]
 mod writers;
 
 #[cfg(feature = "reports")]

@@ -16,6 +16,7 @@ mod rules;
 mod scan;
 mod schedule;
 mod secrets;
+mod tables;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
