@@ -94,8 +94,15 @@ fn write_reports(
     };
     let mut ocsf = stream(Format::Ocsf, "findings.ocsf.jsonl", false)?;
     let mut asff = stream(Format::Asff, "findings.asff.json", true)?;
+    let mut html = options
+        .formats
+        .contains(&Format::Html)
+        .then(report::html::HtmlReport::default);
     let rows = rows.inspect(|row| {
         if let Ok(row) = row {
+            if let Some(page) = html.as_mut() {
+                page.push(row);
+            }
             if let Some(file) = ocsf.as_mut() {
                 file.push(&report::exchange::ocsf(row));
             }
@@ -112,6 +119,14 @@ fn write_reports(
     };
     for file in [ocsf, asff].into_iter().flatten() {
         written.push(file.finish()?);
+    }
+    if let Some(page) = html {
+        let name = format!("report.html{suffix}");
+        written.push(report::write_bytes(
+            &run_dir,
+            &name,
+            page.render(summary).as_bytes(),
+        )?);
     }
     let (summary_dir, summary_name) = (run_dir, format!("summary.json{suffix}"));
     if options.formats.contains(&Format::Json) {

@@ -8,6 +8,7 @@
 pub mod exchange;
 #[cfg(feature = "reports")]
 mod frames;
+pub mod html;
 pub(crate) mod rows;
 #[cfg(feature = "aws")]
 pub mod security_hub;
@@ -72,15 +73,18 @@ pub enum Format {
     Ocsf,
     /// `findings.asff.json`: AWS Security Findings, one JSON array.
     Asff,
+    /// `report.html`: one self-contained page with charts and the findings table.
+    Html,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Parquet,
         Format::Csv,
         Format::Json,
         Format::Ocsf,
         Format::Asff,
+        Format::Html,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -90,6 +94,7 @@ impl Format {
             Format::Json => "json",
             Format::Ocsf => "ocsf",
             Format::Asff => "asff",
+            Format::Html => "html",
         }
     }
 }

@@ -9,6 +9,7 @@ mod corpus;
 mod examples;
 mod exchange;
 mod history;
+mod html;
 mod learn;
 mod lookup;
 mod loopback;
