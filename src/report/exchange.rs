@@ -148,8 +148,13 @@ pub fn ocsf(row: &FindingRow) -> Value {
         },
         "cloud": {"provider": "AWS", "region": region, "account": aws_account(account)},
         "api": api.clone(),
-        "resources": row.resource_arn.is_some().then(|| vec![resource]),
-        "evidences": [{"api": api, "data": caller, "verdict_id": 0}],
+        "resources": row.resource_arn.is_some().then(|| vec![resource.clone()]),
+        "evidences": [{
+            "api": api,
+            "data": caller,
+            "resources": row.resource_arn.is_some().then(|| vec![resource.clone()]),
+            "verdict_id": 0,
+        }],
         "unmapped": details(row),
     });
     strip_nulls(&mut record);

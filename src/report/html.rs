@@ -117,6 +117,22 @@ impl HtmlReport {
             .map(|(k, v)| (k.clone(), *v))
             .collect();
         card(&mut page, "Unresolved records, why", &ranking(&reasons, ""));
+        let mut left_out: Vec<(String, u64)> = summary
+            .skipped_by_reason
+            .iter()
+            .map(|(k, v)| (format!("skipped: {k}"), *v))
+            .collect();
+        left_out.extend(
+            summary
+                .rejected
+                .iter()
+                .map(|p| (format!("rejected: {}: {}", p.source, p.reason), 1)),
+        );
+        card(
+            &mut page,
+            "Records skipped or rejected",
+            &ranking(&left_out, ""),
+        );
         card(
             &mut page,
             "How the findings' resources were found",
