@@ -482,13 +482,20 @@ def select(record, path):
     return out
 
 
-def any_case(value, key):
-    """A key's value as the engine reads it: the exact key, else one differing only in case."""
+def key_in(value, key):
+    """The key of `value` a path step reads, as the engine does: the exact key, else the last
+    one differing only in case; None when there is none."""
     if not isinstance(value, dict):
         return None
     if key in value:
-        return value[key]
-    return next((v for k, v in reversed(list(value.items())) if k.lower() == key.lower()), None)
+        return key
+    return next((k for k in reversed(list(value)) if k.lower() == key.lower()), None)
+
+
+def any_case(value, key):
+    """The value a path step reads (see key_in)."""
+    found = key_in(value, key)
+    return None if found is None else value[found]
 
 
 def normalize(arn):
@@ -575,7 +582,7 @@ def copy_path(src, dst, segments):
     segment, rest = segments[0], segments[1:]
     walk = segment.endswith("[*]")
     name = segment[:-3] if walk else segment
-    key = name if name in src else next((k for k in reversed(list(src)) if k.lower() == name.lower()), None)
+    key = key_in(src, name)
     if key is None:
         return
     value = src[key]

@@ -52,7 +52,9 @@ impl HtmlReport {
         if self.count > 0 {
             self.rows.push(',');
         }
-        self.rows.push_str(&row.to_string());
+        // `</` inside a script ends it: JSON never needs the slash escaped, so escape it here,
+        // row by row, rather than copying the whole table when the page is written.
+        self.rows.push_str(&row.to_string().replace("</", "<\\/"));
         self.count += 1;
     }
 
@@ -83,14 +85,16 @@ impl HtmlReport {
             &format!("Records read: {}", records.read),
             &bars(&buckets.map(|(k, v)| (k.to_string(), v)), "records"),
         );
-        let kinds: Vec<(String, u64)> = summary
-            .findings
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
-        card(&mut page, "Findings by kind", &bars(&kinds, "kind"));
-        let days: Vec<(String, u64)> = self.per_day.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        card(&mut page, "Findings per day", &columns(&days));
+        card(
+            &mut page,
+            "Findings by kind",
+            &bars(&entries(&summary.findings), "kind"),
+        );
+        card(
+            &mut page,
+            "Findings per day",
+            &columns(&entries(&self.per_day)),
+        );
         card(
             &mut page,
             "Product pairs (product-mismatch)",
@@ -111,12 +115,11 @@ impl HtmlReport {
             "Top resources",
             &ranking(&top(&self.resources, 10), "resource"),
         );
-        let reasons: Vec<(String, u64)> = summary
-            .unresolved_by_reason
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
-        card(&mut page, "Unresolved records, why", &ranking(&reasons, ""));
+        card(
+            &mut page,
+            "Unresolved records, why",
+            &ranking(&entries(&summary.unresolved_by_reason), ""),
+        );
         let mut left_out: Vec<(String, u64)> = summary
             .skipped_by_reason
             .iter()
@@ -140,11 +143,10 @@ impl HtmlReport {
         );
         page.push_str("</section>");
         page.push_str(TABLE);
-        // `</` inside a script ends it: JSON never needs the slash escaped, so escape it.
         let _ = write!(
             page,
             "<script type=\"application/json\" id=data>[{}]</script>",
-            self.rows.replace("</", "<\\/")
+            self.rows
         );
         page.push_str(SCRIPT);
         page.push_str("</body></html>\n");
@@ -152,8 +154,14 @@ impl HtmlReport {
     }
 }
 
+/// (key, count) pairs in key order.
+fn entries(counts: &BTreeMap<String, u64>) -> Vec<(String, u64)> {
+    counts.iter().map(|(k, v)| (k.clone(), *v)).collect()
+}
+
+/// The `n` largest counts, largest first.
 fn top(counts: &BTreeMap<String, u64>, n: usize) -> Vec<(String, u64)> {
-    let mut all: Vec<(String, u64)> = counts.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let mut all = entries(counts);
     all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     all.truncate(n);
     all

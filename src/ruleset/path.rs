@@ -1,9 +1,10 @@
 //! Paths into a CloudTrail record: `requestParameters.instancesSet.items[*].instanceId`.
 //!
 //! Segments are separated by `.`; `[*]` walks every element of an array (or every value of an
-//! object: `requestParameters[*].TrafficMirrorTargetId` reads EC2's `<Call>Request` wrappers), `[N]` one element,
-//! `[name=vpc-id]` the elements whose `name` is `vpc-id`; a key holding dots or brackets is
-//! quoted: `requestParameters.encryptionContext."aws:s3:arn"`.
+//! object: `requestParameters[*].TrafficMirrorTargetId` reads EC2's `<Call>Request`
+//! wrappers), `[N]` one element, `[name=vpc-id]` the elements whose `name` is `vpc-id`; a key
+//! holding dots or brackets is quoted: `requestParameters.encryptionContext."aws:s3:arn"`.
+//! A key matches in any case when the exact key is absent (see [`Node::get_any_case`]).
 
 use std::borrow::Cow;
 use std::fmt;
