@@ -1,12 +1,16 @@
 //! `rules learn`: rules proposed from a team's own trail and inventory.
 //!
-//! For each call no rule covers, a value of its request or response that names a resource of
-//! the call's own service in the inventory (its whole ARN, or the last segment of its ARN, in
-//! the record's account) shows the path a rule would read. Paths are grouped per (source,
-//! path, ARN template) over all records; a proposal is kept when it matches in enough records
-//! and never disagrees with a record's own `resources[]`. Only the call's own service counts,
-//! so a passed role (IAM) or a key used for encryption (KMS) is never taken for the target;
-//! a value that names the caller, or that matches two resources, is left out.
+//! For each call no rule covers (or whose generated rule found nothing), a value of its request
+//! or response that names a resource of the inventory (its whole ARN, or the last segment of
+//! its ARN, in the record's account) shows the path a rule would read. Which resources count:
+//! those of the types the Service Authorization Reference says the call acts on, of any service
+//! (SSM's SendCommand acts on EC2 instances), else those of the call's own service; where a
+//! value names a type the call acts on, the others of the record are secondary (the role an
+//! AddRoleToInstanceProfile passes). A value inside an array element whose own id matched
+//! describes that element. A value that names the caller, or two resources, is left out.
+//! Paths are grouped per (source, path, ARN template) over all records; a call is kept in a
+//! proposal when it matches in enough records and no record's own `resources[]` names resources
+//! of the same kind but none of those matched.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,6 +25,7 @@ use crate::ruleset::{LazyRecord, Node, Record, RuleSet};
 use crate::source::{SourceError, Window};
 use crate::tally::Tally;
 
+use super::sar;
 use super::scaffold::{kebab, trim_record};
 
 /// Values of one record walked at most: a bound on a huge response.
@@ -173,6 +178,22 @@ fn iam_pathed_type(arn: &Arn) -> Option<&'static str> {
     IAM_PATHED.iter().copied().find(|k| *k == kind)
 }
 
+/// The member of IAM's calls on a user.
+const USER_NAME: &str = "requestParameters.userName";
+
+/// What no trail teaches, because the value is the caller's own: IAM's calls on a user act on
+/// the calling user when `userName` is left out (IAM API reference, e.g. GetUser, ListAccessKeys).
+/// Added to every learned rule that reads `userName`, as the hand-written `iam-user` rule has it.
+const CALLER_USER: &str = r#"
+  # Without userName, IAM acts on the calling user itself.
+  [[rule.extract]]
+  path = "userIdentity.arn"
+  unless = ["requestParameters.userName"]
+  regex = '^arn:(?P<p>[^:]+):iam::(?P<a>\d{12}):user/(?P<rest>.+)$'
+  accept_arn = false
+  arn = "arn:{p}:iam::{a}:user/{rest}"
+"#;
+
 /// Whether a template names an IAM type whose path the inventory completes.
 fn completes_path(template: &str) -> bool {
     template.starts_with("arn:{partition}:iam::")
@@ -277,30 +298,61 @@ fn observe(
             .collect(),
         trimmed: None,
     };
+    // What the call may act on: the SAR's types for it (other services' too: SSM's SendCommand
+    // acts on EC2 instances), else any type of its own service.
+    let targets = sar::targets(&event.event_source, &event.event_name).unwrap_or_default();
+    let mut services: Vec<&str> = targets.iter().map(|t| t.service).collect();
+    services.push(&service);
+    services.sort_unstable();
+    services.dedup();
+    let acts_on = |arn: &Arn| targets.iter().any(|t| t.matches(arn));
+    let allowed = |arn: &Arn| arn.service == service || acts_on(arn);
     for (path, value) in values {
         let value = value.trim();
         if value.len() < 3 || caller.contains(&value) {
             continue;
         }
-        // The name the value gives, and what a rule strips to get it.
-        let (name, strip_prefix) = match value.strip_prefix('/') {
-            Some(rest) if !rest.is_empty() => (rest, Some("/")),
-            _ => (value, None),
-        };
-        let candidates: Vec<String> = match arn::normalize(value) {
-            Some(full) if inventory.exact(&full).is_some() => vec![full],
-            Some(_) => continue,
-            None => segments
-                .0
-                .get(&(service.clone(), name.to_string()))
+        // The resources a name stands for: in the record's account and region (a name never
+        // crosses them; an ARN does), or global.
+        let named = |name: &str| -> Vec<String> {
+            services
+                .iter()
+                .filter_map(|s| segments.0.get(&(s.to_string(), name.to_string())))
+                .flatten()
+                .filter(|arn| {
+                    Arn::parse(arn).is_some_and(|a| {
+                        (a.region.is_empty() || a.region == region)
+                            && (a.account.is_empty() || a.account == account)
+                    })
+                })
                 .cloned()
-                .unwrap_or_default(),
+                .collect()
         };
+        // The name the value gives, and what a rule strips to get it: the value as it is
+        // (a log group's `/aws/lambda/f`), else without its leading `/` (SSM's parameters).
+        let (name, strip_prefix, mut candidates) = match arn::normalize(value) {
+            Some(full) if inventory.exact(&full).is_some() => (value, None, vec![full]),
+            Some(_) => continue,
+            None => match (named(value), value.strip_prefix('/')) {
+                (found, Some(rest)) if found.is_empty() && !rest.is_empty() => {
+                    (rest, Some("/"), named(rest))
+                }
+                (found, _) => (value, None, found),
+            },
+        };
+        // A resource of a type the call acts on is the target; another resource the value
+        // also names (an SSM inventory entry of an instance) is not.
+        if candidates
+            .iter()
+            .any(|c| Arn::parse(c).is_some_and(|a| acts_on(&a)))
+        {
+            candidates.retain(|c| Arn::parse(c).is_some_and(|a| acts_on(&a)));
+        }
         let own: Vec<(String, Match)> = candidates
             .into_iter()
             .filter_map(|text| {
                 let parsed = Arn::parse(&text)?;
-                (parsed.service == service).then_some(())?;
+                allowed(&parsed).then_some(())?;
                 // A whole ARN is taken as is; a name fills the template's `{value}`.
                 let named = if value.starts_with("arn:") {
                     last_segment(parsed.resource)
@@ -329,10 +381,60 @@ fn observe(
             }),
         }
     }
+    // Values naming a type the call acts on make the others secondary: AddRoleToInstanceProfile
+    // acts on the profile, its roleName is the role passed.
+    let of_target = |m: &Match| Arn::parse(&m.arn).is_some_and(|a| acts_on(&a));
+    if seen.matches.iter().any(|(_, _, m)| of_target(m)) {
+        seen.matches.retain(|(_, _, m)| of_target(m));
+    }
+    // A value inside an array element whose own id was matched describes that element (the
+    // network interface of an instance RunInstances returns), it is not another target.
+    let elements: Vec<String> = seen
+        .matches
+        .iter()
+        .filter_map(|(path, _, _)| element_of(path))
+        .collect();
+    seen.matches.retain(|(path, _, _)| {
+        !elements.iter().any(|e| {
+            path.len() > e.len() + 1
+                && path.starts_with(e.as_str())
+                && path[e.len()..].starts_with('.')
+                && path[e.len() + 1..].contains('[')
+        })
+    });
     if !seen.matches.is_empty() {
         seen.trimmed = serde_json::from_str(json).ok().map(|v| trim_record(&v));
     }
     seen
+}
+
+/// The array element a path's value is a direct member of (`a.items[*]` of `a.items[*].id`).
+fn element_of(path: &str) -> Option<String> {
+    let (element, key) = path.rsplit_once('.')?;
+    (element.ends_with(']') && !key.contains('[')).then(|| element.to_string())
+}
+
+/// The kind of resource an ARN names: its service and the start of its resource up to the
+/// first `/` or `:` (`instance/`, `db:`); S3's bucket or object.
+fn kind_of(arn: &str) -> Option<(&str, &str)> {
+    let a = Arn::parse(arn)?;
+    let kind = match (a.service, a.resource.find(['/', ':'])) {
+        ("s3", Some(_)) => "object",
+        ("s3", None) => "bucket",
+        (_, Some(at)) => &a.resource[..=at],
+        (_, None) => "",
+    };
+    Some((a.service, kind))
+}
+
+/// Whether a record's own `resources[]` says the ARNs `found` through a path are not what it
+/// acted on: it names resources of their kind, and none of them.
+fn contradicts(resources: &[String], found: &[String]) -> bool {
+    let kinds: BTreeSet<_> = found.iter().filter_map(|f| kind_of(f)).collect();
+    resources
+        .iter()
+        .any(|r| kind_of(r).is_some_and(|k| kinds.contains(&k)))
+        && !found.iter().any(|f| resources.contains(f))
 }
 
 /// Proposes rules for the calls `rules` leaves without one, from `inputs` and `inventory`.
@@ -358,8 +460,16 @@ pub fn learn(
         &resolver,
         &pipeline::keep_all,
         |resolved, event, json| {
-            matches!(resolved.resolution.unresolved, Some(Unresolved::NoRule))
-                .then(|| observe(event, json, &resolved, &segments, inventory))
+            let learnable = match &resolved.resolution.unresolved {
+                Some(Unresolved::NoRule) => true,
+                // A generated rule that found nothing: a learned one works beside it. A
+                // hand-written rule is never overridden, nor learned beside.
+                Some(Unresolved::NothingFound { .. }) => rules
+                    .rule_for(&event.event_source, &event.event_name)
+                    .is_some_and(|r| r.generated && !r.learned),
+                _ => false,
+            };
+            learnable.then(|| observe(event, json, &resolved, &segments, inventory))
         },
         |seen: Option<Seen>| {
             let Some(seen) = seen else { return };
@@ -410,11 +520,14 @@ pub fn learn(
                     .collect::<BTreeSet<_>>()
                     .into_iter()
                     .collect();
-                if !seen.resources.is_empty() && arns.iter().any(|a| !seen.resources.contains(a)) {
+                if contradicts(&seen.resources, &arns) {
                     proposal.contradicted += 1;
                     proposal.contradicting_events.insert(seen.call.1.clone());
                 }
-                if proposal.cases.len() < CASES {
+                let of_call = |(record, _): &&(Value, Vec<String>)| {
+                    record["eventName"].as_str() == Some(seen.call.1.as_str())
+                };
+                if proposal.cases.iter().filter(of_call).count() < CASES {
                     if let Some(trimmed) = &seen.trimmed {
                         proposal.cases.push((trimmed.clone(), arns));
                     }
@@ -542,11 +655,19 @@ pub fn to_toml(learned: &Learned) -> String {
             if completes_path(&p.template) {
                 text.push_str("  complete = \"path\"\n");
             }
+            if p.path == USER_NAME && p.template.ends_with(":user/{value}") {
+                text.push_str(CALLER_USER);
+            }
         }
         let cases: Vec<&(Value, Vec<String>)> = rule
             .proposals
             .iter()
             .flat_map(|p| &p.cases)
+            .filter(|(record, _)| {
+                record["eventName"]
+                    .as_str()
+                    .is_some_and(|e| rule.events.contains(e))
+            })
             .take(CASES)
             .collect();
         let Some((first_case, _)) = cases.first() else {
@@ -673,4 +794,251 @@ pub fn to_text(learned: &Learned) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::TagKey;
+    use serde_json::json;
+
+    /// A record of `source`/`name` in account 1, us-east-1, called by an IAM user.
+    fn record(
+        source: &str,
+        name: &str,
+        request: Value,
+        response: Value,
+        resources: Value,
+    ) -> Value {
+        json!({
+            "eventVersion": "1.08", "eventTime": "2026-11-01T00:00:00Z",
+            "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+            "recipientAccountId": "111122223333",
+            "userIdentity": {"type": "IAMUser", "accountId": "111122223333",
+                             "arn": "arn:aws:iam::111122223333:user/caller"},
+            "requestParameters": request, "responseElements": response, "resources": resources,
+        })
+    }
+
+    /// Learns from `records` (each twice, so that two records match) with an empty pack.
+    fn learn_from(records: &[Value], arns: &[&str]) -> Learned {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("trail.jsonl");
+        let lines: Vec<String> = records
+            .iter()
+            .flat_map(|r| [r.to_string(), r.to_string()])
+            .collect();
+        std::fs::write(&file, lines.join("\n")).unwrap();
+        let mut inventory = Inventory::new(TagKey {
+            key: "product".into(),
+            case_insensitive: false,
+        });
+        arns.iter().for_each(|a| inventory.insert(a, []));
+        learn(
+            &Inputs::Paths(vec![file]),
+            &RuleSet::default(),
+            &inventory,
+            2,
+        )
+        .unwrap()
+    }
+
+    fn paths(learned: &Learned) -> Vec<(String, String)> {
+        learned
+            .proposals
+            .iter()
+            .map(|p| (p.path.clone(), p.template.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_passed_role_is_not_the_target_of_an_instance_profile_call() {
+        let learned = learn_from(
+            &[record(
+                "iam.amazonaws.com",
+                "AddRoleToInstanceProfile",
+                json!({"instanceProfileName": "web", "roleName": "web-role"}),
+                json!(null),
+                json!(null),
+            )],
+            &[
+                "arn:aws:iam::111122223333:instance-profile/web",
+                "arn:aws:iam::111122223333:role/web-role",
+            ],
+        );
+        assert_eq!(
+            paths(&learned),
+            [(
+                "requestParameters.instanceProfileName".to_string(),
+                "arn:{partition}:iam::{account}:instance-profile/{value}".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_call_may_act_on_another_services_resource_the_sar_names() {
+        // SSM's SendCommand acts on EC2 instances; the SSM inventory entry of the same id is
+        // not its target.
+        let learned = learn_from(
+            &[record(
+                "ssm.amazonaws.com",
+                "SendCommand",
+                json!({"instanceIds": ["i-0abc"], "documentName": "AWS-RunShellScript"}),
+                json!(null),
+                json!(null),
+            )],
+            &[
+                "arn:aws:ec2:us-east-1:111122223333:instance/i-0abc",
+                "arn:aws:ssm:us-east-1:111122223333:managed-instance-inventory/i-0abc",
+            ],
+        );
+        assert_eq!(
+            paths(&learned),
+            [(
+                "requestParameters.instanceIds[*]".to_string(),
+                "arn:{partition}:ec2:{region}:{account}:instance/{value}".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn resources_of_another_kind_do_not_contradict_and_of_the_same_kind_do() {
+        // KMS logs the key in resources[] when the request names its alias.
+        let alias = record(
+            "kms.amazonaws.com",
+            "Encrypt",
+            json!({"keyId": "alias/app"}),
+            json!(null),
+            json!([{"ARN": "arn:aws:kms:us-east-1:111122223333:key/k-1"}]),
+        );
+        // A record whose resources[] names another bucket than its request.
+        let other_bucket = record(
+            "s3.amazonaws.com",
+            "PutObject",
+            json!({"bucketName": "logs", "key": "a"}),
+            json!(null),
+            json!([{"ARN": "arn:aws:s3:::data"}]),
+        );
+        let learned = learn_from(
+            &[alias, other_bucket],
+            &[
+                "arn:aws:kms:us-east-1:111122223333:alias/app",
+                "arn:aws:s3:::logs",
+                "arn:aws:s3:::data",
+            ],
+        );
+        assert_eq!(
+            paths(&learned),
+            [(
+                "requestParameters.keyId".to_string(),
+                // The value is the whole resource part: `alias/app`.
+                "arn:{partition}:kms:{region}:{account}:{value}".to_string()
+            )]
+        );
+        assert_eq!(learned.left_out.len(), 1);
+        assert_eq!(learned.left_out[0].contradicted, 2);
+    }
+
+    #[test]
+    fn a_name_is_read_as_it_is_and_in_the_records_region() {
+        let learned = learn_from(
+            &[
+                record(
+                    "logs.amazonaws.com",
+                    "DeleteLogGroup",
+                    json!({"logGroupName": "/aws/lambda/f"}),
+                    json!(null),
+                    json!(null),
+                ),
+                record(
+                    "rds.amazonaws.com",
+                    "RebootDBCluster",
+                    json!({"dBClusterIdentifier": "prod"}),
+                    json!(null),
+                    json!(null),
+                ),
+            ],
+            &[
+                "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/f",
+                "arn:aws:rds:us-east-1:111122223333:cluster:prod",
+                "arn:aws:rds:eu-west-1:111122223333:cluster:prod",
+            ],
+        );
+        assert_eq!(
+            paths(&learned),
+            [
+                (
+                    "requestParameters.logGroupName".to_string(),
+                    "arn:{partition}:logs:{region}:{account}:log-group:{value}".to_string()
+                ),
+                (
+                    "requestParameters.dBClusterIdentifier".to_string(),
+                    "arn:{partition}:rds:{region}:{account}:cluster:{value}".to_string()
+                ),
+            ]
+        );
+        assert!(learned.ambiguous.is_empty(), "{:?}", learned.ambiguous);
+        assert!(learned.proposals.iter().all(|p| p.strip_prefix.is_none()));
+    }
+
+    #[test]
+    fn values_inside_a_matched_element_describe_it() {
+        let learned = learn_from(
+            &[record(
+                "ec2.amazonaws.com",
+                "RunInstances",
+                json!({"instancesSet": {"items": [{"imageId": "ami-1"}]}}),
+                json!({"instancesSet": {"items": [{"instanceId": "i-0abc",
+                    "networkInterfaceSet": {"items": [{"networkInterfaceId": "eni-0abc"}]}}]}}),
+                json!(null),
+            )],
+            &[
+                "arn:aws:ec2:us-east-1:111122223333:instance/i-0abc",
+                "arn:aws:ec2:us-east-1:111122223333:network-interface/eni-0abc",
+            ],
+        );
+        assert_eq!(
+            paths(&learned),
+            [(
+                "responseElements.instancesSet.items[*].instanceId".to_string(),
+                "arn:{partition}:ec2:{region}:{account}:instance/{value}".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_learned_user_rule_names_the_calling_user_without_user_name() {
+        let learned = learn_from(
+            &[record(
+                "iam.amazonaws.com",
+                "ListAccessKeys",
+                json!({"userName": "deploy"}),
+                json!(null),
+                json!(null),
+            )],
+            &["arn:aws:iam::111122223333:user/deploy"],
+        );
+        let text = to_toml(&learned);
+        let rules = RuleSet::from_files(&[("learned.toml".into(), text)]).unwrap();
+        let resolver = Resolver {
+            rules: &rules,
+            index: None,
+            sources: Sources::rules_only(),
+        };
+        let without = record(
+            "iam.amazonaws.com",
+            "ListAccessKeys",
+            json!(null),
+            json!(null),
+            json!(null),
+        )
+        .to_string();
+        let found: Vec<String> = resolver
+            .resolve(&Event::parse(&without).unwrap(), &without, &[])
+            .resources
+            .into_iter()
+            .map(|t| t.arn)
+            .collect();
+        assert_eq!(found, ["arn:aws:iam::111122223333:user/caller"]);
+    }
 }

@@ -310,15 +310,30 @@ impl Resolver<'_> {
             region,
             account,
         };
-        let found = rule.extract(&record, context, self.index);
+        let mut found: Vec<_> = rule
+            .extract(&record, context, self.index)
+            .into_iter()
+            .map(|e| (e, rule))
+            .collect();
+        // A learned rule beside a generated one for the call: what either finds.
+        let companion = self
+            .rules
+            .companion_for(&event.event_source, &event.event_name);
+        if let Some(other) = companion {
+            for e in other.extract(&record, context, self.index) {
+                if !found.iter().any(|(f, _)| f.arn == e.arn) {
+                    found.push((e, other));
+                }
+            }
+        }
         let outcome = (found.is_empty() && !rule.is_fallback()).then(|| Unresolved::NothingFound {
             rule: rule.id.clone(),
         });
-        for e in found {
+        for (e, by) in found {
             let via = if e.completed {
                 Via::Inventory
             } else {
-                Via::Rule(rule.id.clone())
+                Via::Rule(by.id.clone())
             };
             add(e.arn, via);
         }
@@ -436,6 +451,67 @@ mod tests {
             .into_iter()
             .map(|t| (t.arn, t.via.to_string()))
             .collect()
+    }
+
+    /// A learned rule beside the generated one of a call: each finds what it reads, each
+    /// named as the finder, and the call is unresolved only when neither finds anything.
+    #[test]
+    fn a_learned_rule_adds_to_the_generated_rule_of_its_call() {
+        let rule = |id: &str, marks: &str, path: &str| {
+            format!(
+                "[[rule]]\nid = \"{id}\"\nsource = \"x.amazonaws.com\"\nevents = [\"Get\"]\n{marks}\n\
+                 [[rule.extract]]\npath = \"requestParameters.{path}\"\n\
+                 arn = \"arn:{{partition}}:x:{{region}}:{{account}}:thing/{{value}}\"\n\
+                 [[rule.test]]\nevent = '{{\"eventSource\": \"x.amazonaws.com\", \"eventName\": \"Get\", \"awsRegion\": \"us-east-1\", \"recipientAccountId\": \"1\", \"requestParameters\": {{\"{path}\": \"n\"}}}}'\n\
+                 expect = [\"arn:aws:x:us-east-1:1:thing/n\"]\n"
+            )
+        };
+        let rules = RuleSet::from_files(&[
+            ("g.toml".into(), rule("gen-x", "generated = true", "name")),
+            (
+                "l.toml".into(),
+                rule("x-learned", "learned = true", "thingId"),
+            ),
+        ])
+        .unwrap();
+        let resolver = Resolver {
+            rules: &rules,
+            index: None,
+            sources: Sources::rules_only(),
+        };
+        let run = |request: serde_json::Value| {
+            let json = serde_json::json!({
+                "eventSource": "x.amazonaws.com", "eventName": "Get", "awsRegion": "us-east-1",
+                "recipientAccountId": "1", "requestParameters": request,
+            })
+            .to_string();
+            let resolution = resolver.resolve(&Event::parse(&json).unwrap(), &json, &[]);
+            let mut found: Vec<(String, String)> = resolution
+                .resources
+                .into_iter()
+                .map(|t| (t.arn, t.via.to_string()))
+                .collect();
+            found.sort();
+            (found, resolution.unresolved.map(|u| u.code()))
+        };
+        let (found, unresolved) = run(serde_json::json!({"name": "a", "thingId": "b"}));
+        assert_eq!(
+            found,
+            [
+                (
+                    "arn:aws:x:us-east-1:1:thing/a".to_string(),
+                    "rule:gen-x".to_string()
+                ),
+                (
+                    "arn:aws:x:us-east-1:1:thing/b".to_string(),
+                    "rule:x-learned".to_string()
+                ),
+            ]
+        );
+        assert_eq!(unresolved, None);
+        let (found, _) = run(serde_json::json!({"thingId": "b"}));
+        assert_eq!(found.len(), 1);
+        assert_eq!(run(serde_json::json!({})), (vec![], Some("nothing-found")));
     }
 
     /// Shape of a real rolesanywhere:CreateProfile record (stratus-red-team, tests/corpus),

@@ -96,8 +96,11 @@ pub struct Rule {
     pub description: Option<String>,
     /// The calls target no single resource by design (`ListBuckets`): resolving to nothing is right.
     pub no_resource: bool,
-    /// Written by the rule generator: a hand-written rule for the same call wins.
+    /// Written by the rule generator (or learned): a hand-written rule for the same call wins.
     pub generated: bool,
+    /// Written by `rules learn` from a team's trail (`generated` too); it works beside a
+    /// generated rule for the same call.
+    pub learned: bool,
     /// No real record confirms this (generated) rule; scans may leave it out.
     pub low_confidence: bool,
     pub extractors: Vec<Extractor>,
@@ -299,6 +302,8 @@ impl Extractor {
 pub struct RuleSet {
     rules: Vec<Rule>,
     index: foldhash::HashMap<String, foldhash::HashMap<String, usize>>,
+    /// Per call (source, then event) taken by a generated rule and a learned one, the second.
+    companions: foldhash::HashMap<String, foldhash::HashMap<String, usize>>,
 }
 
 impl RuleSet {
@@ -353,8 +358,9 @@ impl RuleSet {
                 rules.push(rule);
             }
         }
-        // Hand-written rules first, so generated ones only take the calls left over.
-        rules.sort_by_key(|r| r.generated);
+        // Hand-written rules first, so generated ones only take the calls left over; learned
+        // ones before generated ones.
+        rules.sort_by_key(|r| (r.generated, !r.learned));
         let mut set = RuleSet::default();
         for rule in rules {
             let events = set.index.get(&rule.source);
@@ -362,7 +368,7 @@ impl RuleSet {
             for event in &rule.events {
                 if let Some(&other) = events.and_then(|e| e.get(event)) {
                     let o = &set.rules[other];
-                    if rule.generated && !o.generated {
+                    if (rule.generated && !o.generated) || (rule.learned != o.learned) {
                         continue;
                     }
                     overlaps.push(format!(
@@ -416,10 +422,35 @@ impl RuleSet {
         let hand_fallback = events.get("*").is_some_and(|&i| !self.rules[i].generated);
         if !(rule.generated && hand_fallback) {
             for event in &rule.events {
-                events.entry(event.clone()).or_insert(slot);
+                match events.get(event) {
+                    None => {
+                        events.insert(event.clone(), slot);
+                    }
+                    // A learned and a generated rule share the call, whichever came first.
+                    Some(&taken) => {
+                        let other = &self.rules[taken];
+                        if other.generated && rule.generated && other.learned != rule.learned {
+                            self.companions
+                                .entry(rule.source.clone())
+                                .or_default()
+                                .entry(event.clone())
+                                .or_insert(slot);
+                        }
+                    }
+                }
             }
         }
         self.rules.push(rule);
+    }
+
+    /// The second rule of a call a generated and a learned rule share: both are applied.
+    pub fn companion_for(&self, source: &str, event_name: &str) -> Option<&Rule> {
+        let events = self.companions.get(source)?;
+        let slot = events.get(event_name).or_else(|| {
+            let base = strip_api_version(event_name);
+            (base != event_name).then(|| events.get(base)).flatten()
+        })?;
+        Some(&self.rules[*slot])
     }
 
     /// The rule for a call. Lambda's versioned names (`UpdateFunctionCode20150331v2`) match the
@@ -592,6 +623,51 @@ events = [{events}]
         ];
         let err = RuleSet::from_files(&files).unwrap_err().to_string();
         assert!(err.contains("matched by rule `gen-a` too"), "{err}");
+    }
+
+    #[test]
+    fn a_learned_rule_works_beside_a_generated_one_and_never_beside_a_hand_written_one() {
+        let learned = rule("x-learned", r#""Get", "Put""#, false, false)
+            .replace("[[rule]]\n", "[[rule]]\nlearned = true\n");
+        let generated = rule("gen-x", r#""Get""#, true, false);
+        let hand = rule("x-hand", r#""Put""#, false, false);
+        for files in [
+            vec![("a.toml", learned.clone()), ("b.toml", generated.clone())],
+            vec![("a.toml", generated.clone()), ("b.toml", learned.clone())],
+        ] {
+            let set = set(&[files[0].clone(), files[1].clone(), ("c.toml", hand.clone())]);
+            let pair = [
+                set.rule_for("x.amazonaws.com", "Get").unwrap().id.as_str(),
+                set.companion_for("x.amazonaws.com", "Get")
+                    .unwrap()
+                    .id
+                    .as_str(),
+            ];
+            assert!(
+                pair.contains(&"x-learned") && pair.contains(&"gen-x"),
+                "{pair:?}"
+            );
+            assert_eq!(set.rule_for("x.amazonaws.com", "Put").unwrap().id, "x-hand");
+            assert!(set.companion_for("x.amazonaws.com", "Put").is_none());
+        }
+        // Learned rules added to a pack (`RuleSet::extended`) pair the same way.
+        let pack = set(&[("b.toml", generated)]);
+        let more = set(&[("l.toml", learned.clone())]);
+        let both = pack.extended(&more);
+        assert_eq!(both.rule_for("x.amazonaws.com", "Get").unwrap().id, "gen-x");
+        assert_eq!(
+            both.companion_for("x.amazonaws.com", "Get").unwrap().id,
+            "x-learned"
+        );
+        let files = vec![
+            ("a.toml".to_string(), learned.clone()),
+            (
+                "b.toml".to_string(),
+                learned.replace("x-learned", "x-learned-2"),
+            ),
+        ];
+        let err = RuleSet::from_files(&files).unwrap_err().to_string();
+        assert!(err.contains("matched by rule `x-learned` too"), "{err}");
     }
 
     #[test]

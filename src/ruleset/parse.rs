@@ -237,9 +237,10 @@ impl Cx<'_> {
         let events = self.events(table, &span);
         let description = self.string(table, "description", false).map(|(d, _)| d);
         let no_resource = self.bool(table, "no_resource").unwrap_or(false);
-        // A learned rule (`rules learn`) ranks as a generated one: below any hand-written rule.
-        let generated = self.bool(table, "generated").unwrap_or(false)
-            || self.bool(table, "learned").unwrap_or(false);
+        // A learned rule (`rules learn`) ranks below any hand-written rule, and beside a
+        // generated one for the same call (see `RuleSet::companion_for`).
+        let learned = self.bool(table, "learned").unwrap_or(false);
+        let generated = self.bool(table, "generated").unwrap_or(false) || learned;
         let low_confidence = match self.string_opt(table, "confidence") {
             None => false,
             Some((c, _)) if c == "low" => true,
@@ -261,6 +262,7 @@ impl Cx<'_> {
             description,
             no_resource,
             generated,
+            learned,
             low_confidence,
             extractors,
             tests,

@@ -132,7 +132,8 @@ pub struct Score {
 }
 
 impl Score {
-    /// Scores `left` against `whole` on the records the rules `removed` resolved in `whole`.
+    /// Scores `left` against `whole` on the records the rules `removed` resolved in `whole`;
+    /// returns this row's (recall, precision).
     pub fn add(
         &mut self,
         name: &str,
@@ -140,7 +141,7 @@ impl Score {
         removed: &std::collections::BTreeSet<String>,
         left: &Found,
         note: &str,
-    ) {
+    ) -> (f64, f64) {
         let (mut t, mut f, mut h) = (0, 0, 0);
         for (source, (arns, by)) in whole {
             if by.is_disjoint(removed) {
@@ -163,6 +164,10 @@ impl Score {
             ));
         }
         (self.truth, self.found, self.hit) = (self.truth + t, self.found + f, self.hit + h);
+        (
+            h as f64 / t.max(1) as f64,
+            if f > 0 { h as f64 / f as f64 } else { 1.0 },
+        )
     }
 
     /// Prints the table and the totals; returns (recall, precision).
