@@ -235,6 +235,10 @@ pub struct CommonArgs {
     /// Rule folder [default: the rule pack built into tagtrail].
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
+    /// Rule files (or folders of them) loaded beside the rule set, e.g. the rules `rules learn`
+    /// wrote; a hand-written rule of the set keeps its calls.
+    #[arg(long, value_name = "FILE", action = clap::ArgAction::Append)]
+    pub add_rules: Vec<PathBuf>,
     /// Leave out generated rules that no real record confirms (`confidence = "low"`).
     #[arg(long)]
     pub exclude_low_confidence: bool,
@@ -351,6 +355,10 @@ pub struct LearnArgs {
     /// Rule folder the proposals complete [default: the rule pack built into tagtrail].
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
+    /// Rule files (or folders of them) loaded beside the rule set, e.g. the rules `rules learn`
+    /// wrote; a hand-written rule of the set keeps its calls.
+    #[arg(long, value_name = "FILE", action = clap::ArgAction::Append)]
+    pub add_rules: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -361,6 +369,10 @@ pub struct CoverageArgs {
     /// Rule folder [default: the rule pack built into tagtrail].
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
+    /// Rule files (or folders of them) loaded beside the rule set, e.g. the rules `rules learn`
+    /// wrote; a hand-written rule of the set keeps its calls.
+    #[arg(long, value_name = "FILE", action = clap::ArgAction::Append)]
+    pub add_rules: Vec<PathBuf>,
     /// Count only what the rules find (ignore resources[] and LookupEvents names).
     #[arg(long)]
     pub rules_only: bool,

@@ -138,18 +138,46 @@ fn demo_dir() -> Result<PathBuf> {
         .context("the demo data (examples/demo) is not here: run from the tagtrail source folder")
 }
 
-fn load_rules(dir: Option<&Path>, exclude_low_confidence: bool) -> Result<RuleSet> {
-    let rules = match dir {
-        Some(dir) => {
-            RuleSet::load_dir(dir).with_context(|| format!("loading rules from {}", dir.display()))
+/// The rule set: a folder or the built-in pack, with the files of `add` beside it.
+fn load_rules(
+    dir: Option<&Path>,
+    add: &[PathBuf],
+    exclude_low_confidence: bool,
+) -> Result<RuleSet> {
+    let files = rule_files(dir, add)?;
+    let rules = RuleSet::from_files(&files).with_context(|| {
+        let base = match dir {
+            Some(dir) => format!("loading rules from {}", dir.display()),
+            None => "the built-in rule pack".to_string(),
+        };
+        match add.is_empty() {
+            true => base,
+            false => format!("{base} with --add-rules"),
         }
-        None => RuleSet::builtin().context("the built-in rule pack"),
-    }?;
+    })?;
     Ok(if exclude_low_confidence {
         rules.without_low_confidence()
     } else {
         rules
     })
+}
+
+/// The rule files of a folder or of the built-in pack, then those of `add` (files or folders).
+fn rule_files(dir: Option<&Path>, add: &[PathBuf]) -> Result<Vec<(String, String)>> {
+    let mut files = match dir {
+        Some(dir) => tagtrail::ruleset::read_dir(dir)
+            .with_context(|| format!("loading rules from {}", dir.display()))?,
+        None => RuleSet::builtin_files(),
+    };
+    for path in add {
+        let more = if path.is_dir() {
+            tagtrail::ruleset::read_dir(path)
+        } else {
+            tagtrail::ruleset::read_file(path).map(|file| vec![file])
+        };
+        files.extend(more.with_context(|| format!("--add-rules {}", path.display()))?);
+    }
+    Ok(files)
 }
 
 fn window(common: &CommonArgs) -> Result<Window> {

@@ -17,6 +17,7 @@ use super::{load_inventory, load_rules, plan, window};
 pub(super) fn resolve(args: ResolveArgs) -> Result<u8> {
     let rules = load_rules(
         args.common.rules.as_deref(),
+        &args.common.add_rules,
         args.common.exclude_low_confidence,
     )?;
     let inventory = match &args.inventory {

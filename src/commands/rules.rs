@@ -187,7 +187,11 @@ fn describe_failure(o: &testing::CaseOutcome) -> String {
 }
 
 fn rules_coverage(args: CoverageArgs) -> Result<u8> {
-    let rules = load_rules(args.rules.as_deref(), args.exclude_low_confidence)?;
+    let rules = load_rules(
+        args.rules.as_deref(),
+        &args.add_rules,
+        args.exclude_low_confidence,
+    )?;
     let resolver = Resolver {
         rules: &rules,
         index: None,
@@ -393,7 +397,7 @@ fn rules_learn(args: LearnArgs) -> Result<u8> {
             args.out.display()
         );
     }
-    let rules = load_rules(args.rules.as_deref(), false)?;
+    let rules = load_rules(args.rules.as_deref(), &args.add_rules, false)?;
     let inventory = super::load_inventory(
         &args.inventory,
         TagKey {
@@ -419,17 +423,16 @@ fn rules_learn(args: LearnArgs) -> Result<u8> {
         return Ok(1);
     }
     // What is written must load beside the rules it completes.
-    let mut files = match &args.rules {
-        Some(dir) => ruleset::read_dir(dir)?,
-        None => RuleSet::builtin_files(),
-    };
+    let mut files = super::rule_files(args.rules.as_deref(), &args.add_rules)?;
     files.push((args.out.display().to_string(), text.clone()));
     RuleSet::from_files(&files)
         .map_err(|e| anyhow::anyhow!("the learned rules do not load: {e}"))?;
     std::fs::write(&args.out, &text).with_context(|| format!("writing {}", args.out.display()))?;
     println!(
-        "\n{} rule(s) -> {}; review them, then `tagtrail rules test` and commit",
+        "\n{} rule(s) -> {}; review them, then scan with `--add-rules {}` beside the pack, or \
+         commit the file to your rule folder (`tagtrail rules test` runs its cases)",
         text.matches("\n[[rule]]").count(),
+        args.out.display(),
         args.out.display()
     );
     Ok(0)

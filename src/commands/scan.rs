@@ -71,6 +71,7 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
         window: window(&args.common)?,
         rules: load_rules(
             args.common.rules.as_deref(),
+            &args.common.add_rules,
             args.common.exclude_low_confidence,
         )?,
         snapshots,

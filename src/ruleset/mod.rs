@@ -529,17 +529,17 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, RuleSetError> {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     paths.sort();
-    paths
-        .into_iter()
-        .map(|p| {
-            std::fs::read_to_string(&p)
-                .map(|text| (p.display().to_string(), text))
-                .map_err(|source| RuleSetError::Io {
-                    path: p.display().to_string(),
-                    source,
-                })
+    paths.iter().map(|p| read_file(p)).collect()
+}
+
+/// Reads one rule file as (name, text).
+pub fn read_file(path: &Path) -> Result<(String, String), RuleSetError> {
+    std::fs::read_to_string(path)
+        .map(|text| (path.display().to_string(), text))
+        .map_err(|source| RuleSetError::Io {
+            path: path.display().to_string(),
+            source,
         })
-        .collect()
 }
 
 #[cfg(test)]

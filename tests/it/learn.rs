@@ -236,3 +236,69 @@ fn rules_learn_writes_a_file_the_ci_gate_accepts() {
         crate::stderr(&again)
     );
 }
+
+/// The workflow on a trail the pack has not seen (the AWS examples of `tests/eval`, with an
+/// inventory of the ARNs they target): `rules learn` beside the built-in pack, then a scan with
+/// `--add-rules` resolves records the pack alone left unresolved, and loses none.
+#[test]
+fn learned_rules_beside_the_built_in_pack_resolve_more_of_a_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let eval = root().join("tests/eval");
+    let truth: std::collections::BTreeMap<String, Vec<String>> =
+        serde_json::from_str(&std::fs::read_to_string(eval.join("truth.json")).unwrap()).unwrap();
+    let arns: BTreeSet<&String> = truth.values().flatten().collect();
+    let mappings: Vec<serde_json::Value> = arns
+        .iter()
+        .map(|a| serde_json::json!({"ResourceARN": a, "Tags": [{"Key": "product", "Value": "p"}]}))
+        .collect();
+    let inventory = dir.path().join("inventory");
+    std::fs::create_dir(&inventory).unwrap();
+    std::fs::write(
+        inventory.join("resources.json"),
+        serde_json::json!({ "ResourceTagMappingList": mappings }).to_string(),
+    )
+    .unwrap();
+    let trail = eval.join("examples.jsonl.gz").display().to_string();
+    let inventory = inventory.display().to_string();
+    let learned = dir.path().join("learned.toml").display().to_string();
+    let run = |args: &[&str]| {
+        let out = crate::tagtrail(dir.path(), args);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {}",
+            crate::stderr(&out)
+        );
+        out
+    };
+    let taught = run(&[
+        "rules",
+        "learn",
+        &trail,
+        "--inventory",
+        &inventory,
+        "--out",
+        &learned,
+        "--min-records",
+        "1",
+    ]);
+    assert!(
+        crate::stdout(&taught).contains("--add-rules"),
+        "{}",
+        crate::stdout(&taught)
+    );
+    let resolved = |extra: &[&str]| -> u64 {
+        let out = dir.path().join(format!("out{}", extra.len()));
+        let out = out.display().to_string();
+        let mut args = vec!["scan", &trail, "--inventory", &inventory, "--out", &out];
+        args.extend_from_slice(extra);
+        run(&args);
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{out}/summary.json")).unwrap())
+                .unwrap();
+        summary["records"]["resolved"].as_u64().unwrap()
+    };
+    let alone = resolved(&[]);
+    let beside = resolved(&["--add-rules", &learned]);
+    println!("resolved records: pack {alone}, pack + learned {beside}");
+    assert!(beside > alone, "pack {alone}, pack + learned {beside}");
+}
