@@ -45,6 +45,8 @@ pub struct Proposal {
     pub template: String,
     /// Removed from the value before the template is filled.
     pub strip_prefix: Option<String>,
+    /// The path of the value the template's `{parent}` takes (an S3 object's bucket).
+    pub parent: Option<String>,
     /// Records where the path named an inventory resource.
     pub records: usize,
     /// Records whose `resources[]` names other ARNs than the match.
@@ -125,11 +127,22 @@ struct Match {
     template: String,
     /// Removed from the value first (SSM's leading `/`).
     strip_prefix: Option<&'static str>,
+    /// The path of another value of the record the template's `{parent}` takes.
+    parent: Option<String>,
 }
 
 /// The template that builds `arn` from `name` (the end of its resource), with the record's
-/// region and account as variables; `None` where the ARN is in another account.
-fn template_of(arn: &Arn, name: &str, region: &str, account: &str) -> Option<String> {
+/// region and account as variables; `None` where the ARN is in another account. Where the
+/// resource holds a name before `name` (an S3 object's bucket, a table's name before its
+/// index), another value of the record (`others`: path, value) must give it: the template
+/// takes it as `{parent}`, with that value's path.
+fn template_of(
+    arn: &Arn,
+    name: &str,
+    region: &str,
+    account: &str,
+    others: &[(String, &str)],
+) -> Option<(String, Option<String>)> {
     let account_part = match arn.account {
         "" => "",
         a if a == account => "{account}",
@@ -144,28 +157,44 @@ fn template_of(arn: &Arn, name: &str, region: &str, account: &str) -> Option<Str
     // the path against the inventory (`complete = "path"`).
     if let Some(kind) = iam_pathed_type(arn) {
         if name == last_segment(arn.resource) {
-            return Some(format!(
-                "arn:{{partition}}:iam::{account_part}:{kind}/{{value}}"
+            return Some((
+                format!("arn:{{partition}}:iam::{account_part}:{kind}/{{value}}"),
+                None,
             ));
         }
     }
     let prefix = arn.resource.strip_suffix(name)?;
-    // The part before the value must be the resource type (`function:`, `table/`,
-    // `loadbalancer/app/`), never a name: a template holding one bucket's or one load
-    // balancer's name would only ever match that one.
-    let typed = prefix.is_empty()
-        || (arn.service != "s3"
+    let start = format!(
+        "arn:{{partition}}:{}:{region_part}:{account_part}:",
+        arn.service
+    );
+    if is_type(arn.service, prefix) {
+        return Some((format!("{start}{prefix}{{value}}"), None));
+    }
+    // `<type><parent><separator><value>`, the parent named by another value of the record.
+    let separator = prefix.chars().last().filter(|c| matches!(c, '/' | ':'))?;
+    let before = &prefix[..prefix.len() - 1];
+    others.iter().find_map(|(path, other)| {
+        let kind = before.strip_suffix(other)?;
+        (other.len() >= 3 && *other != name && is_type(arn.service, kind)).then(|| {
+            (
+                format!("{start}{kind}{{parent}}{separator}{{value}}"),
+                Some(path.clone()),
+            )
+        })
+    })
+}
+
+/// Whether the part of a resource before a value is its type only (`function:`, `table/`,
+/// `loadbalancer/app/`), never a name: a template holding one bucket's or one load balancer's
+/// name would only ever match that one.
+fn is_type(service: &str, prefix: &str) -> bool {
+    prefix.is_empty()
+        || (service != "s3"
             && prefix.split_inclusive(['/', ':']).count() <= 2
             && prefix
                 .chars()
-                .all(|c| c.is_ascii_lowercase() || matches!(c, '-' | '/' | ':')));
-    if !typed {
-        return None;
-    }
-    Some(format!(
-        "arn:{{partition}}:{}:{region_part}:{account_part}:{prefix}{{value}}",
-        arn.service
-    ))
+                .all(|c| c.is_ascii_lowercase() || matches!(c, '-' | '/' | ':')))
 }
 
 /// IAM resource types whose ARN holds a path before the name.
@@ -307,7 +336,7 @@ fn observe(
     services.dedup();
     let acts_on = |arn: &Arn| targets.iter().any(|t| t.matches(arn));
     let allowed = |arn: &Arn| arn.service == service || acts_on(arn);
-    for (path, value) in values {
+    for (path, value) in values.iter().cloned() {
         let value = value.trim();
         if value.len() < 3 || caller.contains(&value) {
             continue;
@@ -359,13 +388,14 @@ fn observe(
                 } else {
                     name
                 };
-                let template = template_of(&parsed, named, region, account)?;
+                let (template, parent) = template_of(&parsed, named, region, account, &values)?;
                 Some((
                     value.to_string(),
                     Match {
                         arn: text.clone(),
                         template,
                         strip_prefix: strip_prefix.filter(|_| !value.starts_with("arn:")),
+                        parent,
                     },
                 ))
             })
@@ -437,6 +467,10 @@ fn contradicts(resources: &[String], found: &[String]) -> bool {
         && !found.iter().any(|f| resources.contains(f))
 }
 
+/// What proposals are grouped by: source, path, template (after a `/` when the value is
+/// stripped of one), and the path of the template's `{parent}` (empty without one).
+type GroupKey = (String, String, String, String);
+
 /// Proposes rules for the calls `rules` leaves without one, from `inputs` and `inventory`.
 pub fn learn(
     inputs: &Inputs,
@@ -451,9 +485,9 @@ pub fn learn(
         sources: Sources::rules_only(),
     };
     let mut learned = Learned::default();
-    let mut groups: BTreeMap<(String, String, String), Proposal> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey, Proposal> = BTreeMap::new();
     // Records per (group, call), to drop the calls whose records contradicted a group.
-    let mut records_of: BTreeMap<((String, String, String), String), usize> = BTreeMap::new();
+    let mut records_of: BTreeMap<(GroupKey, String), usize> = BTreeMap::new();
     let tally = pipeline::run_plan(
         &Plan::local(inputs.clone()),
         &Window::default(),
@@ -482,8 +516,7 @@ pub fn learn(
                 return;
             }
             // Per group, the ARNs this record names through it.
-            let mut per_group: BTreeMap<(String, String, String), Vec<(String, String)>> =
-                BTreeMap::new();
+            let mut per_group: BTreeMap<GroupKey, Vec<(String, String)>> = BTreeMap::new();
             for (path, value, m) in seen.matches {
                 per_group
                     // A template starts with `arn:`: a leading `/` marks a value stripped of it.
@@ -491,6 +524,7 @@ pub fn learn(
                         seen.call.0.clone(),
                         path,
                         format!("{}{}", m.strip_prefix.unwrap_or(""), m.template),
+                        m.parent.unwrap_or_default(),
                     ))
                     .or_default()
                     .push((value, m.arn));
@@ -503,6 +537,7 @@ pub fn learn(
                     path: key.1.clone(),
                     template: key.2.trim_start_matches('/').to_string(),
                     strip_prefix: key.2.starts_with('/').then(|| "/".to_string()),
+                    parent: (!key.3.is_empty()).then(|| key.3.clone()),
                     records: 0,
                     contradicted: 0,
                     example_value: found[0].0.clone(),
@@ -585,7 +620,7 @@ fn rules_of(learned: &Learned) -> Vec<LearnedRule<'_>> {
             per_call.entry((&p.source, event)).or_default().push(p);
         }
     }
-    type Extractors<'e> = Vec<(&'e str, &'e str, Option<&'e str>)>;
+    type Extractors<'e> = Vec<(&'e str, &'e str, Option<&'e str>, Option<&'e str>)>;
     let mut rules: BTreeMap<(&str, Extractors), LearnedRule> = BTreeMap::new();
     for ((source, event), proposals) in per_call {
         let key: Extractors = proposals
@@ -595,6 +630,7 @@ fn rules_of(learned: &Learned) -> Vec<LearnedRule<'_>> {
                     p.path.as_str(),
                     p.template.as_str(),
                     p.strip_prefix.as_deref(),
+                    p.parent.as_deref(),
                 )
             })
             .collect();
@@ -651,6 +687,12 @@ pub fn to_toml(learned: &Learned) -> String {
             ));
             if let Some(strip) = &p.strip_prefix {
                 text.push_str(&format!("  strip_prefix = {}\n", toml_string(strip)));
+            }
+            if let Some(parent) = &p.parent {
+                text.push_str(&format!(
+                    "  vars = {{ parent = {} }}\n",
+                    toml_string(parent)
+                ));
             }
             if completes_path(&p.template) {
                 text.push_str("  complete = \"path\"\n");
@@ -979,6 +1021,57 @@ mod tests {
         );
         assert!(learned.ambiguous.is_empty(), "{:?}", learned.ambiguous);
         assert!(learned.proposals.iter().all(|p| p.strip_prefix.is_none()));
+    }
+
+    #[test]
+    fn a_name_under_another_takes_it_from_the_record() {
+        // An S3 object: its ARN holds the bucket, which the record gives at another path.
+        let learned = learn_from(
+            &[record(
+                "s3.amazonaws.com",
+                "GetObjectTagging",
+                json!({"bucketName": "data", "key": "reports/q1.csv"}),
+                json!(null),
+                json!(null),
+            )],
+            &["arn:aws:s3:::data/reports/q1.csv"],
+        );
+        let object = learned
+            .proposals
+            .iter()
+            .find(|p| p.path == "requestParameters.key")
+            .expect("the key is learned");
+        assert_eq!(object.template, "arn:{partition}:s3:::{parent}/{value}");
+        assert_eq!(
+            object.parent.as_deref(),
+            Some("requestParameters.bucketName")
+        );
+        let text = to_toml(&learned);
+        assert!(
+            text.contains(r#"vars = { parent = "requestParameters.bucketName" }"#),
+            "{text}"
+        );
+        let rules = RuleSet::from_files(&[("learned.toml".into(), text)]).unwrap();
+        let resolver = Resolver {
+            rules: &rules,
+            index: None,
+            sources: Sources::rules_only(),
+        };
+        let other = record(
+            "s3.amazonaws.com",
+            "GetObjectTagging",
+            json!({"bucketName": "logs", "key": "a/b.gz"}),
+            json!(null),
+            json!(null),
+        )
+        .to_string();
+        let found: Vec<String> = resolver
+            .resolve(&Event::parse(&other).unwrap(), &other, &[])
+            .resources
+            .into_iter()
+            .map(|t| t.arn)
+            .collect();
+        assert_eq!(found, ["arn:aws:s3:::logs/a/b.gz"]);
     }
 
     #[test]

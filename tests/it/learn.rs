@@ -99,10 +99,10 @@ fn rules_learn_relearns_a_removed_service_family() {
 }
 
 /// The floors of `rules_learn_relearns_a_removed_service_family`, measured 2026-12-01 (SAR
-/// resource types, contradictions by kind, names in the record's region, IAM's calling user):
-/// 2,678 of 2,792 ARNs relearned (0.959) with 2,726 found (0.982). Raise them as learning
-/// improves.
-const LEARN_RECALL: f64 = 0.955;
+/// resource types, contradictions by kind, names in the record's region, names under a parent,
+/// IAM's calling user): 2,691 of 2,792 ARNs relearned (0.964) with 2,739 found (0.982). Raise
+/// them as learning improves.
+const LEARN_RECALL: f64 = 0.96;
 const LEARN_PRECISION: f64 = 0.98;
 
 /// The target for one family: at least 90% of what its rules resolved, relearned with
