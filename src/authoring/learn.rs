@@ -827,7 +827,8 @@ pub fn to_text(learned: &Learned) -> String {
     if !learned.unmatched.is_empty() {
         let _ = writeln!(
             s,
-            "\nstill unresolved: calls no rule covers whose records name no inventory resource"
+            "\nstill unresolved: calls left to learn (no rule, or a generated rule that found \
+             nothing) whose records name no inventory resource"
         );
         let mut calls: Vec<(&String, &usize)> = learned.unmatched.iter().collect();
         calls.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
