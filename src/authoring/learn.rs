@@ -49,7 +49,7 @@ pub struct Proposal {
     pub parent: Option<String>,
     /// Records where the path named an inventory resource.
     pub records: usize,
-    /// Records whose `resources[]` names other ARNs than the match.
+    /// Records whose `resources[]` names resources of the match's kind, but not the match.
     pub contradicted: usize,
     pub example_value: String,
     pub example_arn: String,
@@ -426,10 +426,9 @@ fn observe(
         .collect();
     seen.matches.retain(|(path, _, _)| {
         !elements.iter().any(|e| {
-            path.len() > e.len() + 1
-                && path.starts_with(e.as_str())
-                && path[e.len()..].starts_with('.')
-                && path[e.len() + 1..].contains('[')
+            path.strip_prefix(e.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .is_some_and(|inside| inside.contains('['))
         })
     });
     if !seen.matches.is_empty() {
