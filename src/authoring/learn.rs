@@ -885,6 +885,23 @@ mod tests {
         .unwrap()
     }
 
+    /// The ARNs the learned rules find in `record`.
+    fn resolve_learned(learned: &Learned, record: &Value) -> Vec<String> {
+        let rules = RuleSet::from_files(&[("learned.toml".into(), to_toml(learned))]).unwrap();
+        let resolver = Resolver {
+            rules: &rules,
+            index: None,
+            sources: Sources::rules_only(),
+        };
+        let json = record.to_string();
+        resolver
+            .resolve(&Event::parse(&json).unwrap(), &json, &[])
+            .resources
+            .into_iter()
+            .map(|t| t.arn)
+            .collect()
+    }
+
     fn paths(learned: &Learned) -> Vec<(String, String)> {
         learned
             .proposals
@@ -1046,32 +1063,22 @@ mod tests {
             object.parent.as_deref(),
             Some("requestParameters.bucketName")
         );
-        let text = to_toml(&learned);
         assert!(
-            text.contains(r#"vars = { parent = "requestParameters.bucketName" }"#),
-            "{text}"
+            to_toml(&learned).contains(r#"vars = { parent = "requestParameters.bucketName" }"#),
+            "{}",
+            to_toml(&learned)
         );
-        let rules = RuleSet::from_files(&[("learned.toml".into(), text)]).unwrap();
-        let resolver = Resolver {
-            rules: &rules,
-            index: None,
-            sources: Sources::rules_only(),
-        };
         let other = record(
             "s3.amazonaws.com",
             "GetObjectTagging",
             json!({"bucketName": "logs", "key": "a/b.gz"}),
             json!(null),
             json!(null),
-        )
-        .to_string();
-        let found: Vec<String> = resolver
-            .resolve(&Event::parse(&other).unwrap(), &other, &[])
-            .resources
-            .into_iter()
-            .map(|t| t.arn)
-            .collect();
-        assert_eq!(found, ["arn:aws:s3:::logs/a/b.gz"]);
+        );
+        assert_eq!(
+            resolve_learned(&learned, &other),
+            ["arn:aws:s3:::logs/a/b.gz"]
+        );
     }
 
     #[test]
@@ -1111,27 +1118,16 @@ mod tests {
             )],
             &["arn:aws:iam::111122223333:user/deploy"],
         );
-        let text = to_toml(&learned);
-        let rules = RuleSet::from_files(&[("learned.toml".into(), text)]).unwrap();
-        let resolver = Resolver {
-            rules: &rules,
-            index: None,
-            sources: Sources::rules_only(),
-        };
         let without = record(
             "iam.amazonaws.com",
             "ListAccessKeys",
             json!(null),
             json!(null),
             json!(null),
-        )
-        .to_string();
-        let found: Vec<String> = resolver
-            .resolve(&Event::parse(&without).unwrap(), &without, &[])
-            .resources
-            .into_iter()
-            .map(|t| t.arn)
-            .collect();
-        assert_eq!(found, ["arn:aws:iam::111122223333:user/caller"]);
+        );
+        assert_eq!(
+            resolve_learned(&learned, &without),
+            ["arn:aws:iam::111122223333:user/caller"]
+        );
     }
 }
