@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use crate::event::Event;
-use crate::history::{self, History, Observed, TagCalls, Tags};
+use crate::history::{self, Carried, History, Observed, TagCalls, Tags};
 use crate::inventory::Snapshots;
 use crate::pipeline::{self, LiveMode, Plan};
 use crate::policy::Policy;
@@ -46,6 +46,8 @@ pub struct ScanOptions {
     pub allow_partial: bool,
     /// Findings held in memory before a sorted run is spilled to disk (see `report::sorter`).
     pub spill_rows: usize,
+    /// What earlier scheduled runs carried of the history (tag changes, tagged sessions).
+    pub carried: Carried,
 }
 
 /// A failure that stops a scan.
@@ -64,6 +66,8 @@ pub struct ScanOutcome {
     pub tally: Tally,
     /// 0 clean, 1 findings at or above `--fail-on`, 2 rejected input (unless allowed).
     pub exit_code: u8,
+    /// The tag changes and sessions the scan knew, for a scheduled run to carry on.
+    pub history: History,
 }
 
 /// Writes the findings (in report order) and the summary in the formats asked for.
@@ -161,7 +165,7 @@ fn read_history(
         },
         |found: Vec<Observed>| observed.extend(found),
     )?;
-    let history = History::build(observed);
+    let history = History::build_after(&options.carried, observed);
     let (changes, sessions) = history.counts();
     tracing::info!(changes, sessions, "history read");
     Ok(history)
@@ -305,5 +309,6 @@ pub fn scan_reporting(
         written,
         tally,
         exit_code,
+        history,
     })
 }

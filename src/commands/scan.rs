@@ -99,6 +99,7 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
         },
         allow_partial: args.allow_partial,
         spill_rows: args.spill_rows,
+        carried: Default::default(),
     };
     if let Some(location) = args.state {
         let out = args.out.context("--state needs --out")?;

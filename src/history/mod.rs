@@ -12,10 +12,12 @@ pub mod calls;
 mod sessions;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::arn;
 use crate::event::Event;
@@ -194,9 +196,62 @@ fn timeline_key(arn: &str) -> Cow<'_, str> {
     arn.into()
 }
 
+/// How long a session may last: 36 hours (GetFederationToken; role sessions last 12 at most).
+pub const SESSION_LIFETIME: Duration = Duration::hours(36);
+
+/// How long a scheduled scan carries a tag change to later runs: long enough for the inventory
+/// the runs read to have caught up with it.
+pub const CHANGE_RETENTION: Duration = Duration::days(30);
+
+/// The part of the history a later scheduled run may still need, kept in its state: tag
+/// changes and tagged role sessions a record of a later file may come after (a session begun
+/// in one run is used in the next).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Carried {
+    /// Product changes by ARN (IAM users and roles without their path), oldest first.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub changes: BTreeMap<String, Vec<CarriedChange>>,
+    /// Tagged sessions by access key id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sessions: BTreeMap<String, CarriedSession>,
+}
+
+/// One product change carried to a later run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarriedChange {
+    pub time: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// `None`: the product tag was removed.
+    pub product: Option<String>,
+}
+
+/// One tagged session carried to a later run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarriedSession {
+    pub started: DateTime<Utc>,
+    pub product: String,
+    /// Passed on to the sessions it starts.
+    pub transitive: bool,
+}
+
+impl Carried {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.sessions.is_empty()
+    }
+}
+
 impl History {
     /// Orders what the first pass observed.
     pub fn build(observed: impl IntoIterator<Item = Observed>) -> History {
+        History::build_after(&Carried::default(), observed)
+    }
+
+    /// [`History::build`], continuing what earlier scheduled runs carried.
+    pub fn build_after(carried: &Carried, observed: impl IntoIterator<Item = Observed>) -> History {
         let mut history = History::default();
         let mut starts = Vec::new();
         let mut values: foldhash::HashSet<Arc<str>> = Default::default();
@@ -210,6 +265,31 @@ impl History {
                 }
             }
         };
+        for (arn, changes) in &carried.changes {
+            history.timelines.insert(
+                arn.clone(),
+                changes
+                    .iter()
+                    .map(|c| Change {
+                        time: c.time,
+                        event_id: c.event_id.as_deref().map(Into::into),
+                        product: c.product.as_deref().map(&mut share),
+                    })
+                    .collect(),
+            );
+        }
+        let known: sessions::Sessions = carried
+            .sessions
+            .iter()
+            .map(|(key, s)| {
+                let session = sessions::SessionProduct {
+                    product: Some(share(&s.product)),
+                    transitive: s.transitive,
+                    started: Some(s.started),
+                };
+                (key.clone(), session)
+            })
+            .collect();
         for item in observed {
             match item {
                 Observed::TagChange {
@@ -249,11 +329,53 @@ impl History {
             }
         }
         for timeline in history.timelines.values_mut() {
-            // Stable: calls logged in the same second keep the order they were read in.
+            // Stable: calls logged in the same second keep the order they were read in; a
+            // change a later run reads again (a re-delivered file) counts once.
             timeline.sort_by_key(|c| c.time);
+            let mut seen = std::collections::HashSet::new();
+            timeline.retain(|c| c.event_id.is_none() || seen.insert((c.time, c.event_id.clone())));
         }
-        (history.sessions, history.sign_ins) = sessions::link(starts);
+        (history.sessions, history.sign_ins) = sessions::link(known, starts);
         history
+    }
+
+    /// What a later scheduled run may still need, at `now`: the tag changes of the last
+    /// [`CHANGE_RETENTION`] and the tagged sessions begun in the last [`SESSION_LIFETIME`]
+    /// (plus `lookback`, the time a late file may still arrive).
+    pub fn carry(&self, now: DateTime<Utc>, lookback: Duration) -> Carried {
+        let changes = self
+            .timelines
+            .iter()
+            .filter_map(|(arn, timeline)| {
+                let kept: Vec<CarriedChange> = timeline
+                    .iter()
+                    .filter(|c| c.time >= now - CHANGE_RETENTION - lookback)
+                    .map(|c| CarriedChange {
+                        time: c.time,
+                        event_id: c.event_id.as_deref().map(str::to_string),
+                        product: c.product.as_deref().map(str::to_string),
+                    })
+                    .collect();
+                (!kept.is_empty()).then(|| (arn.clone(), kept))
+            })
+            .collect();
+        let sessions = self
+            .sessions
+            .iter()
+            .filter_map(|(key, s)| {
+                let started = s.started?;
+                let product = s.product.as_deref()?.to_string();
+                (started >= now - SESSION_LIFETIME - lookback).then(|| {
+                    let session = CarriedSession {
+                        started,
+                        product,
+                        transitive: s.transitive,
+                    };
+                    (key.clone(), session)
+                })
+            })
+            .collect();
+        Carried { changes, sessions }
     }
 
     /// The last change of `arn`'s product before `at` (or at `at`, by another event).
@@ -402,4 +524,66 @@ fn source_of(snapshot: &Snapshot) -> TagSource {
     snapshot
         .taken
         .map_or(TagSource::Current, TagSource::Snapshot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    fn change(arn: &str, time: &str, id: &str, product: &str) -> Observed {
+        Observed::TagChange {
+            time: Some(at(time)),
+            event_id: Some(id.into()),
+            targets: vec![arn.into()],
+            change: ProductChange::Set(product.into()),
+        }
+    }
+
+    /// What is carried is bounded by time, and a change read again by a later run (a file
+    /// delivered twice) counts once.
+    #[test]
+    fn a_run_carries_recent_changes_and_live_sessions_once() {
+        let mut carried = Carried::default();
+        carried.sessions.insert(
+            "ASIAOLD".into(),
+            CarriedSession {
+                started: at("2026-11-01T00:00:00Z"),
+                product: "aaa".into(),
+                transitive: false,
+            },
+        );
+        carried.sessions.insert(
+            "ASIANEW".into(),
+            CarriedSession {
+                started: at("2026-11-09T20:00:00Z"),
+                product: "bbb".into(),
+                transitive: true,
+            },
+        );
+        let history = History::build_after(
+            &carried,
+            [
+                change("arn:aws:s3:::old", "2026-09-01T00:00:00Z", "e1", "x"),
+                change("arn:aws:s3:::new", "2026-11-09T00:00:00Z", "e2", "y"),
+                change("arn:aws:s3:::new", "2026-11-09T00:00:00Z", "e2", "y"),
+            ],
+        );
+        assert_eq!(history.timeline("arn:aws:s3:::new").unwrap().len(), 1);
+        let next = history.carry(at("2026-11-10T00:00:00Z"), Duration::days(2));
+        assert_eq!(next.sessions.keys().collect::<Vec<_>>(), ["ASIANEW"]);
+        assert_eq!(
+            next.changes.keys().collect::<Vec<_>>(),
+            ["arn:aws:s3:::new"]
+        );
+        // Carried again, it is the same.
+        let again = History::build_after(&next, []);
+        assert_eq!(
+            again.carry(at("2026-11-10T00:00:00Z"), Duration::days(2)),
+            next
+        );
+    }
 }

@@ -48,7 +48,9 @@ pub struct SessionStart {
 pub struct SessionProduct {
     pub product: Option<Arc<str>>,
     /// Passed on to sessions this one starts.
-    transitive: bool,
+    pub transitive: bool,
+    /// When the session began.
+    pub started: Option<DateTime<Utc>>,
 }
 
 fn path(text: &str) -> JsonPath {
@@ -103,11 +105,15 @@ pub fn session_start(
 
 /// Links sessions in time order: a session started with another session's credentials
 /// inherits its transitive product tag, which the new call cannot override (IAM refuses it).
-/// Only sessions whose tags give a product are kept. Also returns the product of each
-/// federated sign-in, by its event id.
-pub fn link(mut starts: Vec<SessionStart>) -> (Sessions, foldhash::HashMap<String, Arc<str>>) {
+/// Only sessions whose tags give a product are kept. `known` are sessions an earlier scheduled
+/// run saw begin: chains continue from them. Also returns the product of each federated
+/// sign-in, by its event id.
+pub fn link(
+    known: Sessions,
+    mut starts: Vec<SessionStart>,
+) -> (Sessions, foldhash::HashMap<String, Arc<str>>) {
     starts.sort_by_key(|s| s.time);
-    let mut sessions = Sessions::default();
+    let mut sessions = known;
     let mut sign_ins = foldhash::HashMap::default();
     for start in starts {
         let inherited = start.incoming.map(Arc::<str>::from).or_else(|| {
@@ -118,10 +124,12 @@ pub fn link(mut starts: Vec<SessionStart>) -> (Sessions, foldhash::HashMap<Strin
             (Some(product), _) => SessionProduct {
                 product: Some(product),
                 transitive: true,
+                started: start.time,
             },
             (None, Some(own)) => SessionProduct {
                 product: Some(own.into()),
                 transitive: start.own_transitive,
+                started: start.time,
             },
             (None, None) => continue,
         };
@@ -213,7 +221,7 @@ mod tests {
         // Out of time order on purpose: linking sorts.
         let mut shuffled = starts.to_vec();
         shuffled.reverse();
-        let (sessions, sign_ins) = link(shuffled);
+        let (sessions, sign_ins) = link(Sessions::default(), shuffled);
         assert_eq!(product(&sessions, "S1"), Some("aaa"));
         assert_eq!(product(&sessions, "S2"), Some("aaa"));
         assert_eq!(product(&sessions, "S3"), Some("aaa"));

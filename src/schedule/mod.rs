@@ -149,7 +149,14 @@ pub fn run(
         run: run.clone(),
         suffix: root::STAGED.into(),
     };
+    // Tag changes and sessions of earlier runs judge this run's records too.
+    options.carried = std::mem::take(&mut state.history);
     let mut outcome = crate::scan::scan_reporting(&options, &mut |row| state.first_report(row))?;
+    state.history = if options.single_pass {
+        std::mem::take(&mut options.carried)
+    } else {
+        outcome.history.carry(schedule.now, schedule.lookback)
+    };
 
     // A file that could not be read at all is read again by the next run (a record that
     // could not be read is named `file:position`).

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::history::Carried;
 use crate::report::FindingRow;
 use crate::source::layout::TrailFile;
 
@@ -44,6 +45,9 @@ pub struct State {
     /// A run that committed and was moving its report files in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publishing: Option<Publishing>,
+    /// Tag changes and tagged sessions a later run's records may come after.
+    #[serde(default, skip_serializing_if = "Carried::is_empty")]
+    pub history: Carried,
 }
 
 /// One stream of the trail layout.

@@ -119,6 +119,14 @@ fn scan(trail: &[Value], inventory: &Path, out: &Path) -> (BTreeSet<Row>, Value)
         stderr(&run)
     );
     let text = std::fs::read_to_string(reports.join("findings.csv")).unwrap();
+    let summary =
+        serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap())
+            .unwrap();
+    (rows_of(&text), summary)
+}
+
+/// The [`Row`]s of a findings CSV file.
+fn rows_of(text: &str) -> BTreeSet<Row> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let columns = [
@@ -137,16 +145,12 @@ fn scan(trail: &[Value], inventory: &Path, out: &Path) -> (BTreeSet<Row>, Value)
             .position(|h| *h == name)
             .unwrap_or_else(|| panic!("{name}"))
     });
-    let rows = lines
+    lines
         .map(|l| {
             let cells: Vec<&str> = l.split(',').collect();
             columns.map(|i| cells[i].to_string())
         })
-        .collect();
-    let summary =
-        serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap())
-            .unwrap();
-    (rows, summary)
+        .collect()
 }
 
 fn row(cells: [&str; 8]) -> Row {
@@ -857,4 +861,124 @@ fn the_snapshot_in_force_at_each_event_judges_it() {
     );
     assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
     assert!(stderr(&run).contains("stray.json"), "{}", stderr(&run));
+}
+
+/// Scheduled runs carry the history to the next: a session begun, and a tag changed, in one
+/// run's files judge the accesses of the next run's files as one scan of all of them would.
+#[test]
+fn scheduled_runs_carry_sessions_and_tag_changes_to_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let b_aaa = "arn:aws:s3:::b-aaa";
+    let deployer = format!("arn:aws:iam::{A}:role/deployer");
+    let inventory = dir.path().join("inventory");
+    write_inventory(
+        &inventory,
+        &[(b_aaa, Some("aaa"))],
+        &[
+            (&deployer, Some("bbb")),
+            (&format!("arn:aws:iam::{A}:user/alice"), Some("aaa")),
+        ],
+    );
+    let first = vec![
+        // alice takes the deployer role (bbb in IAM) with the session tag product=ccc.
+        record(
+            "assume",
+            &at(1, 1),
+            user("alice"),
+            "sts.amazonaws.com",
+            "AssumeRole",
+            json!({
+            "requestParameters": {"roleArn": deployer, "roleSessionName": "alice",
+                "tags": [{"key": "product", "value": "ccc"}]},
+            "responseElements": {"credentials": {"accessKeyId": "ASIANEXT"}}}),
+        ),
+        // The bucket becomes ddd.
+        record(
+            "retag",
+            &at(1, 2),
+            user("alice"),
+            "s3.amazonaws.com",
+            "PutBucketTagging",
+            json!({"requestParameters": {"bucketName": "b-aaa",
+                "Tagging": {"TagSet": {"Tag": {"Key": "product", "Value": "ddd"}}}}}),
+        ),
+    ];
+    let second = vec![access(
+        "later",
+        &at(1, 5),
+        session(A, "deployer", "ASIANEXT"),
+        b_aaa,
+    )];
+    let trail = dir.path().join("trail");
+    std::fs::create_dir_all(&trail).unwrap();
+    let write = |name: &str, records: &[Value]| {
+        let lines: Vec<String> = records.iter().map(Value::to_string).collect();
+        std::fs::write(trail.join(name), lines.join("\n")).unwrap();
+    };
+    let root_dir = dir.path().join("root");
+    let run = |now: &str| {
+        let out = tagtrail(
+            dir.path(),
+            &[
+                "scan",
+                trail.to_str().unwrap(),
+                "--inventory",
+                inventory.to_str().unwrap(),
+                "--state",
+                dir.path().join("state.json").to_str().unwrap(),
+                "--out",
+                root_dir.to_str().unwrap(),
+                "--format",
+                "csv",
+                "--now",
+                now,
+                "--fail-on",
+                "never",
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    };
+    write("first.jsonl", &first);
+    run(&at(1, 3));
+    write("second.jsonl", &second);
+    run(&at(1, 6));
+    let mut scheduled = BTreeSet::new();
+    for entry in walkdir::WalkDir::new(root_dir.join("findings")) {
+        let path = entry.unwrap().into_path();
+        if path.extension().is_some_and(|e| e == "csv") {
+            scheduled.extend(rows_of(&std::fs::read_to_string(path).unwrap()));
+        }
+    }
+    let mut all = first.clone();
+    all.extend(second);
+    let (whole, _) = scan(&all, &inventory, &dir.path().join("whole"));
+    let later = row([
+        "later",
+        "product-mismatch",
+        b_aaa,
+        "ccc",
+        "ddd",
+        "session",
+        "trail",
+        "",
+    ]);
+    assert!(whole.contains(&later), "{whole:?}");
+    assert_eq!(scheduled, whole);
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        state["history"]["sessions"]["ASIANEXT"]["product"], "ccc",
+        "{state}"
+    );
+    assert_eq!(
+        state["history"]["changes"][b_aaa][0]["product"], "ddd",
+        "{state}"
+    );
 }
