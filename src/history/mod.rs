@@ -172,6 +172,10 @@ pub struct History {
     owner_copies: foldhash::HashSet<String>,
     /// The principal the caller's copy names, by `sharedEventID`.
     callers: foldhash::HashMap<String, Principal>,
+    /// Cross-account copies earlier scheduled runs read, by `sharedEventID`, with the time of
+    /// the run that first read them: owners' copies, and callers' copies they reported.
+    carried_owners: BTreeMap<String, DateTime<Utc>>,
+    carried_callers: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// The key a timeline is kept under: IAM names are unique in an account whatever their path,
@@ -215,6 +219,14 @@ pub struct Carried {
     /// Tagged sessions by access key id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sessions: BTreeMap<String, CarriedSession>,
+    /// Cross-account calls whose owner's copy was read, by `sharedEventID`, with the time of
+    /// the run that read it: a caller's copy read later is its duplicate.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub owner_copies: BTreeMap<String, DateTime<Utc>>,
+    /// Cross-account calls whose caller's copy was reported (no owner's copy was read with it):
+    /// an owner's copy read later is its duplicate.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub caller_copies: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// One product change carried to a later run.
@@ -240,7 +252,7 @@ pub struct CarriedSession {
 
 impl Carried {
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.sessions.is_empty()
+        *self == Carried::default()
     }
 }
 
@@ -252,7 +264,12 @@ impl History {
 
     /// [`History::build`], continuing what earlier scheduled runs carried.
     pub fn build_after(carried: &Carried, observed: impl IntoIterator<Item = Observed>) -> History {
-        let mut history = History::default();
+        let mut history = History {
+            owner_copies: carried.owner_copies.keys().cloned().collect(),
+            carried_owners: carried.owner_copies.clone(),
+            carried_callers: carried.caller_copies.clone(),
+            ..History::default()
+        };
         let mut starts = Vec::new();
         let mut values: foldhash::HashSet<Arc<str>> = Default::default();
         let mut share = |v: &str| -> Arc<str> {
@@ -375,7 +392,38 @@ impl History {
                 })
             })
             .collect();
-        Carried { changes, sessions }
+        // Both copies of a cross-account call are delivered within minutes of each other.
+        let copies_since = now - lookback - Duration::days(1);
+        let recent = |map: &BTreeMap<String, DateTime<Utc>>| -> BTreeMap<String, DateTime<Utc>> {
+            map.iter()
+                .filter(|(_, seen)| **seen >= copies_since)
+                .map(|(id, seen)| (id.clone(), *seen))
+                .collect()
+        };
+        let mut owner_copies = recent(&self.carried_owners);
+        for id in self
+            .owner_copies
+            .iter()
+            .filter(|id| !self.carried_owners.contains_key(*id))
+        {
+            owner_copies.insert(id.clone(), now);
+        }
+        let mut caller_copies = recent(&self.carried_callers);
+        for id in self
+            .callers
+            .keys()
+            .filter(|id| !self.owner_copies.contains(*id))
+        {
+            if !self.carried_callers.contains_key(id) {
+                caller_copies.insert(id.clone(), now);
+            }
+        }
+        Carried {
+            changes,
+            sessions,
+            owner_copies,
+            caller_copies,
+        }
     }
 
     /// The last change of `arn`'s product before `at` (or at `at`, by another event).
@@ -426,6 +474,14 @@ impl History {
                 .is_some_and(|id| self.owner_copies.contains(id))
         {
             return Some("duplicate: the caller's copy of a cross-account call (the owner's copy is reported)");
+        }
+        if event.is_owner_copy()
+            && event
+                .shared_event_id
+                .as_deref()
+                .is_some_and(|id| self.carried_callers.contains_key(id))
+        {
+            return Some("duplicate: the owner's copy of a cross-account call whose caller's copy an earlier run reported");
         }
         None
     }
@@ -585,5 +641,14 @@ mod tests {
             again.carry(at("2026-11-10T00:00:00Z"), Duration::days(2)),
             next
         );
+        // A cross-account copy is remembered for the lookback and a day, from the run that
+        // read it.
+        let owner = History::build_after(&Carried::default(), [Observed::OwnerCopy("s1".into())]);
+        let carried = owner.carry(at("2026-11-10T00:00:00Z"), Duration::days(2));
+        assert_eq!(carried.owner_copies.len(), 1);
+        let later = History::build_after(&carried, []);
+        let at_time = |t: &str| later.carry(at(t), Duration::days(2)).owner_copies.len();
+        assert_eq!(at_time("2026-11-12T23:00:00Z"), 1);
+        assert_eq!(at_time("2026-11-13T01:00:00Z"), 0);
     }
 }

@@ -864,7 +864,8 @@ fn the_snapshot_in_force_at_each_event_judges_it() {
 }
 
 /// Scheduled runs carry the history to the next: a session begun, and a tag changed, in one
-/// run's files judge the accesses of the next run's files as one scan of all of them would.
+/// run's files judge the accesses of the next run's files as one scan of all of them would,
+/// and a cross-account call whose two copies are read by two runs is reported once.
 #[test]
 fn scheduled_runs_carry_sessions_and_tag_changes_to_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -877,6 +878,7 @@ fn scheduled_runs_carry_sessions_and_tag_changes_to_the_next_run() {
         &[
             (&deployer, Some("bbb")),
             (&format!("arn:aws:iam::{A}:user/alice"), Some("aaa")),
+            (&format!("arn:aws:iam::{B}:role/partner"), Some("bbb")),
         ],
     );
     let first = vec![
@@ -903,12 +905,32 @@ fn scheduled_runs_carry_sessions_and_tag_changes_to_the_next_run() {
                 "Tagging": {"TagSet": {"Tag": {"Key": "product", "Value": "ddd"}}}}}),
         ),
     ];
-    let second = vec![access(
-        "later",
-        &at(1, 5),
-        session(A, "deployer", "ASIANEXT"),
-        b_aaa,
-    )];
+    // Two cross-account reads of b-aaa by a partner role, each logged in both accounts: the
+    // caller's copy of the first in the first run and its owner's copy in the second; the
+    // other way round for the second.
+    let cross = |id: &str, shared: &str, recipient: &str| {
+        let who = if recipient == A {
+            json!({"type": "AWSAccount", "principalId": "AROAPARTNER:s", "accountId": B})
+        } else {
+            session(B, "partner", "ASIAPARTNER")
+        };
+        let mut r = access(id, &at(1, 2), who, b_aaa);
+        r["recipientAccountId"] = json!(recipient);
+        r["sharedEventID"] = json!(shared);
+        r
+    };
+    let mut first = first;
+    first.extend([cross("c1-caller", "s1", B), cross("c2-owner", "s2", A)]);
+    let second = vec![
+        access(
+            "later",
+            &at(1, 5),
+            session(A, "deployer", "ASIANEXT"),
+            b_aaa,
+        ),
+        cross("c1-owner", "s1", A),
+        cross("c2-caller", "s2", B),
+    ];
     let trail = dir.path().join("trail");
     std::fs::create_dir_all(&trail).unwrap();
     let write = |name: &str, records: &[Value]| {
@@ -969,7 +991,32 @@ fn scheduled_runs_carry_sessions_and_tag_changes_to_the_next_run() {
         "",
     ]);
     assert!(whole.contains(&later), "{whole:?}");
-    assert_eq!(scheduled, whole);
+    // Each cross-account read once: the full scan reports the owners' copies; the runs report
+    // the first copy they read (the caller's, for the first read).
+    let ids =
+        |rows: &BTreeSet<Row>| -> BTreeSet<String> { rows.iter().map(|r| r[0].clone()).collect() };
+    assert!(
+        ids(&whole).contains("c1-owner") && ids(&whole).contains("c2-owner"),
+        "{whole:?}"
+    );
+    // The owner's copy of the second read names only the caller's account, and its caller's
+    // copy (the principal) arrives one run later: the first run judges it without it.
+    let as_whole = |rows: &BTreeSet<Row>| -> BTreeSet<Row> {
+        rows.iter()
+            .filter(|r| r[0] != "c2-owner")
+            .map(|r| {
+                let mut r = r.clone();
+                if r[0] == "c1-caller" {
+                    r[0] = "c1-owner".into();
+                }
+                r
+            })
+            .collect()
+    };
+    assert_eq!(as_whole(&scheduled), as_whole(&whole));
+    let c2 = scheduled.iter().find(|r| r[0] == "c2-owner").unwrap();
+    assert_eq!(c2[1], "untagged-principal", "{c2:?}");
+    assert!(ids(&scheduled).contains("c1-caller") && !ids(&scheduled).contains("c2-caller"));
     let state: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap())
             .unwrap();
