@@ -209,7 +209,8 @@ pub const CHANGE_RETENTION: Duration = Duration::days(30);
 
 /// The part of the history a later scheduled run may still need, kept in its state: tag
 /// changes and tagged role sessions a record of a later file may come after (a session begun
-/// in one run is used in the next).
+/// in one run is used in the next), and the cross-account copies read, so that the other
+/// copy of a call is known as its duplicate.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Carried {
