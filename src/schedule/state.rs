@@ -18,8 +18,9 @@ use crate::history::Carried;
 use crate::report::FindingRow;
 use crate::source::layout::TrailFile;
 
-/// The state file's format; a newer one is refused rather than misread.
-pub const VERSION: u32 = 1;
+/// The state file's format; a newer one is refused rather than misread. 2 added `history`
+/// (a state of version 1 is read, and written back as 2).
+pub const VERSION: u32 = 2;
 
 /// Everything a scheduled scan carries from one run to the next.
 #[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -111,7 +112,10 @@ impl State {
         if state.version > VERSION {
             return Err(StateError::Newer(name.to_string(), state.version));
         }
-        Ok(state)
+        Ok(State {
+            version: VERSION,
+            ..state
+        })
     }
 
     pub fn to_json(&self) -> Vec<u8> {
@@ -302,6 +306,9 @@ mod tests {
         assert!(err.to_string().contains("extra"), "{err}");
         let err = State::from_json(b"{\"version\":99}", "s.json").unwrap_err();
         assert!(err.to_string().contains("newer"), "{err}");
+        // A state of the first format is read, and carries the current version on.
+        let old = State::from_json(b"{\"version\":1}", "s.json").unwrap();
+        assert_eq!(old.version, VERSION);
     }
 
     /// A year of hourly runs over an organisation-sized layout: the state's size depends on
