@@ -144,8 +144,21 @@ fn load_rules(
     add: &[PathBuf],
     exclude_low_confidence: bool,
 ) -> Result<RuleSet> {
-    let files = rule_files(dir, add)?;
-    let rules = RuleSet::from_files(&files).with_context(|| {
+    let rules = compile_rules(&rule_files(dir, add)?, dir, add)?;
+    Ok(if exclude_low_confidence {
+        rules.without_low_confidence()
+    } else {
+        rules
+    })
+}
+
+/// The rule set of `files`, read by [`rule_files`] from `dir` and `add`, which errors name.
+fn compile_rules(
+    files: &[(String, String)],
+    dir: Option<&Path>,
+    add: &[PathBuf],
+) -> Result<RuleSet> {
+    RuleSet::from_files(files).with_context(|| {
         let base = match dir {
             Some(dir) => format!("loading rules from {}", dir.display()),
             None => "the built-in rule pack".to_string(),
@@ -154,11 +167,6 @@ fn load_rules(
             true => base,
             false => format!("{base} with --add-rules"),
         }
-    })?;
-    Ok(if exclude_low_confidence {
-        rules.without_low_confidence()
-    } else {
-        rules
     })
 }
 

@@ -397,7 +397,8 @@ fn rules_learn(args: LearnArgs) -> Result<u8> {
             args.out.display()
         );
     }
-    let rules = load_rules(args.rules.as_deref(), &args.add_rules, false)?;
+    let mut files = super::rule_files(args.rules.as_deref(), &args.add_rules)?;
+    let rules = super::compile_rules(&files, args.rules.as_deref(), &args.add_rules)?;
     let inventory = super::load_inventory(
         &args.inventory,
         TagKey {
@@ -423,7 +424,6 @@ fn rules_learn(args: LearnArgs) -> Result<u8> {
         return Ok(1);
     }
     // What is written must load beside the rules it completes.
-    let mut files = super::rule_files(args.rules.as_deref(), &args.add_rules)?;
     files.push((args.out.display().to_string(), text.clone()));
     RuleSet::from_files(&files)
         .map_err(|e| anyhow::anyhow!("the learned rules do not load: {e}"))?;

@@ -168,7 +168,7 @@ pub struct History {
     sign_ins: foldhash::HashMap<String, Arc<str>>,
     /// Event ids replaced by a later delivery (`addendum.originalEventID`).
     replaced: foldhash::HashSet<String>,
-    /// `sharedEventID`s whose owner's copy was read.
+    /// `sharedEventID`s whose owner's copy this run read.
     owner_copies: foldhash::HashSet<String>,
     /// The principal the caller's copy names, by `sharedEventID`.
     callers: foldhash::HashMap<String, Principal>,
@@ -266,7 +266,6 @@ impl History {
     /// [`History::build`], continuing what earlier scheduled runs carried.
     pub fn build_after(carried: &Carried, observed: impl IntoIterator<Item = Observed>) -> History {
         let mut history = History {
-            owner_copies: carried.owner_copies.keys().cloned().collect(),
             carried_owners: carried.owner_copies.clone(),
             carried_callers: carried.caller_copies.clone(),
             ..History::default()
@@ -402,22 +401,12 @@ impl History {
                 .collect()
         };
         let mut owner_copies = recent(&self.carried_owners);
-        for id in self
-            .owner_copies
-            .iter()
-            .filter(|id| !self.carried_owners.contains_key(*id))
-        {
-            owner_copies.insert(id.clone(), now);
+        for id in &self.owner_copies {
+            owner_copies.entry(id.clone()).or_insert(now);
         }
         let mut caller_copies = recent(&self.carried_callers);
-        for id in self
-            .callers
-            .keys()
-            .filter(|id| !self.owner_copies.contains(*id))
-        {
-            if !self.carried_callers.contains_key(id) {
-                caller_copies.insert(id.clone(), now);
-            }
+        for id in self.callers.keys().filter(|id| !self.owner_copy_read(id)) {
+            caller_copies.entry(id.clone()).or_insert(now);
         }
         Carried {
             changes,
@@ -458,6 +447,12 @@ impl History {
             .find(|c| c.event_id.as_deref() == Some(event_id))
     }
 
+    /// Whether the owner's copy of the cross-account call `shared` was read, by this run or an
+    /// earlier scheduled one.
+    fn owner_copy_read(&self, shared: &str) -> bool {
+        self.owner_copies.contains(shared) || self.carried_owners.contains_key(shared)
+    }
+
     /// Why the second pass skips a record: a duplicate of one it reports.
     pub fn duplicate(&self, event: &Event) -> Option<&'static str> {
         if event.addendum.is_none()
@@ -472,7 +467,7 @@ impl History {
             && event
                 .shared_event_id
                 .as_deref()
-                .is_some_and(|id| self.owner_copies.contains(id))
+                .is_some_and(|id| self.owner_copy_read(id))
         {
             return Some("duplicate: the caller's copy of a cross-account call (the owner's copy is reported)");
         }

@@ -445,6 +445,10 @@ impl RuleSet {
 
     /// The second rule of a call a generated and a learned rule share: both are applied.
     pub fn companion_for(&self, source: &str, event_name: &str) -> Option<&Rule> {
+        // Asked for every record resolved: a pack without learned rules costs no lookup.
+        if self.companions.is_empty() {
+            return None;
+        }
         let events = self.companions.get(source)?;
         let slot = events.get(event_name).or_else(|| {
             let base = strip_api_version(event_name);
