@@ -50,9 +50,14 @@ pub enum Command {
         command: ReportCommand,
     },
     /// Benchmark floor: find and decompress the inputs with tagtrail's gzip code on all cores,
-    /// and nothing else (used by bench/run.sh).
+    /// and nothing else (used by bench/run.sh). With `--decode`, also type every record as the
+    /// scan's reader does, and stop there.
     #[command(hide = true)]
-    BenchFloor { paths: Vec<PathBuf> },
+    BenchFloor {
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        decode: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -31,25 +31,31 @@ pub fn run(command: Command) -> Result<u8> {
             command: InventoryCommand::Fetch(args),
         } => inventory::inventory_fetch(args),
         Command::Report { command } => report::run(command),
-        Command::BenchFloor { paths } => bench_floor(&paths),
+        Command::BenchFloor { paths, decode } => bench_floor(&paths, decode),
     }
 }
 
-fn bench_floor(paths: &[PathBuf]) -> Result<u8> {
+fn bench_floor(paths: &[PathBuf], decode: bool) -> Result<u8> {
     use rayon::prelude::*;
     let files = tagtrail::source::discover(paths, &Window::default())?;
     let count = files.len();
-    let bytes: usize = files
+    let (bytes, items) = files
         .into_par_iter()
         .map(|f| {
-            f.load(Vec::new(), tagtrail::source::DEFAULT_MAX_FILE_BYTES)
-                .map(|input| input.bytes.len())
-                .map_err(|p| anyhow::anyhow!("{}: {}", p.source, p.reason))
+            let input = f
+                .load(Vec::new(), tagtrail::source::DEFAULT_MAX_FILE_BYTES)
+                .map_err(|p| anyhow::anyhow!("{}: {}", p.source, p.reason))?;
+            let items = if decode {
+                tagtrail::event::decode::decode(&input.bytes, None).len()
+            } else {
+                0
+            };
+            Ok((input.bytes.len(), items))
         })
         .collect::<Result<Vec<_>>>()?
         .into_iter()
-        .sum();
-    println!("files={count} bytes={bytes}");
+        .fold((0, 0), |(bytes, items), (b, n)| (bytes + b, items + n));
+    println!("files={count} bytes={bytes} records={items}");
     Ok(0)
 }
 
