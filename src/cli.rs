@@ -87,6 +87,35 @@ pub enum InventoryCommand {
     /// tags, or AWS Config's record of tags over time, and write them as the AWS CLI JSON files
     /// `--inventory DIR` reads.
     Fetch(FetchArgs),
+    /// Write an inventory folder as tables for SQL engines (Athena, Spark, DuckDB):
+    /// `inventory` (each ARN's product tag, with the interval it holds for dated snapshots and
+    /// AWS Config's record) and `kms_aliases`.
+    Export(ExportArgs),
+}
+
+/// The file format of `inventory export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Parquet,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The inventory folder, as `scan --inventory` reads it (dated snapshot folders included).
+    #[arg(long, value_name = "DIR")]
+    pub inventory: PathBuf,
+    /// Folder to write `inventory.<format>` and `kms_aliases.<format>` to.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Parquet)]
+    pub format: ExportFormat,
+    /// The tag whose value names the product.
+    #[arg(long, default_value = "product", value_parser = NonEmptyStringValueParser::new())]
+    pub tag_key: String,
+    /// Match the tag key case-insensitively (`Product`, `PRODUCT`).
+    #[arg(long)]
+    pub ignore_tag_case: bool,
 }
 
 /// Where `inventory fetch` reads tags.

@@ -1,10 +1,11 @@
-//! `tagtrail inventory fetch`: the tag inventory, live from AWS, as AWS CLI JSON files.
+//! `tagtrail inventory fetch`: the tag inventory, live from AWS, as AWS CLI JSON files;
+//! `tagtrail inventory export`: an inventory folder as tables for SQL engines.
 
 use anyhow::{Context, Result};
 use chrono::Utc;
 use serde_json::json;
 
-use crate::cli::{AwsArgs, FetchArgs, FetchFrom};
+use crate::cli::{AwsArgs, ExportArgs, ExportFormat, FetchArgs, FetchFrom};
 
 use super::AwsSession;
 
@@ -113,4 +114,23 @@ pub(super) fn inventory_fetch(args: FetchArgs) -> Result<u8> {
         eprintln!("could not fetch {}: {}", p.source, p.reason);
     }
     Ok(if fetched.problems.is_empty() { 0 } else { 2 })
+}
+
+pub(super) fn inventory_export(args: ExportArgs) -> Result<u8> {
+    let tag_key = tagtrail::inventory::TagKey {
+        key: args.tag_key,
+        case_insensitive: args.ignore_tag_case,
+    };
+    let snapshots = tagtrail::inventory::files::load_snapshots(&args.inventory, &tag_key)
+        .context("reading the tag inventory")?;
+    let format = match args.format {
+        ExportFormat::Parquet => tagtrail::report::inventory_tables::TableFormat::Parquet,
+        ExportFormat::Csv => tagtrail::report::inventory_tables::TableFormat::Csv,
+    };
+    let written =
+        tagtrail::report::inventory_tables::write_inventory(&snapshots, &args.out, format)?;
+    for path in written {
+        println!("{}", path.display());
+    }
+    Ok(0)
 }

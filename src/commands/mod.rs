@@ -30,6 +30,9 @@ pub fn run(command: Command) -> Result<u8> {
         Command::Inventory {
             command: InventoryCommand::Fetch(args),
         } => inventory::inventory_fetch(args),
+        Command::Inventory {
+            command: InventoryCommand::Export(args),
+        } => inventory::inventory_export(args),
         Command::Report { command } => report::run(command),
         Command::BenchFloor { paths, decode } => bench_floor(&paths, decode),
     }

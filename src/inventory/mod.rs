@@ -61,7 +61,7 @@ pub enum Product<'a> {
 }
 
 /// A product tag AWS Config recorded at a time (`None`: no product tag).
-type Recorded = (DateTime<Utc>, Option<Arc<str>>);
+pub type Recorded = (DateTime<Utc>, Option<Arc<str>>);
 
 /// Product tags by ARN, plus the index that completes partial ARNs.
 #[derive(Debug, Clone)]
@@ -199,6 +199,21 @@ impl Inventory {
             .map(|p| p.as_deref().map_or(Product::Untagged, Product::Tagged))
     }
 
+    /// Every ARN the inventory lists, with its product (`None`: listed without the tag).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.products.iter().map(|(arn, p)| (&**arn, p.as_deref()))
+    }
+
+    /// What AWS Config recorded: per ARN, oldest first, each time and the product it found.
+    pub fn recorded_entries(&self) -> impl Iterator<Item = (&str, &[Recorded])> {
+        self.recorded.iter().map(|(arn, t)| (&**arn, t.as_slice()))
+    }
+
+    /// KMS alias ARNs and the keys they point to.
+    pub fn aliases(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.aliases.iter().map(|(alias, key)| (&**alias, &**key))
+    }
+
     /// Every ARN the inventory lists.
     pub fn arns(&self) -> impl Iterator<Item = &str> {
         self.products.keys().map(|a| &**a)
@@ -281,6 +296,91 @@ impl Snapshots {
     pub fn iter(&self) -> impl Iterator<Item = &Snapshot> {
         self.list.iter()
     }
+
+    /// The inventory as rows of a table (`inventory export`): each listed ARN's product over
+    /// the interval its snapshot is in force, and each product AWS Config recorded over the
+    /// interval until the next record. Sorted by snapshot, source, ARN and start.
+    pub fn intervals(&self) -> Vec<TagInterval<'_>> {
+        let mut rows = Vec::new();
+        for (i, snapshot) in self.list.iter().enumerate() {
+            // As `in_force`: the oldest also judges what came before it, the newest all after.
+            let valid_from = snapshot.taken.filter(|_| i > 0);
+            let valid_to = self.list.get(i + 1).and_then(|next| next.taken);
+            for (arn, product) in snapshot.inventory.entries() {
+                rows.push(TagInterval {
+                    arn,
+                    product,
+                    source: IntervalSource::Inventory,
+                    snapshot: snapshot.taken,
+                    valid_from,
+                    valid_to,
+                });
+            }
+            for (arn, timeline) in snapshot.inventory.recorded_entries() {
+                for (k, (time, product)) in timeline.iter().enumerate() {
+                    rows.push(TagInterval {
+                        arn,
+                        product: product.as_deref(),
+                        source: IntervalSource::Config,
+                        snapshot: snapshot.taken,
+                        valid_from: Some(*time),
+                        valid_to: timeline.get(k + 1).map(|(next, _)| *next),
+                    });
+                }
+            }
+        }
+        rows.sort_by(|a, b| {
+            (a.snapshot, a.source, a.arn, a.valid_from).cmp(&(
+                b.snapshot,
+                b.source,
+                b.arn,
+                b.valid_from,
+            ))
+        });
+        rows
+    }
+}
+
+/// Where a [`TagInterval`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum IntervalSource {
+    /// A listed ARN of an inventory (today's, or a dated snapshot).
+    Inventory,
+    /// A configuration item AWS Config recorded.
+    Config,
+}
+
+impl IntervalSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntervalSource::Inventory => "inventory",
+            IntervalSource::Config => "config",
+        }
+    }
+}
+
+/// An ARN's product over an interval: from `valid_from` (open when `None`) to before
+/// `valid_to` (open when `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagInterval<'a> {
+    pub arn: &'a str,
+    /// `None`: known without the product tag.
+    pub product: Option<&'a str>,
+    pub source: IntervalSource,
+    /// When the snapshot it belongs to was taken; `None` for a current inventory.
+    pub snapshot: Option<DateTime<Utc>>,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_to: Option<DateTime<Utc>>,
+}
+
+impl TagInterval<'_> {
+    /// Whether the ARN names an IAM user or role, the principals a product tag is read from.
+    pub fn is_principal(&self) -> bool {
+        let mut parts = self.arn.splitn(6, ':');
+        let service = parts.nth(2);
+        let resource = parts.nth(2).unwrap_or_default();
+        service == Some("iam") && (resource.starts_with("user/") || resource.starts_with("role/"))
+    }
 }
 
 /// Reads a snapshot folder's name as the time it was taken: `2026-11-30`,
@@ -360,6 +460,112 @@ mod tests {
         assert_eq!(inv.product(&alias("app")), Product::Tagged("aaa"));
         assert_eq!(inv.product(&alias("aws/ebs")), Product::Absent);
         assert_eq!(inv.product(&alias("loop")), Product::Absent);
+    }
+
+    /// Each interval holds exactly where `in_force` and `recorded` say the product holds.
+    #[test]
+    fn intervals_agree_with_the_snapshot_in_force_and_config() {
+        let key = TagKey {
+            key: "product".into(),
+            case_insensitive: false,
+        };
+        let at = |s: &str| snapshot_time(s).unwrap();
+        let role = "arn:aws:iam::111122223333:role/app";
+        let bucket = "arn:aws:s3:::data";
+        let mut older = Inventory::new(key.clone());
+        older.insert(role, [("product", "aaa")]);
+        older.insert(bucket, []);
+        let mut newer = Inventory::new(key.clone());
+        newer.insert(role, [("product", "bbb")]);
+        newer.insert_recorded(bucket, at("2026-11-25"), [("product", "ccc")]);
+        newer.insert_recorded(bucket, at("2026-11-10"), []);
+        let snapshots =
+            Snapshots::dated(vec![(at("2026-11-20"), newer), (at("2026-11-01"), older)]).unwrap();
+        let rows = snapshots.intervals();
+        let brief: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.arn,
+                    r.product,
+                    r.source,
+                    r.valid_from,
+                    r.valid_to,
+                    r.is_principal(),
+                )
+            })
+            .collect();
+        use IntervalSource::{Config, Inventory as Listed};
+        assert_eq!(
+            brief,
+            [
+                (
+                    role,
+                    Some("aaa"),
+                    Listed,
+                    None,
+                    Some(at("2026-11-20")),
+                    true
+                ),
+                (bucket, None, Listed, None, Some(at("2026-11-20")), false),
+                (
+                    role,
+                    Some("bbb"),
+                    Listed,
+                    Some(at("2026-11-20")),
+                    None,
+                    true
+                ),
+                (
+                    bucket,
+                    None,
+                    Config,
+                    Some(at("2026-11-10")),
+                    Some(at("2026-11-25")),
+                    false
+                ),
+                (
+                    bucket,
+                    Some("ccc"),
+                    Config,
+                    Some(at("2026-11-25")),
+                    None,
+                    false
+                ),
+            ]
+        );
+        for instant in ["2026-10-01", "2026-11-05", "2026-11-20", "2026-11-26"] {
+            let t = at(instant);
+            let holds = |r: &&TagInterval| {
+                r.valid_from.is_none_or(|f| f <= t) && r.valid_to.is_none_or(|u| t < u)
+            };
+            let in_force = snapshots.in_force(Some(t));
+            let listed = rows
+                .iter()
+                .filter(|r| r.source == Listed && r.arn == role)
+                .filter(holds)
+                .map(|r| r.product);
+            assert_eq!(
+                listed.collect::<Vec<_>>(),
+                [in_force
+                    .inventory
+                    .entries()
+                    .find(|(a, _)| *a == role)
+                    .unwrap()
+                    .1],
+                "{instant}"
+            );
+            let recorded = rows
+                .iter()
+                .filter(|r| r.source == Config)
+                .find(|r| holds(r));
+            let expected = snapshots.newest().inventory.recorded(bucket, t);
+            assert_eq!(
+                recorded.map(|r| r.product.map_or(Product::Untagged, Product::Tagged)),
+                expected,
+                "{instant}"
+            );
+        }
     }
 
     #[test]

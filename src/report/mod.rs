@@ -1,7 +1,7 @@
 //! Findings → rows with a fixed schema (`rows`) → polars frames (`frames`) → Parquet and CSV
 //! (`writers`), in report order through an external merge sort (`sorter`); the run →
 //! `summary.json` and a table for people (`summary`); OCSF and ASFF records for security
-//! systems (`exchange`).
+//! systems (`exchange`); the tag inventory as tables for SQL engines (`inventory_tables`).
 //!
 //! Files are written under a temporary name and renamed, so a crash never leaves half a report.
 
@@ -9,6 +9,8 @@ pub mod exchange;
 #[cfg(feature = "reports")]
 mod frames;
 pub mod html;
+#[cfg(feature = "reports")]
+pub mod inventory_tables;
 pub(crate) mod rows;
 #[cfg(feature = "aws")]
 pub mod security_hub;
