@@ -49,6 +49,9 @@ pub enum Command {
         #[command(subcommand)]
         command: ReportCommand,
     },
+    /// The rule pack, name completion and verdicts as one SQL query for Athena or Spark, with
+    /// the rule tables it joins and the CREATE statements of its tables.
+    Sql(SqlArgs),
     /// Benchmark floor: find and decompress the inputs with tagtrail's gzip code on all cores,
     /// and nothing else (used by bench/run.sh). With `--decode`, also type every record as the
     /// scan's reader does, and stop there.
@@ -91,6 +94,52 @@ pub enum InventoryCommand {
     /// `inventory` (each ARN's product tag, with the interval it holds for dated snapshots and
     /// AWS Config's record) and `kms_aliases`.
     Export(ExportArgs),
+}
+
+/// The engine `tagtrail sql` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqlDialect {
+    Athena,
+    Spark,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    #[arg(long, value_enum)]
+    pub dialect: SqlDialect,
+    /// Exceptions (see `scan --policy`).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Folder to write `query.sql`, the rule tables (`<table>/<table>.jsonl`), their schemas
+    /// and, for Athena, `tables.sql`; without it the query is printed.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Athena: the S3 folder that holds the trail's `AWSLogs/` (`s3://bucket/prefix`): writes
+    /// the CloudTrail table with partition projection to `tables.sql`.
+    #[arg(long, value_name = "S3URL")]
+    pub trail_location: Option<String>,
+    /// Athena: an organization trail's id (`o-...`), whose folders are `AWSLogs/<org>/<account>/`.
+    #[arg(long, value_name = "ID")]
+    pub organization: Option<String>,
+    /// Athena: the accounts whose folders the table projects (comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = NonEmptyStringValueParser::new())]
+    pub accounts: Vec<String>,
+    /// Athena: the regions whose folders the table projects (comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = NonEmptyStringValueParser::new())]
+    pub trail_regions: Vec<String>,
+    /// Athena: the first day the table projects (`YYYY/MM/DD`).
+    #[arg(long, default_value = "2020/01/01")]
+    pub projection_start: String,
+    /// Athena: the S3 folder the rule tables and the inventory tables are uploaded to (one
+    /// folder each, named as the table).
+    #[arg(
+        long,
+        value_name = "S3URL",
+        default_value = "s3://BUCKET/tagtrail-tables"
+    )]
+    pub tables_location: String,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// The file format of `inventory export`.

@@ -11,7 +11,8 @@
 //! exceptions; [`verdict`] turns a resolution and the tags at its time into findings; [`report`] writes them as Parquet, CSV and a summary. [`pipeline`] runs
 //! the stages over all cores for any stream of inputs and counts every record in exactly one
 //! bucket of a [`tally::Tally`]; `scan` is the main job; [`authoring`] holds the tools that run
-//! the rules over corpora for rule authors.
+//! the rules over corpora for rule authors; `sql` prints the same rules and verdicts as SQL
+//! for Athena and Spark.
 
 pub mod arn;
 pub mod authoring;
@@ -31,5 +32,7 @@ pub mod scan;
 #[cfg(feature = "reports")]
 pub mod schedule;
 pub mod source;
+#[cfg(feature = "reports")]
+pub mod sql;
 pub mod tally;
 pub mod verdict;

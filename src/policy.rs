@@ -47,6 +47,9 @@ pub struct Policy {
     shared_values: Vec<String>,
     ignore_resources: GlobSet,
     allow: Vec<(GlobMatcher, Vec<String>)>,
+    /// The same patterns as regular expressions, for SQL engines (`tagtrail sql`).
+    ignore_regexes: Vec<String>,
+    allow_regexes: Vec<(String, Vec<String>)>,
 }
 
 impl Policy {
@@ -87,7 +90,34 @@ impl Policy {
                     Ok((glob(pattern, "allow")?.compile_matcher(), products.clone()))
                 })
                 .collect::<Result<_, String>>()?,
+            ignore_regexes: raw
+                .ignore_resources
+                .iter()
+                .map(|pattern| Ok(regex_of(&glob(pattern, "ignore_resources")?)))
+                .collect::<Result<_, String>>()?,
+            allow_regexes: raw
+                .allow
+                .iter()
+                .map(|(pattern, products)| {
+                    Ok((regex_of(&glob(pattern, "allow")?), products.clone()))
+                })
+                .collect::<Result<_, String>>()?,
         })
+    }
+
+    /// The values any principal may touch.
+    pub fn shared_values(&self) -> &[String] {
+        &self.shared_values
+    }
+
+    /// `ignore_resources` as anchored regular expressions (Java and Trino syntax too).
+    pub fn ignore_regexes(&self) -> &[String] {
+        &self.ignore_regexes
+    }
+
+    /// `[allow]` as (anchored regular expression of the principal ARN, products).
+    pub fn allow_regexes(&self) -> &[(String, Vec<String>)] {
+        &self.allow_regexes
     }
 
     /// The resource is exempt from judgement.
@@ -105,6 +135,11 @@ impl Policy {
 }
 
 /// A pattern of the policy file; `*` also matches `/` (ARNs are not paths).
+/// The regular expression globset matches a glob with, without its Rust-only `(?-u)` flag.
+fn regex_of(glob: &Glob) -> String {
+    glob.regex().trim_start_matches("(?-u)").to_string()
+}
+
 fn glob(pattern: &str, key: &str) -> Result<Glob, String> {
     globset::GlobBuilder::new(pattern)
         .literal_separator(false)

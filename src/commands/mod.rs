@@ -7,6 +7,7 @@ mod report;
 mod resolve;
 mod rules;
 mod scan;
+mod sql;
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +35,7 @@ pub fn run(command: Command) -> Result<u8> {
             command: InventoryCommand::Export(args),
         } => inventory::inventory_export(args),
         Command::Report { command } => report::run(command),
+        Command::Sql(args) => sql::sql(args),
         Command::BenchFloor { paths, decode } => bench_floor(&paths, decode),
     }
 }

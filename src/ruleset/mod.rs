@@ -20,7 +20,7 @@ use thiserror::Error;
 
 use crate::arn;
 use crate::inventory::{ArnIndex, Completion};
-pub use path::{JsonPath, Node, Record, MAX_VALUES as MAX_PATH_VALUES};
+pub use path::{JsonPath, Node, Record, Segment, MAX_VALUES as MAX_PATH_VALUES};
 pub use record::{context_of, LazyRecord};
 use template::Template;
 
@@ -473,6 +473,26 @@ impl RuleSet {
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Every call the set assigns, as (eventSource, eventName or `*`, its rule, whether the
+    /// rule is the call's second, learned-beside-generated one), sorted.
+    pub fn calls(&self) -> Vec<(&str, &str, &Rule, bool)> {
+        let mut out = Vec::new();
+        for (table, companion) in [(&self.index, false), (&self.companions, true)] {
+            for (source, events) in table {
+                for (event, &slot) in events {
+                    out.push((
+                        source.as_str(),
+                        event.as_str(),
+                        &self.rules[slot],
+                        companion,
+                    ));
+                }
+            }
+        }
+        out.sort_by(|a, b| (a.0, a.1, a.3).cmp(&(b.0, b.1, b.3)));
+        out
     }
 
     pub fn is_empty(&self) -> bool {

@@ -160,8 +160,9 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 }
 
+/// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
+pub enum Segment {
     Key(String),
     Index(usize),
     All,
@@ -256,6 +257,11 @@ impl JsonPath {
             Some(Segment::Key(root)) => root,
             _ => unreachable!("a parsed path starts with a key"),
         }
+    }
+
+    /// The steps, the root key first.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
     }
 
     /// The scalar values the path selects in `record`, as strings. An array at the end of the

@@ -4,8 +4,9 @@
 /// capture group of that name.
 pub const BUILTIN_VARS: &[&str] = &["partition", "region", "account", "value"];
 
+/// A piece of a template: text as written, or a `{name}` placeholder.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
+pub enum Part {
     Literal(String),
     Var(String),
 }
@@ -44,6 +45,11 @@ impl Template {
             parts.push(Part::Literal(rest.to_string()));
         }
         Ok(Template { parts })
+    }
+
+    /// The pieces, in order.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
     }
 
     /// The placeholder names, in order.

@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["pipeline"],
     &["scan"],
     &["schedule"],
-    &["authoring"],
+    &["authoring", "sql"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

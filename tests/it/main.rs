@@ -17,6 +17,7 @@ mod rules;
 mod scan;
 mod schedule;
 mod secrets;
+mod sql;
 mod tables;
 
 use std::path::{Path, PathBuf};

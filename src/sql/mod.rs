@@ -1,0 +1,503 @@
+//! `tagtrail sql`: the rule pack, name completion and verdicts as one SQL query for engines
+//! that already hold the trail (Athena, Spark), so the same rules run where the data is.
+//!
+//! The rules are data, not SQL text: every extractor becomes rows of small tables
+//! ([`RuleTables`]) that one fixed query joins to the trail, so the query stays the same size
+//! whatever the pack (Athena refuses queries over 256 KB; the pack has thousands of
+//! extractors). The query is written once (`scan.sql`, the intermediate form) with the
+//! constructs whose spelling differs between engines marked `@NAME(...)`; [`Dialect`] prints
+//! it for each engine, so the two cannot drift.
+//!
+//! Paths are matched against the record's scalars flattened with their paths
+//! (`.instancesSet.items[0].instanceId`): each rule path becomes a regular expression over
+//! those, `[key=value]` a check on the element's sibling.
+
+mod ddl;
+mod rules;
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::source::Window;
+
+pub use ddl::{data_tables_ddl, spark_schemas, trail_schema, trail_table_ddl, TrailLayout};
+pub use rules::{compile_rules, RuleTables, Untranslated, TABLES};
+
+/// Where the query runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Amazon Athena (Trino).
+    Athena,
+    /// Apache Spark SQL (4.0 or later: VARIANT).
+    Spark,
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Dialect::Athena => "athena",
+            Dialect::Spark => "spark",
+        })
+    }
+}
+
+/// The query of the intermediate form, before printing.
+const QUERY: &str = include_str!("scan.sql");
+
+/// Prints the findings query for `dialect`. `tables` gives how deep records are flattened
+/// and how many capture groups templates use.
+pub fn query(dialect: Dialect, tables: &RuleTables, window: Window, notes: &[String]) -> String {
+    let mut header = format!(
+        "-- tagtrail {} findings query ({dialect}), {} rules as data (see `tagtrail sql --out`).\n",
+        env!("CARGO_PKG_VERSION"),
+        tables.rule_count
+    );
+    for note in notes {
+        header.push_str(&format!("-- {note}\n"));
+    }
+    let body = QUERY
+        .lines()
+        .skip_while(|l| l.starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let body = body
+        .replace("{{window}}", &window_filter(dialect, window))
+        .replace("{{leaves}}", &leaves(dialect, tables.depth))
+        .replace("{{render}}", &render(tables.groups));
+    let printed = expand(dialect, &body);
+    match dialect {
+        Dialect::Athena => header + &printed + "\n",
+        Dialect::Spark => header + &materialized(&printed),
+    }
+}
+
+/// The database Spark's form writes its steps to.
+pub const SPARK_STEPS_DATABASE: &str = "tagtrail_steps";
+
+/// Spark's form: each step of the query written as a table of database
+/// [`SPARK_STEPS_DATABASE`], then the final `SELECT`; one statement per line-ending `;`.
+/// Spark's analyzer expands a CTE (or a view, or a cached query) at every reference, and this
+/// query's steps are referenced many times over: planned as one, it runs out of memory
+/// before it runs. A step read from a table is planned as a scan.
+fn materialized(query: &str) -> String {
+    let (steps, last) = split_ctes(query);
+    let mut out = format!(
+        "CREATE DATABASE IF NOT EXISTS {SPARK_STEPS_DATABASE}\n;\nUSE {SPARK_STEPS_DATABASE}\n;\n"
+    );
+    for (name, body) in steps {
+        out.push_str(&format!(
+            "DROP TABLE IF EXISTS {name}\n;\nCREATE TABLE {name} USING parquet AS\n{body}\n;\n"
+        ));
+    }
+    out.push_str(last.trim());
+    out.push_str("\n;\n");
+    out
+}
+
+/// `WITH a AS (...), b AS (...) SELECT ...` → ([(a, ...), (b, ...)], `SELECT ...`).
+fn split_ctes(query: &str) -> (Vec<(String, String)>, String) {
+    let text: String = query
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut rest = text
+        .trim_start()
+        .strip_prefix("WITH")
+        .expect("the query starts with WITH");
+    let mut steps = Vec::new();
+    loop {
+        let trimmed = rest.trim_start();
+        let Some(open) = trimmed.find(" AS (") else {
+            break;
+        };
+        let name = trimmed[..open].trim();
+        if name.contains(char::is_whitespace) {
+            break;
+        }
+        let body_start = open + " AS (".len();
+        let (mut depth, mut quoted, mut end) = (1, false, None);
+        for (i, c) in trimmed[body_start..].char_indices() {
+            match c {
+                '\'' => quoted = !quoted,
+                '(' if !quoted => depth += 1,
+                ')' if !quoted => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(body_start + i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let end = end.expect("balanced parentheses");
+        steps.push((
+            name.to_string(),
+            trimmed[body_start..end].trim().to_string(),
+        ));
+        rest = trimmed[end + 1..].trim_start();
+        match rest.strip_prefix(',') {
+            Some(after) => rest = after,
+            None => break,
+        }
+    }
+    (steps, rest.to_string())
+}
+
+fn window_filter(dialect: Dialect, window: Window) -> String {
+    let literal = |t: DateTime<Utc>| match dialect {
+        Dialect::Spark => format!("TIMESTAMP '{}'", t.format("%Y-%m-%d %H:%M:%S%.3f")),
+        Dialect::Athena => format!(
+            "from_iso8601_timestamp('{}')",
+            t.format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        ),
+    };
+    let mut out = String::new();
+    // Athena: only the day folders the window can touch (a day of slack each side: folders
+    // are named by when a file was delivered, not by its events' times).
+    if dialect == Dialect::Athena {
+        let day = |t: DateTime<Utc>| t.format("%Y/%m/%d").to_string();
+        if let Some(since) = window.since {
+            out.push_str(&format!(
+                "\n    AND \"timestamp\" >= '{}'",
+                day(since - chrono::Duration::days(1))
+            ));
+        }
+        if let Some(until) = window.until {
+            out.push_str(&format!(
+                "\n    AND \"timestamp\" <= '{}'",
+                day(until + chrono::Duration::days(1))
+            ));
+        }
+    }
+    // A record without a readable time is kept, as the scan keeps it.
+    if let Some(since) = window.since {
+        out.push_str(&format!(
+            "\n    AND (@TS(eventtime) IS NULL OR @TS(eventtime) >= {})",
+            literal(since)
+        ));
+    }
+    if let Some(until) = window.until {
+        out.push_str(&format!(
+            "\n    AND (@TS(eventtime) IS NULL OR @TS(eventtime) < {})",
+            literal(until)
+        ));
+    }
+    out
+}
+
+/// The `leaves` CTE: every scalar of the sections rules read, `depth` levels deep, with its
+/// path relative to its section, an order key (document order within a level) and whether
+/// it is a string. Strings are trimmed and empty ones dropped; numbers keep their text.
+fn leaves(dialect: Dialect, depth: usize) -> String {
+    let sections = [
+        ("requestParameters", "requestparameters"),
+        ("responseElements", "responseelements"),
+        ("additionalEventData", "additionaleventdata"),
+        ("serviceEventDetails", "serviceeventdetails"),
+        ("userIdentity", "@STRUCT_JSON(ui)"),
+        ("resources", "@STRUCT_JSON(resources)"),
+    ];
+    let roots = sections
+        .iter()
+        .map(|(root, column)| {
+            format!("  SELECT rk, '{root}' AS root, {column} AS txt FROM records WHERE {column} IS NOT NULL")
+        })
+        .collect::<Vec<_>>()
+        .join("\n  UNION ALL\n");
+    let mut out = format!("json_roots AS (\n{roots}\n),\n");
+    match dialect {
+        Dialect::Spark => {
+            out.push_str(
+                "nodes0 AS (SELECT rk, root, '' AS path, '' AS ordpath, try_parse_json(txt) AS v FROM json_roots),\n",
+            );
+            for level in 1..=depth {
+                out.push_str(&format!(
+                    "nodes{level} AS (\n  SELECT n.rk, n.root,\n    concat(n.path, CASE WHEN c.key IS NULL THEN concat('[', CAST(c.pos AS STRING), ']') ELSE concat('.', c.key) END) AS path,\n    concat(n.ordpath, lpad(CAST(c.pos AS STRING), 5, '0')) AS ordpath, c.value AS v\n  FROM nodes{} n, LATERAL variant_explode(n.v) c\n),\n",
+                    level - 1
+                ));
+            }
+            let all = (0..=depth)
+                .map(|l| format!("SELECT * FROM nodes{l}"))
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
+            out.push_str(&format!(
+                "typed_nodes AS (\n  SELECT rk, root, path, ordpath, schema_of_variant(v) AS t, variant_get(v, '$', 'string') AS s\n  FROM ({all}) n\n),\n"
+            ));
+            out.push_str(
+                "leaves AS (\n  SELECT rk, root, path, ordpath, CASE WHEN t = 'STRING' THEN trim(s) ELSE s END AS value, t = 'STRING' AS is_string\n  FROM typed_nodes\n  WHERE (t = 'STRING' AND trim(s) <> '') OR t LIKE 'DECIMAL%' OR t IN ('BIGINT', 'INT', 'SMALLINT', 'TINYINT', 'DOUBLE', 'FLOAT')\n",
+            );
+        }
+        Dialect::Athena => {
+            out.push_str(
+                "nodes0 AS (SELECT rk, root, '' AS path, '' AS ordpath, try(json_parse(txt)) AS j FROM json_roots),\n",
+            );
+            for level in 1..=depth {
+                let parent = level - 1;
+                out.push_str(&format!(
+                    "nodes{level} AS (\n  SELECT n.rk, n.root, concat(n.path, '.', c.k) AS path, concat(n.ordpath, lpad(CAST(c.i AS VARCHAR), 5, '0')) AS ordpath, c.v AS j\n  FROM nodes{parent} n CROSS JOIN UNNEST(map_keys(TRY_CAST(n.j AS MAP(VARCHAR, JSON))), map_values(TRY_CAST(n.j AS MAP(VARCHAR, JSON)))) WITH ORDINALITY AS c(k, v, i)\n  UNION ALL\n  SELECT n.rk, n.root, concat(n.path, '[', CAST(c.i - 1 AS VARCHAR), ']') AS path, concat(n.ordpath, lpad(CAST(c.i AS VARCHAR), 5, '0')) AS ordpath, c.v AS j\n  FROM nodes{parent} n CROSS JOIN UNNEST(TRY_CAST(n.j AS ARRAY(JSON))) WITH ORDINALITY AS c(v, i)\n),\n"
+                ));
+            }
+            let all = (0..=depth)
+                .map(|l| format!("SELECT * FROM nodes{l}"))
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
+            out.push_str(&format!(
+                "typed_nodes AS (\n  SELECT rk, root, path, ordpath, json_format(j) AS text, json_extract_scalar(j, '$') AS s\n  FROM ({all}) n\n),\n"
+            ));
+            out.push_str(
+                "leaves AS (\n  SELECT rk, root, path, ordpath, CASE WHEN substr(text, 1, 1) = '\"' THEN trim(s) ELSE s END AS value, substr(text, 1, 1) = '\"' AS is_string\n  FROM typed_nodes\n  WHERE s IS NOT NULL AND text NOT IN ('true', 'false') AND (substr(text, 1, 1) <> '\"' OR trim(s) <> '')\n",
+            );
+        }
+    }
+    // The sections that are one scalar.
+    for (root, column) in [
+        ("eventName", "event_name"),
+        ("eventSource", "event_source"),
+        ("awsRegion", "aws_region"),
+        ("recipientAccountId", "recipient_account"),
+    ] {
+        out.push_str(&format!(
+            "  UNION ALL SELECT rk, '{root}', '', '', {column}, true FROM records WHERE {column} IS NOT NULL\n"
+        ));
+    }
+    out.push(')');
+    out
+}
+
+/// The template filled in, `NULL` when a placeholder has no value (Template::render): the
+/// builtins, the regex capture groups `{g1}`..`{gN}` and the vars `{v1}`..`{v4}`. A missing
+/// value leaves the marker `{!}`, which no template or ARN holds.
+fn render(groups: usize) -> String {
+    let mut fills: Vec<(String, String)> = [
+        ("partition", "ctx_partition"),
+        ("region", "ctx_region"),
+        ("account", "ctx_account"),
+        ("value", "value"),
+        ("type", "type_name"),
+        ("v1", "var1"),
+        ("v2", "var2"),
+        ("v3", "var3"),
+        ("v4", "var4"),
+    ]
+    .iter()
+    .map(|(p, v)| (p.to_string(), v.to_string()))
+    .collect();
+    for g in 1..=groups {
+        fills.push((
+            format!("g{g}"),
+            format!(
+                "CASE WHEN template LIKE '%{{g{g}}}%' THEN regexp_extract(value, regex, {g}) END"
+            ),
+        ));
+    }
+    let mut expr = "template".to_string();
+    for (placeholder, value) in fills {
+        expr =
+            format!("replace({expr}, '{{{placeholder}}}', COALESCE(NULLIF({value}, ''), '{{!}}'))");
+    }
+    format!("CASE WHEN {expr} LIKE '%{{!}}%' THEN NULL ELSE {expr} END")
+}
+
+/// Prints the `@NAME(args)` constructs of the intermediate form for `dialect`.
+fn expand(dialect: Dialect, text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut rest = text;
+    while let Some(at) = rest.find('@') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+            .unwrap_or(after.len());
+        let name = &after[..name_len];
+        let tail = &after[name_len..];
+        if name.is_empty() {
+            out.push('@');
+            rest = after;
+            continue;
+        }
+        let (args, consumed) = if tail.starts_with('(') {
+            split_args(tail)
+        } else {
+            (Vec::new(), 0)
+        };
+        let args: Vec<String> = args.iter().map(|a| expand(dialect, a)).collect();
+        out.push_str(&construct(dialect, name, &args));
+        rest = &tail[consumed..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `(a, b(c, d), 'e,f')` → (["a", "b(c, d)", "'e,f'"], length consumed).
+fn split_args(text: &str) -> (Vec<String>, usize) {
+    let mut args = Vec::new();
+    let mut depth = 0;
+    let mut quoted = false;
+    let mut start = 1;
+    for (i, c) in text.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => {
+                depth -= 1;
+                if depth == 0 {
+                    args.push(text[start..i].trim().to_string());
+                    return (args, i + 1);
+                }
+            }
+            ',' if !quoted && depth == 1 => {
+                args.push(text[start..i].trim().to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    panic!("unbalanced construct in the query: {text}")
+}
+
+fn construct(dialect: Dialect, name: &str, a: &[String]) -> String {
+    use Dialect::*;
+    match (name, dialect) {
+        ("RE", Spark) => a[0].replace('\\', "\\\\"),
+        ("RE", Athena) => a[0].clone(),
+        ("RLIKE", Spark) => format!("({} RLIKE {})", a[0], a[1]),
+        ("RLIKE", Athena) => format!("regexp_like({}, {})", a[0], a[1]),
+        ("REGEX_ALL", _) => format!("regexp_extract_all({}, {}, {})", a[0], a[1], a[2]),
+        ("STARTS", Spark) => format!("startswith({}, {})", a[0], a[1]),
+        ("STARTS", Athena) => format!("starts_with({}, {})", a[0], a[1]),
+        ("TS", Spark) => format!("try_to_timestamp({})", a[0]),
+        ("TS", Athena) => format!("try(from_iso8601_timestamp({}))", a[0]),
+        ("TS_TEXT", Spark) => format!("date_format({}, \"yyyy-MM-dd'T'HH:mm:ss'Z'\")", a[0]),
+        ("TS_TEXT", Athena) => format!(
+            "format_datetime({} AT TIME ZONE 'UTC', 'yyyy-MM-dd''T''HH:mm:ss''Z''')",
+            a[0]
+        ),
+        ("HASH", Spark) => format!("sha2({}, 256)", a[0]),
+        ("HASH", Athena) => format!("to_hex(sha256(to_utf8({})))", a[0]),
+        ("STR", Spark) => "STRING".into(),
+        ("STR", Athena) => "VARCHAR".into(),
+        ("STRUCT_JSON", Spark) => format!("to_json({})", a[0]),
+        ("STRUCT_JSON", Athena) => format!("json_format(CAST({} AS JSON))", a[0]),
+        ("SOURCE", Spark) => "tagtrail_source".into(),
+        ("SOURCE", Athena) => "\"$path\"".into(),
+        ("EXPLODE", Spark) => format!("LATERAL VIEW explode({}) {} AS {}", a[1], a[0], a[2]),
+        ("EXPLODE", Athena) => format!("CROSS JOIN UNNEST({}) AS {}({})", a[1], a[0], a[2]),
+        ("POSEXPLODE", Spark) => format!(
+            "LATERAL VIEW posexplode({}) {} AS {}, {}",
+            a[1], a[0], a[3], a[2]
+        ),
+        ("POSEXPLODE", Athena) => format!(
+            "CROSS JOIN UNNEST({}) WITH ORDINALITY AS {}({}, {})",
+            a[1], a[0], a[2], a[3]
+        ),
+        ("NORM", _) => normalize(dialect, &a[0]),
+        ("PARENT", _) => parent(dialect, &a[0]),
+        _ => panic!("no construct @{name} for {dialect}"),
+    }
+}
+
+/// arn::normalize: `NULL` unless an ARN; S3 ARNs without region and account (`bucket/` is
+/// the bucket); log groups without `:*`.
+fn normalize(dialect: Dialect, x: &str) -> String {
+    let re = |r: &str| construct(dialect, "RE", &[format!("'{r}'")]);
+    let like = |v: &str, r: &str| construct(dialect, "RLIKE", &[v.to_string(), re(r)]);
+    let t = format!("trim({x})");
+    format!(
+        "CASE WHEN NOT {is_arn} THEN NULL \
+         WHEN split_part({t}, ':', 3) = 's3' THEN regexp_replace(regexp_replace({t}, {bucket_slash}, '$1'), {s3}, 'arn:$1:s3:::') \
+         WHEN split_part({t}, ':', 3) = 'logs' THEN regexp_replace({t}, {star}, '') \
+         ELSE {t} END",
+        is_arn = like(&format!("COALESCE({t}, '')"), r"^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$"),
+        bucket_slash = re(r"^(arn:[^:]+:s3:[^:]*:[^:]*:[^/]+)/$"),
+        s3 = re(r"^arn:([^:]+):s3:[^:]*:[^:]*:"),
+        star = re(r":\*$"),
+    )
+}
+
+/// arn::parent: the resource whose tags apply to a part never tagged on its own.
+fn parent(dialect: Dialect, x: &str) -> String {
+    let re = |r: &str| construct(dialect, "RE", &[format!("'{r}'")]);
+    let cases: [(&str, &str, &str); 7] = [
+        (
+            "s3",
+            r"^arn:([^:]+):s3:[^:]*:[^:]*:([^/]*)/.*$",
+            "arn:$1:s3:::$2",
+        ),
+        (
+            "dynamodb",
+            r"^(arn:[^:]+:dynamodb:[^:]*:[^:]*:table/[^/]*)/.*$",
+            "$1",
+        ),
+        (
+            "lambda",
+            r"^(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]*):.*$",
+            "$1",
+        ),
+        (
+            "logs",
+            r"^(arn:[^:]+:logs:[^:]*:[^:]*:log-group:.*?):log-stream:.*$",
+            "$1",
+        ),
+        ("sns", r"^(arn:[^:]+:sns:[^:]*:[^:]*:[^:]*):.*$", "$1"),
+        (
+            "kinesis",
+            r"^(arn:[^:]+:kinesis:[^:]*:[^:]*:stream/.*?)/consumer/.*$",
+            "$1",
+        ),
+        (
+            "states",
+            r"^arn:([^:]+):states:([^:]*):([^:]*):execution:([^:]*):.*$",
+            "arn:$1:states:$2:$3:stateMachine:$4",
+        ),
+    ];
+    let mut out = "CASE".to_string();
+    for (service, pattern, replacement) in cases {
+        out.push_str(&format!(
+            " WHEN split_part({x}, ':', 3) = '{service}' AND {m} THEN regexp_replace({x}, {p}, '{replacement}')",
+            m = construct(dialect, "RLIKE", &[x.to_string(), re(pattern)]),
+            p = re(pattern),
+        ));
+    }
+    out.push_str(" END");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constructs_print_per_dialect() {
+        let text = "@RLIKE(@STARTS(a, 'b'), @RE('^x\\.y$'))";
+        assert_eq!(
+            expand(Dialect::Spark, text),
+            "(startswith(a, 'b') RLIKE '^x\\\\.y$')"
+        );
+        assert_eq!(
+            expand(Dialect::Athena, text),
+            "regexp_like(starts_with(a, 'b'), '^x\\.y$')"
+        );
+        // Commas and parentheses inside quotes are not argument separators.
+        assert_eq!(
+            expand(Dialect::Athena, "@REGEX_ALL(x, '(a,b)', 1)"),
+            "regexp_extract_all(x, '(a,b)', 1)"
+        );
+    }
+
+    #[test]
+    fn every_construct_of_the_query_prints_in_both_dialects() {
+        let tables = RuleTables::default();
+        for dialect in [Dialect::Spark, Dialect::Athena] {
+            let q = query(dialect, &tables, Window::default(), &[]);
+            assert!(
+                !q.contains('@'),
+                "{dialect}: {}",
+                &q[q.find('@').unwrap()..][..40]
+            );
+            assert!(!q.contains("{{"), "{dialect}");
+        }
+    }
+}

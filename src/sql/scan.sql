@@ -1,0 +1,491 @@
+-- The intermediate form of `tagtrail sql`: one query for every dialect. `@NAME(...)` are the
+-- constructs whose spelling differs between engines; `{{name}}` are parts the compiler writes
+-- (the window, the JSON flattening, the template rendering). src/sql/mod.rs prints it.
+WITH
+raw_records AS (
+  SELECT
+    @HASH(concat_ws('|', @SOURCE, COALESCE(eventid, ''), COALESCE(eventtime, ''), eventsource, eventname,
+      COALESCE(awsregion, ''), COALESCE(recipientaccountid, ''), COALESCE(requestid, ''),
+      COALESCE(@STRUCT_JSON(useridentity), ''), COALESCE(@STRUCT_JSON(resources), ''),
+      COALESCE(errorcode, ''), COALESCE(errormessage, ''), COALESCE(sourceipaddress, ''), COALESCE(useragent, ''),
+      COALESCE(requestparameters, ''), COALESCE(responseelements, ''), COALESCE(additionaleventdata, ''),
+      COALESCE(serviceeventdetails, ''), COALESCE(readonly, ''), COALESCE(eventtype, ''))) AS rk,
+    NULLIF(eventid, '') AS event_id,
+    @TS(eventtime) AS event_time,
+    eventsource AS event_source,
+    eventname AS event_name,
+    regexp_replace(eventname, @RE('^(.*[^0-9])[0-9]{8}(v[0-9]+)?$'), '$1') AS base_name,
+    NULLIF(awsregion, '') AS aws_region,
+    COALESCE(NULLIF(recipientaccountid, ''), NULLIF(useridentity.accountid, '')) AS account_id,
+    recipientaccountid AS recipient_account,
+    useridentity AS ui,
+    NULLIF(errorcode, '') AS error_code,
+    errormessage AS error_message,
+    CASE WHEN lower(readonly) = 'true' THEN true WHEN lower(readonly) = 'false' THEN false END AS read_only,
+    eventtype AS event_type,
+    resources,
+    requestparameters,
+    responseelements,
+    additionaleventdata,
+    serviceeventdetails,
+    @SOURCE AS source
+  FROM cloudtrail
+  WHERE eventsource IS NOT NULL AND eventname IS NOT NULL {{window}}
+),
+-- A record is known by its content: one given twice in a file counts once.
+records AS (
+  SELECT * FROM (
+    SELECT r.*, row_number() OVER (PARTITION BY rk ORDER BY source) AS copy FROM raw_records r
+  ) numbered
+  WHERE copy = 1
+),
+-- The newest inventory snapshot (names are completed against it) and each snapshot's span.
+spans AS (
+  SELECT DISTINCT snapshot, valid_from, valid_to FROM tagtrail_inventory WHERE source = 'inventory'
+),
+newest AS (SELECT max(snapshot) AS snapshot FROM tagtrail_inventory),
+known_arns AS (
+  SELECT DISTINCT i.arn FROM tagtrail_inventory i CROSS JOIN newest n
+  WHERE i.snapshot IS NOT DISTINCT FROM n.snapshot
+),
+-- IAM ARNs without their path → the ARN with it.
+iam_paths AS (
+  SELECT short, min(arn) AS arn FROM (
+    SELECT arn, regexp_replace(arn, @RE('^arn:([^:]+):iam::([^:]*):([^/]+)/(.*/)?([^/]+)$'), 'arn:$1:iam::$2:$3/$5') AS short
+    FROM known_arns WHERE @RLIKE(arn, @RE('^arn:[^:]+:iam::[^:]*:[^/]+/.+/[^/]+$'))
+  ) s GROUP BY short
+),
+-- Who acted: the IAM user or role behind the call (principal_of).
+principals AS (
+  SELECT r.*,
+    CASE
+      WHEN ui.type = 'IAMUser' THEN 'iam-user'
+      WHEN ui.type = 'AssumedRole' THEN
+        CASE
+          WHEN role_arn IS NULL OR NOT @RLIKE(role_arn, @RE('^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$')) THEN 'assumed-role'
+          WHEN @STARTS(regexp_extract(role_arn, @RE('([^/:]*)$'), 1), 'AWSReservedSSO_') THEN 'identity-center'
+          WHEN @RLIKE(role_arn, @RE('^arn:[^:]+:[^:]+:[^:]*:[^:]*:role/aws-service-role/')) THEN 'aws-service'
+          ELSE 'assumed-role'
+        END
+      WHEN ui.type = 'Root' THEN 'root'
+      WHEN ui.type = 'FederatedUser' THEN 'federated-user'
+      WHEN ui.type IN ('WebIdentityUser', 'SAMLUser') THEN 'web-identity'
+      WHEN ui.type = 'AWSService' THEN 'aws-service'
+      WHEN ui.type = 'AWSAccount' THEN 'aws-account'
+      WHEN @RLIKE(COALESCE(own_arn, ''), @RE('^arn:[^:]+:iam:[^:]*:[^:]*:user/')) THEN 'iam-user'
+      WHEN ui IS NULL OR COALESCE(ui.type, '') = '' THEN
+        CASE WHEN event_type = 'AwsServiceEvent' OR NULLIF(ui.invokedby, '') IS NOT NULL THEN 'aws-service' ELSE 'unknown' END
+      ELSE 'unknown'
+    END AS principal_type,
+    CASE
+      WHEN ui.type = 'IAMUser' THEN own_arn
+      WHEN ui.type = 'AssumedRole' THEN role_arn
+      WHEN ui.type = 'Root' THEN COALESCE(own_arn, 'arn:aws:iam::' || NULLIF(ui.accountid, '') || ':root')
+      WHEN ui.type = 'FederatedUser' THEN issuer_arn
+      WHEN ui.type IN ('WebIdentityUser', 'SAMLUser', 'AWSService', 'AWSAccount') THEN NULL
+      WHEN @RLIKE(COALESCE(own_arn, ''), @RE('^arn:[^:]+:iam:[^:]*:[^:]*:user/')) THEN own_arn
+      WHEN ui IS NULL OR COALESCE(ui.type, '') = '' THEN NULL
+      ELSE own_arn
+    END AS principal_arn0,
+    NULLIF(ui.accountid, '') AS principal_account,
+    COALESCE(NULLIF(ui.accountid, '') <> recipient_account AND recipient_account <> '', false) AS cross_account,
+    -- The partition, region and owner account rule templates are filled with (context_of).
+    COALESCE(
+      CASE WHEN @STARTS(COALESCE(ui.arn, issuer_arn, ''), 'arn:')
+        AND @STARTS(split_part(COALESCE(ui.arn, issuer_arn), ':', 2), 'aws')
+        THEN split_part(COALESCE(ui.arn, issuer_arn), ':', 2) END,
+      CASE
+        WHEN @STARTS(COALESCE(aws_region, ''), 'cn-') THEN 'aws-cn'
+        WHEN @STARTS(COALESCE(aws_region, ''), 'us-gov-') THEN 'aws-us-gov'
+        WHEN @STARTS(COALESCE(aws_region, ''), 'us-isob-') THEN 'aws-iso-b'
+        WHEN @STARTS(COALESCE(aws_region, ''), 'us-iso-') THEN 'aws-iso'
+        WHEN @STARTS(COALESCE(aws_region, ''), 'eu-isoe-') THEN 'aws-iso-e'
+        ELSE 'aws'
+      END) AS ctx_partition
+  FROM (
+    SELECT r.*,
+      NULLIF(ui.arn, '') AS own_arn,
+      NULLIF(ui.sessioncontext.sessionissuer.arn, '') AS issuer_arn,
+      COALESCE(NULLIF(ui.sessioncontext.sessionissuer.arn, ''),
+        CASE WHEN @RLIKE(COALESCE(ui.arn, ''), @RE('^arn:[^:]+:[^:]+:[^:]*:[^:]*:assumed-role/[^/]*/'))
+          THEN regexp_replace(ui.arn, @RE('^arn:([^:]+):[^:]+:[^:]*:([^:]*):assumed-role/([^/]*)/.*$'), 'arn:$1:iam::$2:role/$3') END
+      ) AS role_arn
+    FROM records r
+  ) r
+),
+-- The principal ARN completed with its IAM path from the inventory.
+events AS (
+  SELECT p.*,
+    CASE WHEN k.arn IS NOT NULL THEN p.principal_arn0 ELSE COALESCE(ip.arn, p.principal_arn0) END AS principal_arn
+  FROM principals p
+  LEFT JOIN known_arns k ON k.arn = p.principal_arn0
+  LEFT JOIN iam_paths ip ON ip.short = p.principal_arn0
+),
+-- The rule of each call (rule_for) and its learned second (companion_for).
+rule_of AS (
+  SELECT e.rk, COALESCE(c1.rule_id, c2.rule_id, c3.rule_id) AS rule_id,
+    COALESCE(c1.no_resource, c2.no_resource, c3.no_resource) AS no_resource,
+    COALESCE(c1.fallback, c2.fallback, c3.fallback) AS fallback
+  FROM events e
+  LEFT JOIN tagtrail_calls c1 ON c1.source = e.event_source AND c1.event = e.event_name AND NOT c1.companion
+  LEFT JOIN tagtrail_calls c2 ON c2.source = e.event_source AND c2.event = e.base_name AND NOT c2.companion
+  LEFT JOIN tagtrail_calls c3 ON c3.source = e.event_source AND c3.event = '*' AND NOT c3.companion
+),
+applied AS (
+  SELECT rk, rule_id, 0 AS companion FROM rule_of WHERE rule_id IS NOT NULL AND NOT no_resource
+  UNION ALL
+  SELECT e.rk, COALESCE(c1.rule_id, c2.rule_id) AS rule_id, 1 AS companion
+  FROM events e
+  JOIN rule_of r ON r.rk = e.rk AND r.rule_id IS NOT NULL AND NOT r.no_resource
+  LEFT JOIN tagtrail_calls c1 ON c1.source = e.event_source AND c1.event = e.event_name AND c1.companion
+  LEFT JOIN tagtrail_calls c2 ON c2.source = e.event_source AND c2.event = e.base_name AND c2.companion
+  WHERE COALESCE(c1.rule_id, c2.rule_id) IS NOT NULL
+),
+-- Every scalar of the record sections rules read, with its path (`.a.b[0].c`).
+{{leaves}},
+-- The values at each path a record's rules read.
+needed AS (
+  SELECT DISTINCT a.rk, p.path_id, p.root, p.path_re, p.path_ci_re, p.filters
+  FROM applied a
+  JOIN tagtrail_rule_paths rp ON rp.rule_id = a.rule_id
+  JOIN tagtrail_paths p ON p.path_id = rp.path_id
+),
+candidates AS (
+  SELECT n.rk, n.path_id, n.path_re, n.filters, l.path AS leaf_path, l.ordpath, l.value,
+    @RLIKE(l.path, n.path_re) AS exact
+  FROM needed n JOIN leaves l ON l.rk = n.rk AND l.root = n.root
+  WHERE @RLIKE(l.path, n.path_ci_re)
+),
+-- A key matches in any case only where the exact key is absent (get_any_case).
+matched AS (
+  SELECT * FROM (
+    SELECT c.*, max(CASE WHEN exact THEN 1 ELSE 0 END) OVER (PARTITION BY rk, path_id) AS any_exact
+    FROM candidates c
+  ) m
+  WHERE exact OR any_exact = 0
+),
+-- `[key=value]`: the element the value is in has that string under that key.
+filter_hits AS (
+  SELECT m.rk, m.path_id, m.leaf_path, count(DISTINCT f.grp) AS hits
+  FROM matched m
+  JOIN tagtrail_filters f ON f.path_id = m.path_id
+  JOIN leaves s ON s.rk = m.rk AND s.is_string AND s.value = f.fvalue
+    AND s.path = concat(regexp_extract(m.leaf_path, CASE WHEN m.exact THEN m.path_re ELSE concat('(?i)', m.path_re) END, f.grp), '.', f.fkey)
+  GROUP BY m.rk, m.path_id, m.leaf_path
+),
+path_values AS (
+  SELECT m.rk, m.path_id, m.value, m.ordpath,
+    row_number() OVER (PARTITION BY m.rk, m.path_id ORDER BY m.ordpath) AS nth
+  FROM matched m
+  LEFT JOIN filter_hits h ON h.rk = m.rk AND h.path_id = m.path_id AND h.leaf_path = m.leaf_path
+  WHERE m.filters = 0 OR h.hits = m.filters
+),
+first_values AS (SELECT rk, path_id, value FROM path_values WHERE nth = 1),
+-- Extractors whose `when` all hold and whose `unless` paths hold nothing.
+extractors AS (
+  SELECT a.rk, a.companion, x.*
+  FROM applied a JOIN tagtrail_extractors x ON x.rule_id = a.rule_id
+),
+when_held AS (
+  SELECT x.rk, x.rule_id, x.ext_no, count(*) AS held
+  FROM extractors x
+  JOIN tagtrail_conditions c ON c.rule_id = x.rule_id AND c.ext_no = x.ext_no AND c.kind = 'when'
+  JOIN first_values v ON v.rk = x.rk AND v.path_id = c.path_id AND v.value = c.value
+  GROUP BY x.rk, x.rule_id, x.ext_no
+),
+unless_hit AS (
+  SELECT DISTINCT x.rk, x.rule_id, x.ext_no
+  FROM extractors x
+  JOIN tagtrail_conditions c ON c.rule_id = x.rule_id AND c.ext_no = x.ext_no AND c.kind = 'unless'
+  JOIN first_values v ON v.rk = x.rk AND v.path_id = c.path_id
+),
+applying AS (
+  SELECT x.*
+  FROM extractors x
+  LEFT JOIN when_held w ON w.rk = x.rk AND w.rule_id = x.rule_id AND w.ext_no = x.ext_no
+  WHERE COALESCE(w.held, 0) = x.n_when
+    AND NOT EXISTS (SELECT 1 FROM unless_hit u WHERE u.rk = x.rk AND u.rule_id = x.rule_id AND u.ext_no = x.ext_no)
+),
+-- Each value an extractor reads, with what its template needs (Extractor::apply).
+extracted_values AS (
+  SELECT x.rk, x.rule_id, x.companion, x.ext_no, x.build, x.arn_of, x.template, x.regex,
+    x.accept_arn, x.complete, x.has_types, v.value AS raw_value, v.ordpath,
+    CASE WHEN x.strip_prefix IS NOT NULL AND @STARTS(v.value, x.strip_prefix)
+      THEN substr(v.value, length(x.strip_prefix) + 1) ELSE v.value END AS value,
+    v1.value AS var1, v2.value AS var2, v3.value AS var3, v4.value AS var4,
+    e.ctx_partition, COALESCE(e.aws_region, '') AS ctx_region, COALESCE(e.account_id, '') AS ctx_account
+  FROM applying x
+  JOIN path_values v ON v.rk = x.rk AND v.path_id = x.path_id
+  JOIN events e ON e.rk = x.rk
+  LEFT JOIN first_values v1 ON v1.rk = x.rk AND v1.path_id = x.var1_path
+  LEFT JOIN first_values v2 ON v2.rk = x.rk AND v2.path_id = x.var2_path
+  LEFT JOIN first_values v3 ON v3.rk = x.rk AND v3.path_id = x.var3_path
+  LEFT JOIN first_values v4 ON v4.rk = x.rk AND v4.path_id = x.var4_path
+  WHERE (x.var1_path IS NULL OR v1.value IS NOT NULL)
+    AND (x.var2_path IS NULL OR v2.value IS NOT NULL)
+    AND (x.var3_path IS NULL OR v3.value IS NOT NULL)
+    AND (x.var4_path IS NULL OR v4.value IS NOT NULL)
+),
+typed_values AS (
+  SELECT * FROM (
+    SELECT v.*, t.type_name,
+      row_number() OVER (PARTITION BY v.rk, v.rule_id, v.ext_no, v.ordpath ORDER BY length(t.prefix) DESC) AS pick
+    FROM extracted_values v
+    LEFT JOIN tagtrail_types t ON t.rule_id = v.rule_id AND t.ext_no = v.ext_no AND @STARTS(v.value, t.prefix)
+  ) v
+  WHERE pick = 1
+),
+rendered AS (SELECT v.*, {{render}} AS filled FROM typed_values v),
+built AS (
+  SELECT rk, rule_id, companion, ext_no, ordpath, complete,
+    CASE
+      WHEN build = 'arn_of' THEN
+        CASE WHEN split_part(trim(raw_value), ':', 3) = arn_of THEN @NORM(raw_value) END
+      WHEN accept_arn AND @RLIKE(trim(raw_value), @RE('^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$')) THEN @NORM(raw_value)
+      WHEN regex IS NOT NULL AND NOT @RLIKE(value, regex) THEN NULL
+      WHEN has_types AND type_name IS NULL THEN NULL
+      ELSE @NORM(filled)
+    END AS arn,
+    build = 'template' AND NOT (accept_arn AND @RLIKE(trim(raw_value), @RE('^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$'))) AS from_template
+  FROM rendered
+),
+-- A built name completed against the inventory (ArnIndex::complete).
+completed AS (
+  SELECT b.*,
+    CASE
+      WHEN b.complete IS NULL OR NOT b.from_template OR b.arn IS NULL THEN b.arn
+      WHEN k.arn IS NOT NULL THEN b.arn
+      WHEN b.complete = 'path' THEN ip.arn
+      ELSE u.arn
+    END AS full_arn
+  FROM built b
+  LEFT JOIN known_arns k ON k.arn = b.arn
+  LEFT JOIN iam_paths ip ON ip.short = b.arn
+  LEFT JOIN (
+    SELECT b.rk, b.rule_id, b.ext_no, b.ordpath, min(k.arn) AS arn, count(*) AS n
+    FROM built b JOIN known_arns k
+      ON b.complete IN ('random-suffix', 'id-suffix') AND b.arn IS NOT NULL
+      AND @STARTS(k.arn, concat(b.arn, CASE WHEN b.complete = 'random-suffix' THEN '-' ELSE '/' END))
+      AND (
+        (b.complete = 'random-suffix' AND @RLIKE(substr(k.arn, length(b.arn) + 2), @RE('^[A-Za-z0-9]{6}$')))
+        OR (b.complete = 'id-suffix' AND @RLIKE(substr(k.arn, length(b.arn) + 2), @RE('^[^/]+$'))))
+    GROUP BY b.rk, b.rule_id, b.ext_no, b.ordpath
+  ) u ON u.rk = b.rk AND u.rule_id = b.rule_id AND u.ext_no = b.ext_no AND u.ordpath = b.ordpath AND u.n = 1
+),
+-- Full ARNs of the record, for names the inventory could not complete (complete_from_record).
+record_arns AS (
+  SELECT DISTINCT rk, @NORM(a) AS arn FROM (
+    SELECT rk, a FROM events @EXPLODE(ra, @REGEX_ALL(COALESCE(requestparameters, ''), @RE('"(arn:[^"\\]*)"'), 1), a)
+    UNION ALL
+    SELECT rk, a FROM events @EXPLODE(rb, @REGEX_ALL(COALESCE(responseelements, ''), @RE('"(arn:[^"\\]*)"'), 1), a)
+  ) s
+  WHERE @RLIKE(trim(a), @RE('^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$'))
+),
+rule_finds AS (
+  SELECT c.rk, c.rule_id, c.companion, c.ext_no, c.ordpath,
+    CASE
+      WHEN c.full_arn IS NOT NULL THEN c.full_arn
+      WHEN c.complete = 'path' THEN COALESCE(rp.arn, c.arn)
+      ELSE COALESCE(ru.arn, c.arn)
+    END AS arn,
+    c.full_arn IS NOT NULL AND c.full_arn <> c.arn AS by_inventory
+  FROM completed c
+  LEFT JOIN (
+    SELECT rk, short, min(arn) AS arn FROM (
+      SELECT rk, arn, regexp_replace(arn, @RE('^arn:([^:]+):iam::([^:]*):([^/]+)/(.*/)?([^/]+)$'), 'arn:$1:iam::$2:$3/$5') AS short
+      FROM record_arns WHERE @RLIKE(arn, @RE('^arn:[^:]+:iam::[^:]*:[^/]+/.+/[^/]+$'))
+    ) s GROUP BY rk, short
+  ) rp ON c.full_arn IS NULL AND c.complete = 'path' AND rp.rk = c.rk AND rp.short = c.arn
+  LEFT JOIN (
+    SELECT c.rk, c.rule_id, c.ext_no, c.ordpath, min(r.arn) AS arn, count(*) AS n
+    FROM completed c JOIN record_arns r
+      ON r.rk = c.rk AND c.full_arn IS NULL AND c.arn IS NOT NULL AND c.complete IN ('random-suffix', 'id-suffix')
+      AND @STARTS(r.arn, concat(c.arn, CASE WHEN c.complete = 'random-suffix' THEN '-' ELSE '/' END))
+      AND (
+        (c.complete = 'random-suffix' AND @RLIKE(substr(r.arn, length(c.arn) + 2), @RE('^[A-Za-z0-9]{6}$')))
+        OR (c.complete = 'id-suffix' AND @RLIKE(substr(r.arn, length(c.arn) + 2), @RE('^[^/]+$'))))
+    GROUP BY c.rk, c.rule_id, c.ext_no, c.ordpath
+  ) ru ON ru.rk = c.rk AND ru.rule_id = c.rule_id AND ru.ext_no = c.ext_no AND ru.ordpath = c.ordpath AND ru.n = 1
+  WHERE c.arn IS NOT NULL
+),
+-- For a call no rule covers: the ARNs of its own service in its request, else in its
+-- response unless it only reads (arns_in_record).
+fallback_events AS (
+  SELECT e.rk, e.requestparameters, e.responseelements, e.own_arn,
+    CASE split_part(e.event_source, '.', 1) WHEN 'monitoring' THEN 'cloudwatch' WHEN 'email' THEN 'ses'
+      ELSE split_part(e.event_source, '.', 1) END AS service,
+    @RLIKE(e.event_name, @RE('^(List|Describe|Get|Search|Lookup|Scan|Query|BatchGet)')) AS reads
+  FROM events e JOIN rule_of r ON r.rk = e.rk
+  WHERE r.rule_id IS NULL
+),
+fallback_candidates AS (
+  SELECT e.rk, e.section, @NORM(a) AS arn, a AS text, e.own_arn, e.service, e.reads
+  FROM (
+    SELECT e.rk, 1 AS section, COALESCE(e.requestparameters, '') AS json, e.own_arn, e.service, e.reads FROM fallback_events e
+    UNION ALL
+    SELECT e.rk, 2 AS section, COALESCE(e.responseelements, '') AS json, e.own_arn, e.service, e.reads FROM fallback_events e
+  ) e @EXPLODE(fa, @REGEX_ALL(e.json, @RE('"(arn:[^"\\]*)"'), 1), a)
+),
+fallback_targets AS (
+  SELECT * FROM fallback_candidates
+  WHERE arn IS NOT NULL AND text IS DISTINCT FROM own_arn
+    AND split_part(arn, ':', 3) = service AND service <> 'sts'
+    AND NOT @RLIKE(substr(arn, length(split_part(arn, ':', 1)) + length(split_part(arn, ':', 2)) + length(split_part(arn, ':', 3)) + length(split_part(arn, ':', 4)) + length(split_part(arn, ':', 5)) + 6), @RE('[*?]'))
+    AND CASE WHEN service IN ('s3', 'apigateway', 'route53', 'sso') THEN split_part(arn, ':', 5) = ''
+      ELSE @RLIKE(split_part(arn, ':', 5), @RE('^[0-9]{12}$')) END
+),
+fallback_finds AS (
+  SELECT DISTINCT t.rk, t.arn FROM fallback_targets t
+  WHERE t.section = 1 OR (NOT t.reads AND NOT EXISTS (SELECT 1 FROM fallback_targets q WHERE q.rk = t.rk AND q.section = 1))
+),
+-- Every resource a record touched, each once, with how it was first found.
+touched_all AS (
+  SELECT e.rk, @NORM(r) AS arn, 1 AS stage, lpad(CAST(r_pos AS @STR), 6, '0') AS ord, 'resources' AS via
+  FROM events e @POSEXPLODE(rs, transform(e.resources, x -> COALESCE(x.arn, x.arnprefix)), r, r_pos)
+  UNION ALL
+  SELECT e.rk, @NORM(regexp_replace(regexp_extract(e.error_message, @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*([^\s",]*)'), 2), @RE('\.+$'), '')),
+    2, '', 'error-message'
+  FROM events e
+  WHERE @RLIKE(COALESCE(e.error_message, ''), @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*([^\s",]*)'))
+    AND regexp_extract(e.error_message, @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*([^\s",]*)'), 1) = e.base_name
+  UNION ALL
+  SELECT rk, arn, 3 + companion, concat(lpad(CAST(ext_no AS @STR), 6, '0'), ordpath),
+    CASE WHEN by_inventory THEN 'inventory' ELSE concat('rule:', rule_id) END
+  FROM rule_finds
+  UNION ALL
+  SELECT rk, arn, 5, arn, 'arn-in-record' FROM fallback_finds
+),
+touched AS (
+  SELECT rk, arn, via FROM (
+    SELECT t.*, row_number() OVER (PARTITION BY rk, arn ORDER BY stage, ord) AS n
+    FROM touched_all t WHERE arn IS NOT NULL
+  ) t WHERE n = 1
+),
+-- Why a record resolved to nothing: only "no rule" is reported (Unresolved::NoRule).
+unresolved AS (
+  SELECT e.rk FROM events e JOIN rule_of r ON r.rk = e.rk
+  WHERE NOT EXISTS (SELECT 1 FROM touched t WHERE t.rk = e.rk)
+    AND (r.rule_id IS NULL OR (r.fallback AND NOT r.no_resource))
+),
+-- Tags at the event's time (history::Tags::resource, without the trail's own tag calls).
+lookups AS (
+  SELECT DISTINCT q.rk, q.event_time, q.arn, s.snapshot AS in_force, s.valid_from AS span_from
+  FROM (
+    SELECT rk, event_time, principal_arn AS arn FROM events WHERE principal_arn IS NOT NULL
+    UNION ALL
+    SELECT t.rk, e.event_time, t.arn FROM touched t JOIN events e ON e.rk = t.rk
+  ) q
+  LEFT JOIN spans s ON (q.event_time IS NULL AND s.valid_to IS NULL)
+    OR (q.event_time IS NOT NULL AND COALESCE(s.valid_from <= q.event_time, true) AND COALESCE(q.event_time < s.valid_to, true))
+),
+level0 AS (
+  SELECT q.*, COALESCE(a.key_arn, q.arn) AS level FROM lookups q
+  LEFT JOIN tagtrail_kms_aliases a ON a.alias_arn = q.arn AND a.snapshot IS NOT DISTINCT FROM q.in_force
+),
+level1 AS (SELECT rk, event_time, arn, in_force, @PARENT(level) AS level FROM level0),
+level2 AS (SELECT rk, event_time, arn, in_force, @PARENT(level) AS level FROM level1 WHERE level IS NOT NULL),
+levels AS (
+  SELECT rk, event_time, arn, in_force, 0 AS lvl, level FROM level0
+  UNION ALL SELECT rk, event_time, arn, in_force, 1, level FROM level1
+  UNION ALL SELECT rk, event_time, arn, in_force, 2, level FROM level2
+),
+level_hits AS (
+  SELECT l.rk, l.arn, l.in_force, l.lvl,
+    li.arn IS NOT NULL AS listed, li.product AS listed_product,
+    COALESCE(c1.arn, c2.arn) IS NOT NULL AS recorded,
+    CASE WHEN c1.arn IS NOT NULL THEN c1.product ELSE c2.product END AS recorded_product
+  FROM levels l
+  CROSS JOIN newest n
+  LEFT JOIN tagtrail_inventory li ON li.source = 'inventory' AND li.arn = l.level
+    AND li.snapshot IS NOT DISTINCT FROM l.in_force
+  LEFT JOIN tagtrail_inventory c1 ON c1.source = 'config' AND c1.arn = l.level
+    AND c1.snapshot IS NOT DISTINCT FROM l.in_force AND ((l.event_time IS NULL AND c1.valid_to IS NULL)
+      OR (c1.valid_from <= l.event_time AND COALESCE(l.event_time < c1.valid_to, true)))
+  LEFT JOIN tagtrail_inventory c2 ON c2.source = 'config' AND c2.arn = l.level
+    AND c2.snapshot IS NOT DISTINCT FROM n.snapshot AND ((l.event_time IS NULL AND c2.valid_to IS NULL)
+      OR (c2.valid_from <= l.event_time AND COALESCE(l.event_time < c2.valid_to, true)))
+  WHERE l.level IS NOT NULL
+),
+tags AS (
+  SELECT q.rk, q.arn,
+    CASE WHEN h.rk IS NULL THEN 'absent'
+      WHEN (h.listed AND q.in_force IS NOT NULL) OR NOT h.recorded THEN CASE WHEN h.listed_product IS NULL THEN 'untagged' ELSE 'tagged' END
+      ELSE CASE WHEN h.recorded_product IS NULL THEN 'untagged' ELSE 'tagged' END
+    END AS state,
+    CASE WHEN h.rk IS NULL THEN NULL
+      WHEN (h.listed AND q.in_force IS NOT NULL) OR NOT h.recorded THEN h.listed_product
+      ELSE h.recorded_product
+    END AS product,
+    CASE
+      WHEN h.rk IS NOT NULL AND h.recorded AND NOT (h.listed AND q.in_force IS NOT NULL) THEN 'config'
+      WHEN q.in_force IS NULL THEN 'current'
+      ELSE concat('snapshot:', @TS_TEXT(q.in_force))
+    END AS source
+  FROM lookups q
+  LEFT JOIN (
+    SELECT h.*, row_number() OVER (PARTITION BY rk, arn ORDER BY lvl) AS pick
+    FROM level_hits h WHERE h.listed OR h.recorded
+  ) h ON h.rk = q.rk AND h.arn = q.arn AND h.pick = 1
+),
+-- The verdict of each (event, resource) pair (verdict::judge).
+judged AS (
+  SELECT e.*, pt.product AS principal_product,
+    CASE
+      WHEN e.principal_arn IS NOT NULL AND pt.source <> 'current' THEN pt.source
+      WHEN e.principal_arn IS NULL AND es.snapshot IS NOT NULL THEN concat('snapshot:', @TS_TEXT(es.snapshot))
+      ELSE 'iam'
+    END AS principal_tag_source,
+    t.arn AS resource_arn, t.via, rt.state AS resource_state, rt.product AS resource_product,
+    rt.source AS resource_tag_source,
+    CASE WHEN u.rk IS NOT NULL THEN 'unresolved' ELSE 'touched' END AS shape
+  FROM events e
+  LEFT JOIN spans es ON (e.event_time IS NULL AND es.valid_to IS NULL)
+    OR (e.event_time IS NOT NULL AND COALESCE(es.valid_from <= e.event_time, true) AND COALESCE(e.event_time < es.valid_to, true))
+  LEFT JOIN tags pt ON pt.rk = e.rk AND pt.arn = e.principal_arn
+  LEFT JOIN touched t ON t.rk = e.rk
+  LEFT JOIN unresolved u ON u.rk = e.rk
+  LEFT JOIN tags rt ON rt.rk = e.rk AND rt.arn = t.arn
+  WHERE e.principal_type <> 'aws-service' AND (t.arn IS NOT NULL OR u.rk IS NOT NULL)
+),
+findings AS (
+  SELECT j.*,
+    CASE
+      WHEN shape = 'unresolved' THEN 'unresolved-resource'
+      WHEN principal_product IS NULL THEN 'untagged-principal'
+      WHEN resource_state = 'absent' THEN 'resource-not-in-inventory'
+      WHEN resource_state = 'untagged' THEN 'untagged-resource'
+      WHEN principal_product = resource_product THEN NULL
+      WHEN EXISTS (SELECT 1 FROM tagtrail_policy p WHERE p.kind = 'shared' AND p.product = j.resource_product) THEN NULL
+      WHEN EXISTS (SELECT 1 FROM tagtrail_policy p WHERE p.kind = 'allow' AND p.product = j.resource_product
+        AND @RLIKE(COALESCE(j.principal_arn, ''), p.pattern)) THEN NULL
+      ELSE 'product-mismatch'
+    END AS kind
+  FROM judged j
+  WHERE shape = 'unresolved'
+    OR NOT EXISTS (SELECT 1 FROM tagtrail_policy p WHERE p.kind = 'ignore' AND @RLIKE(j.resource_arn, p.pattern))
+)
+SELECT
+  event_time,
+  event_id,
+  event_source,
+  event_name,
+  aws_region,
+  account_id,
+  principal_arn,
+  principal_type,
+  principal_account,
+  cross_account,
+  principal_product,
+  principal_tag_source,
+  CASE WHEN shape = 'unresolved' THEN NULL ELSE resource_arn END AS resource_arn,
+  CASE WHEN shape = 'unresolved' THEN NULL ELSE resource_product END AS resource_product,
+  CASE WHEN shape = 'unresolved' THEN NULL ELSE resource_tag_source END AS resource_tag_source,
+  CAST(NULL AS @STR) AS previous_resource_product,
+  kind,
+  CASE WHEN shape = 'unresolved' THEN NULL ELSE via END AS resolved_via,
+  error_code,
+  COALESCE(@RLIKE(lower(error_code), @RE('accessdenied|unauthorized|^authfailure$|^forbidden$')), false) AS denied,
+  read_only,
+  source
+FROM findings
+WHERE kind IS NOT NULL

@@ -1,0 +1,264 @@
+//! `tagtrail sql` and `scripts/spark-scan`: the Athena form parses as Trino SQL (sqlglot), and
+//! the scan run by Apache Spark finds what `tagtrail scan` finds, on the demo and on the real
+//! corpus with an inventory of every ARN it names.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use polars::prelude::*;
+
+use crate::{root, stderr, stdout, tagtrail};
+
+/// The rows the comparison is on: (event_id, resource_arn, kind, principal_product,
+/// resource_product).
+type Row = [Option<String>; 5];
+
+fn findings(path: &Path) -> BTreeSet<Row> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let frame = ParquetReader::new(file).finish().unwrap();
+    let column = |name: &str| -> Vec<Option<String>> {
+        frame
+            .column(name)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect()
+    };
+    let cols: Vec<_> = [
+        "event_id",
+        "resource_arn",
+        "kind",
+        "principal_product",
+        "resource_product",
+    ]
+    .iter()
+    .map(|c| column(c))
+    .collect();
+    (0..frame.height())
+        .map(|i| std::array::from_fn(|c| cols[c][i].clone()))
+        .collect()
+}
+
+fn scan(paths: &[&Path], inventory: &Path, out: &Path, extra: &[&str]) {
+    let mut args: Vec<&str> = vec!["scan"];
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    args.extend([
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--fail-on",
+        "never",
+    ]);
+    args.extend_from_slice(extra);
+    let run = tagtrail(&root(), &args);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+}
+
+fn spark_scan(paths: &[&Path], inventory: &Path, out: &Path, extra: &[&str]) -> String {
+    let run = Command::new(root().join("scripts/spark-scan"))
+        .args(paths)
+        .arg("--inventory")
+        .arg(inventory)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .env("TAGTRAIL_BIN", env!("CARGO_BIN_EXE_tagtrail"))
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    stdout(&run)
+}
+
+/// An inventory of every ARN a scan names (principals and resources), each with a product by
+/// its hash: a tenth left out, a tenth untagged, the rest `aaa` or `bbb`.
+fn synthetic_inventory(trail: &Path, dir: &Path) {
+    use sha2::{Digest, Sha256};
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(
+        empty.join("resources.json"),
+        r#"{"ResourceTagMappingList":[]}"#,
+    )
+    .unwrap();
+    let first = dir.join("first");
+    scan(&[trail], &empty, &first, &["--single-pass"]);
+    let mut arns = BTreeSet::new();
+    let frame = ParquetReader::new(std::fs::File::open(first.join("findings.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    for name in ["resource_arn", "principal_arn"] {
+        arns.extend(
+            frame
+                .column(name)
+                .unwrap()
+                .str()
+                .unwrap()
+                .iter()
+                .flatten()
+                .map(str::to_string),
+        );
+    }
+    let rows: Vec<serde_json::Value> = arns
+        .iter()
+        .filter_map(|arn| {
+            let h = Sha256::digest(arn.as_bytes())[0] % 20;
+            let tags = match h {
+                0 | 1 => return None,
+                2 | 3 => serde_json::json!([]),
+                _ => serde_json::json!([{"Key": "product", "Value": if h % 2 == 1 { "aaa" } else { "bbb" }}]),
+            };
+            Some(serde_json::json!({"ResourceARN": arn, "Tags": tags}))
+        })
+        .collect();
+    let inventory = dir.join("inventory");
+    std::fs::create_dir_all(&inventory).unwrap();
+    std::fs::write(
+        inventory.join("resources.json"),
+        serde_json::json!({ "ResourceTagMappingList": rows }).to_string(),
+    )
+    .unwrap();
+}
+
+fn assert_same(what: &str, scan: &BTreeSet<Row>, spark: &BTreeSet<Row>) {
+    let only_scan: Vec<_> = scan.difference(spark).take(10).collect();
+    let only_spark: Vec<_> = spark.difference(scan).take(10).collect();
+    assert!(
+        only_scan.is_empty() && only_spark.is_empty(),
+        "{what}: {} rows from the scan, {} from Spark\nonly the scan: {only_scan:#?}\nonly Spark: {only_spark:#?}",
+        scan.len(),
+        spark.len()
+    );
+    println!("{what}: the same {} finding rows", scan.len());
+}
+
+#[test]
+fn spark_finds_what_the_scan_finds_on_the_demo_and_the_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = root().join("examples/demo");
+    let policy = demo.join("policy.toml");
+    let policy_args = ["--policy", policy.to_str().unwrap()];
+    scan(
+        &[&demo.join("trail")],
+        &demo.join("inventory"),
+        &dir.path().join("demo-scan"),
+        &policy_args,
+    );
+    let said = spark_scan(
+        &[&demo.join("trail")],
+        &demo.join("inventory"),
+        &dir.path().join("demo-spark"),
+        &policy_args,
+    );
+    assert!(said.contains("records 51,"), "{said}");
+    assert_same(
+        "demo",
+        &findings(&dir.path().join("demo-scan/findings.parquet")),
+        &findings(&dir.path().join("demo-spark/findings.parquet")),
+    );
+
+    // The real corpus, every one of its shapes, with an inventory of what it names. The
+    // query judges by the inventory alone, as `--single-pass` does: the corpus's few tag
+    // calls (TagResource and the like) are the difference from a two-pass scan.
+    let corpus = crate::corpus_dir();
+    let files: Vec<_> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".jsonl.gz"))
+        .collect();
+    let files: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    synthetic_inventory(&corpus, dir.path());
+    let inventory = dir.path().join("inventory");
+    scan(
+        &files,
+        &inventory,
+        &dir.path().join("corpus-scan"),
+        &["--single-pass"],
+    );
+    let said = spark_scan(&files, &inventory, &dir.path().join("corpus-spark"), &[]);
+    assert!(said.contains("records 4114,"), "{said}");
+    assert_same(
+        "corpus",
+        &findings(&dir.path().join("corpus-scan/findings.parquet")),
+        &findings(&dir.path().join("corpus-spark/findings.parquet")),
+    );
+}
+
+/// Runs Python with the test environment's interpreter (sqlglot installed by `scripts/test`).
+fn python(code: &str, args: &[&str]) -> String {
+    let out = Command::new(crate::aws::moto_server().with_file_name("python"))
+        .args(["-c", code])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn the_athena_form_parses_as_trino_and_its_tables_as_athena_ddl() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("athena");
+    let run = tagtrail(
+        &root(),
+        &[
+            "sql",
+            "--dialect",
+            "athena",
+            "--out",
+            out.to_str().unwrap(),
+            "--since",
+            "2026-11-01",
+            "--until",
+            "2026-11-08",
+            "--trail-location",
+            "s3://trail-bucket/org",
+            "--organization",
+            "o-abc123",
+            "--accounts",
+            "111122223333,444455556666",
+            "--trail-regions",
+            "us-east-1,eu-west-1",
+            "--tables-location",
+            "s3://tables-bucket/tagtrail",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let query = std::fs::read_to_string(out.join("query.sql")).unwrap();
+    // The window restricts the day partitions with a day of slack each side.
+    assert!(query.contains("\"timestamp\" >= '2026/10/31'"), "{query}");
+    assert!(query.contains("\"timestamp\" <= '2026/11/09'"), "{query}");
+    assert!(query.len() < 256 * 1024, "Athena's limit on a query's size");
+    let tables = std::fs::read_to_string(out.join("tables.sql")).unwrap();
+    assert!(
+        tables.contains(
+            "'s3://trail-bucket/org/AWSLogs/o-abc123/${account}/CloudTrail/${region}/${timestamp}'"
+        ),
+        "{tables}"
+    );
+    let parsed = python(
+        "import sqlglot, sys\n\
+         q = sqlglot.parse(open(sys.argv[1]).read(), read='trino')\n\
+         t = sqlglot.parse(open(sys.argv[2]).read(), read='athena')\n\
+         print(len([s for s in q if s]), len([s for s in t if s]))",
+        &[
+            out.join("query.sql").to_str().unwrap(),
+            out.join("tables.sql").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        parsed.trim(),
+        "1 11",
+        "one query; the trail, 8 rule tables and 2 inventory tables"
+    );
+    // Every rule table was written, one JSON object a line.
+    for (table, _) in tagtrail::sql::TABLES {
+        let text = std::fs::read_to_string(out.join(table).join(format!("{table}.jsonl"))).unwrap();
+        for line in text.lines() {
+            serde_json::from_str::<serde_json::Value>(line).unwrap();
+        }
+    }
+}
