@@ -130,6 +130,12 @@ pub struct SqlArgs {
     /// Athena: the first day the table projects (`YYYY/MM/DD`).
     #[arg(long, default_value = "2020/01/01")]
     pub projection_start: String,
+    /// The tag whose value names the product (the trail's own tag calls are read for it).
+    #[arg(long, default_value = "product", value_parser = NonEmptyStringValueParser::new())]
+    pub tag_key: String,
+    /// Match the tag key case-insensitively (`Product`, `PRODUCT`).
+    #[arg(long)]
+    pub ignore_tag_case: bool,
     /// Athena: the S3 folder the rule tables and the inventory tables are uploaded to (one
     /// folder each, named as the table).
     #[arg(

@@ -24,16 +24,20 @@ pub(super) fn sql(args: SqlArgs) -> Result<u8> {
     let window = super::window(&args.common)?;
     let (tables, untranslated) = sql::compile_rules(&rules, &policy);
     let mut notes = vec![
-        "Judged by the inventory's tags (its snapshots and AWS Config's record included), as \
-         `scan --single-pass` judges: the trail's own tag calls, session tags and tag-change \
-         findings are not translated."
+        "Tags at each event's time: the trail's own tag calls, then the inventory (its dated \
+         snapshots and AWS Config's record). Not translated: session tags, and skipping the \
+         second copy of a cross-account call."
             .to_string(),
     ];
     for u in &untranslated {
         tracing::warn!(rule = %u.rule, "not translated to SQL: {}", u.reason);
         notes.push(format!("not translated: rule {}: {}", u.rule, u.reason));
     }
-    let query = sql::query(dialect, &tables, window, &notes);
+    let tag_key = tagtrail::inventory::TagKey {
+        key: args.tag_key.clone(),
+        case_insensitive: args.ignore_tag_case,
+    };
+    let query = sql::query(dialect, &tables, window, &tag_key, &notes);
     let Some(out) = args.out else {
         print!("{query}");
         return Ok(0);

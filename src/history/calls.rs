@@ -124,6 +124,27 @@ impl TagCalls {
         Ok(TagCalls { calls, tests })
     }
 
+    /// The entries, in the order they are tried: (eventSource or any, eventNames with an
+    /// optional trailing `*`, op as written in the table, paths).
+    pub fn entries(
+        &self,
+    ) -> impl Iterator<Item = (Option<&str>, &[String], &'static str, &[JsonPath])> {
+        self.calls.iter().map(|c| {
+            let op = match c.op {
+                Op::Add => "add",
+                Op::Replace => "replace",
+                Op::Remove => "remove",
+                Op::Clear => "clear",
+            };
+            (
+                c.source.as_deref(),
+                c.names.as_slice(),
+                op,
+                c.paths.as_slice(),
+            )
+        })
+    }
+
     /// The examples the table carries.
     pub fn tests(&self) -> &[CallTest] {
         &self.tests

@@ -19,6 +19,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use crate::inventory::TagKey;
 use crate::source::Window;
 
 pub use ddl::{data_tables_ddl, spark_schemas, trail_schema, trail_table_ddl, TrailLayout};
@@ -47,7 +48,13 @@ const QUERY: &str = include_str!("scan.sql");
 
 /// Prints the findings query for `dialect`. `tables` gives how deep records are flattened
 /// and how many capture groups templates use.
-pub fn query(dialect: Dialect, tables: &RuleTables, window: Window, notes: &[String]) -> String {
+pub fn query(
+    dialect: Dialect,
+    tables: &RuleTables,
+    window: Window,
+    tag_key: &TagKey,
+    notes: &[String],
+) -> String {
     let mut header = format!(
         "-- tagtrail {} findings query ({dialect}), {} rules as data (see `tagtrail sql --out`).\n",
         env!("CARGO_PKG_VERSION"),
@@ -64,7 +71,19 @@ pub fn query(dialect: Dialect, tables: &RuleTables, window: Window, notes: &[Str
     let body = body
         .replace("{{window}}", &window_filter(dialect, window))
         .replace("{{leaves}}", &leaves(dialect, tables.depth))
-        .replace("{{render}}", &render(tables.groups));
+        .replace("{{render}}", &render(tables.groups))
+        .replace(
+            "{{tag_key}}",
+            &format!("'{}'", tag_key.key.replace('\'', "''")),
+        )
+        .replace(
+            "{{tag_key_fold}}",
+            if tag_key.case_insensitive {
+                "lower"
+            } else {
+                ""
+            },
+        );
     let printed = expand(dialect, &body);
     match dialect {
         Dialect::Athena => header + &printed + "\n",
@@ -394,6 +413,16 @@ fn construct(dialect: Dialect, name: &str, a: &[String]) -> String {
             a[1], a[0], a[2], a[3]
         ),
         ("NORM", _) => normalize(dialect, &a[0]),
+        // history::timeline_key: IAM users and roles by name, without their path.
+        ("TIMELINE_KEY", _) => format!(
+            "regexp_replace({}, {}, 'arn:$1:iam::$2:$3/$4')",
+            a[0],
+            construct(
+                dialect,
+                "RE",
+                &["'^arn:([^:]+):iam::([^:]*):(role|user)/(?:.*/)?([^/]+)$'".into()]
+            )
+        ),
         ("PARENT", _) => parent(dialect, &a[0]),
         _ => panic!("no construct @{name} for {dialect}"),
     }
@@ -491,7 +520,11 @@ mod tests {
     fn every_construct_of_the_query_prints_in_both_dialects() {
         let tables = RuleTables::default();
         for dialect in [Dialect::Spark, Dialect::Athena] {
-            let q = query(dialect, &tables, Window::default(), &[]);
+            let key = TagKey {
+                key: "product".into(),
+                case_insensitive: false,
+            };
+            let q = query(dialect, &tables, Window::default(), &key, &[]);
             assert!(
                 !q.contains('@'),
                 "{dialect}: {}",

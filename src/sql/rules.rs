@@ -29,6 +29,7 @@ pub const TABLES: &[(&str, &[(&str, &str)])] = &[
             ("root", "string"),
             ("path_re", "string"),
             ("path_ci_re", "string"),
+            ("node_re", "string"),
             ("filters", "int"),
         ],
     ),
@@ -91,6 +92,18 @@ pub const TABLES: &[(&str, &[(&str, &str)])] = &[
             ("kind", "string"),
             ("pattern", "string"),
             ("product", "string"),
+        ],
+    ),
+    (
+        "tagtrail_tag_calls",
+        &[
+            ("ord", "int"),
+            ("source", "string"),
+            ("name", "string"),
+            ("prefix", "boolean"),
+            ("op", "string"),
+            ("pos", "int"),
+            ("path_id", "int"),
         ],
     ),
 ];
@@ -161,6 +174,8 @@ impl Paths {
             "root": path.root(),
             "path_re": path_re,
             "path_ci_re": format!("(?i){path_re}"),
+            // The node the path ends at and everything below it (the tags a call carries).
+            "node_re": format!(r"^({body})(?=[.\[]|$)"),
             "filters": n,
         }));
         self.ids.insert(path.as_str().to_string(), id);
@@ -305,9 +320,32 @@ pub fn compile_rules(rules: &RuleSet, policy: &Policy) -> (RuleTables, Vec<Untra
             policy_rows.push(json!({"kind": "allow", "pattern": pattern, "product": product}));
         }
     }
+    // The calls that change tags (history::calls), each name and path a row.
+    let mut tag_calls = Vec::new();
+    let entries = crate::history::TagCalls::builtin().entries();
+    for (ord, (source, names, op, tag_paths)) in entries.enumerate() {
+        for name in names {
+            let (name, prefix) = match name.strip_suffix('*') {
+                Some(stem) => (stem, true),
+                None => (name.as_str(), false),
+            };
+            let ids: Vec<Option<usize>> = if tag_paths.is_empty() {
+                vec![None]
+            } else {
+                tag_paths.iter().map(|p| Some(paths.id(p))).collect()
+            };
+            for (pos, path_id) in ids.into_iter().enumerate() {
+                tag_calls.push(json!({
+                    "ord": ord, "source": source, "name": name, "prefix": prefix, "op": op,
+                    "pos": pos, "path_id": path_id,
+                }));
+            }
+        }
+    }
     let tables = RuleTables {
         rule_count: compiled.len(),
-        depth: paths.depth.max(1),
+        // A tag path's node holds its tags a wrapper, an element and a key further down.
+        depth: paths.depth.max(1) + 2,
         groups,
         rows: vec![
             calls,
@@ -321,6 +359,7 @@ pub fn compile_rules(rules: &RuleSet, policy: &Policy) -> (RuleTables, Vec<Untra
             conditions,
             types,
             policy_rows,
+            tag_calls,
         ],
     };
     (tables, untranslated)

@@ -367,13 +367,84 @@ unresolved AS (
   WHERE NOT EXISTS (SELECT 1 FROM touched t WHERE t.rk = e.rk)
     AND (r.rule_id IS NULL OR (r.fallback AND NOT r.no_resource))
 ),
--- Tags at the event's time (history::Tags::resource, without the trail's own tag calls).
+-- The trail's own tag calls (history::calls, data/tag-calls.toml): what each successful call
+-- did to the product tag of the resources it touched.
+tag_call_entries AS (
+  SELECT e.rk, c.ord, c.op, c.pos, c.path_id
+  FROM events e JOIN tagtrail_tag_calls c
+    ON (c.source IS NULL OR c.source = e.event_source)
+    AND (e.event_name = c.name OR (c.prefix AND @STARTS(e.event_name, c.name)))
+  WHERE e.error_code IS NULL AND e.event_time IS NOT NULL
+),
+tag_calls_of AS (
+  SELECT t.* FROM tag_call_entries t
+  JOIN (SELECT rk, min(ord) AS ord FROM tag_call_entries GROUP BY rk) f ON f.rk = t.rk AND f.ord = t.ord
+),
+-- The scalars under each tag path, with the object they sit in and their own key.
+tag_leaves AS (
+  SELECT c.rk, c.op, c.pos, l.ordpath, l.value, l.is_string,
+    substr(l.path, length(regexp_extract(l.path, p.node_re, 1)) + 1) AS rel,
+    regexp_replace(l.path, @RE('\.[^.\[]+$'), '') AS obj,
+    lower(regexp_extract(l.path, @RE('\.([^.\[]+)$'), 1)) AS name
+  FROM tag_calls_of c
+  JOIN tagtrail_paths p ON p.path_id = c.path_id
+  JOIN leaves l ON l.rk = c.rk AND l.root = p.root AND @RLIKE(l.path, p.node_re)
+),
+-- Objects that hold a tag as {key, value} (tags_in).
+tag_pair_objects AS (
+  SELECT DISTINCT rk, obj FROM tag_leaves
+  WHERE name IN ('key', 'tagkey') AND @RLIKE(rel, @RE('^(\[[0-9]+\]|\.(items|member|Tag|TagSet|tagSet|Tags))*\.[^.\[]+$'))
+),
+tags_set AS (
+  SELECT k.rk, k.op, k.pos, k.ordpath, k.value AS tag_key, COALESCE(v.value, '') AS tag_value
+  FROM tag_leaves k
+  JOIN tag_pair_objects o ON o.rk = k.rk AND o.obj = k.obj
+  LEFT JOIN tag_leaves v ON v.rk = k.rk AND v.obj = k.obj AND v.name IN ('value', 'tagvalue')
+  WHERE k.name IN ('key', 'tagkey')
+  UNION ALL
+  SELECT m.rk, m.op, m.pos, m.ordpath, regexp_extract(m.rel, @RE('\.([^.\[]+)$'), 1), m.value
+  FROM tag_leaves m
+  WHERE @RLIKE(m.rel, @RE('^(\[[0-9]+\]|\.(items|member|Tag|TagSet|tagSet|Tags))*\.[^.\[]+$'))
+    AND NOT EXISTS (SELECT 1 FROM tag_pair_objects o WHERE o.rk = m.rk AND o.obj = m.obj)
+),
+product_tags AS (
+  SELECT rk, trim(tag_value) AS tag_value,
+    row_number() OVER (PARTITION BY rk ORDER BY pos DESC, ordpath DESC) AS nth
+  FROM tags_set WHERE {{tag_key_fold}}(tag_key) = {{tag_key_fold}}({{tag_key}})
+),
+keys_removed AS (
+  SELECT DISTINCT rk FROM tag_leaves
+  WHERE op = 'remove' AND is_string AND {{tag_key_fold}}(value) = {{tag_key_fold}}({{tag_key}})
+    AND name NOT IN ('value', 'tagvalue')
+),
+tag_changes AS (
+  SELECT c.rk, e.event_id, e.event_time,
+    CASE
+      WHEN c.op = 'clear' THEN 'unset'
+      WHEN c.op = 'remove' THEN CASE WHEN k.rk IS NOT NULL THEN 'unset' END
+      WHEN t.rk IS NOT NULL THEN CASE WHEN t.tag_value <> '' THEN 'set' ELSE 'unset' END
+      WHEN c.op = 'replace' THEN 'unset'
+    END AS change,
+    CASE WHEN c.op IN ('add', 'replace') AND t.tag_value <> '' THEN t.tag_value END AS product
+  FROM (SELECT DISTINCT rk, op FROM tag_calls_of) c
+  JOIN events e ON e.rk = c.rk
+  LEFT JOIN keys_removed k ON k.rk = c.rk
+  LEFT JOIN product_tags t ON t.rk = c.rk AND t.nth = 1
+),
+-- Each change on the timeline of every resource its call touched (IAM users and roles by
+-- name, without their path).
+timelines AS (
+  SELECT @TIMELINE_KEY(t.arn) AS arn_key, c.event_time AS time, c.event_id, c.product
+  FROM tag_changes c JOIN touched t ON t.rk = c.rk
+  WHERE c.change IS NOT NULL
+),
+-- Tags at the event's time (history::Tags::resource).
 lookups AS (
-  SELECT DISTINCT q.rk, q.event_time, q.arn, s.snapshot AS in_force, s.valid_from AS span_from
+  SELECT DISTINCT q.rk, q.event_time, q.event_id, q.arn, s.snapshot AS in_force
   FROM (
-    SELECT rk, event_time, principal_arn AS arn FROM events WHERE principal_arn IS NOT NULL
+    SELECT rk, event_time, event_id, principal_arn AS arn FROM events WHERE principal_arn IS NOT NULL
     UNION ALL
-    SELECT t.rk, e.event_time, t.arn FROM touched t JOIN events e ON e.rk = t.rk
+    SELECT t.rk, e.event_time, e.event_id, t.arn FROM touched t JOIN events e ON e.rk = t.rk
   ) q
   LEFT JOIN spans s ON (q.event_time IS NULL AND s.valid_to IS NULL)
     OR (q.event_time IS NOT NULL AND COALESCE(s.valid_from <= q.event_time, true) AND COALESCE(q.event_time < s.valid_to, true))
@@ -382,20 +453,32 @@ level0 AS (
   SELECT q.*, COALESCE(a.key_arn, q.arn) AS level FROM lookups q
   LEFT JOIN tagtrail_kms_aliases a ON a.alias_arn = q.arn AND a.snapshot IS NOT DISTINCT FROM q.in_force
 ),
-level1 AS (SELECT rk, event_time, arn, in_force, @PARENT(level) AS level FROM level0),
-level2 AS (SELECT rk, event_time, arn, in_force, @PARENT(level) AS level FROM level1 WHERE level IS NOT NULL),
+level1 AS (SELECT rk, event_time, event_id, arn, in_force, @PARENT(level) AS level FROM level0),
+level2 AS (SELECT rk, event_time, event_id, arn, in_force, @PARENT(level) AS level FROM level1 WHERE level IS NOT NULL),
 levels AS (
-  SELECT rk, event_time, arn, in_force, 0 AS lvl, level FROM level0
-  UNION ALL SELECT rk, event_time, arn, in_force, 1, level FROM level1
-  UNION ALL SELECT rk, event_time, arn, in_force, 2, level FROM level2
+  SELECT rk, event_time, event_id, arn, in_force, 0 AS lvl, level FROM level0
+  UNION ALL SELECT rk, event_time, event_id, arn, in_force, 1, level FROM level1
+  UNION ALL SELECT rk, event_time, event_id, arn, in_force, 2, level FROM level2
+),
+-- The trail's last change of a level before the event, the event's own left out.
+trail_hits AS (
+  SELECT rk, arn, lvl, product FROM (
+    SELECT l.rk, l.arn, l.lvl, c.product,
+      row_number() OVER (PARTITION BY l.rk, l.arn, l.lvl ORDER BY c.time DESC) AS nth
+    FROM levels l JOIN timelines c ON c.arn_key = @TIMELINE_KEY(l.level)
+    WHERE l.level IS NOT NULL AND (l.event_time IS NULL OR c.time < l.event_time
+      OR (c.time = l.event_time AND c.event_id IS DISTINCT FROM l.event_id))
+  ) h WHERE nth = 1
 ),
 level_hits AS (
   SELECT l.rk, l.arn, l.in_force, l.lvl,
+    th.rk IS NOT NULL AS changed, th.product AS changed_product,
     li.arn IS NOT NULL AS listed, li.product AS listed_product,
     COALESCE(c1.arn, c2.arn) IS NOT NULL AS recorded,
     CASE WHEN c1.arn IS NOT NULL THEN c1.product ELSE c2.product END AS recorded_product
   FROM levels l
   CROSS JOIN newest n
+  LEFT JOIN trail_hits th ON th.rk = l.rk AND th.arn = l.arn AND th.lvl = l.lvl
   LEFT JOIN tagtrail_inventory li ON li.source = 'inventory' AND li.arn = l.level
     AND li.snapshot IS NOT DISTINCT FROM l.in_force
   LEFT JOIN tagtrail_inventory c1 ON c1.source = 'config' AND c1.arn = l.level
@@ -409,22 +492,26 @@ level_hits AS (
 tags AS (
   SELECT q.rk, q.arn,
     CASE WHEN h.rk IS NULL THEN 'absent'
+      WHEN h.changed THEN CASE WHEN h.changed_product IS NULL THEN 'untagged' ELSE 'tagged' END
       WHEN (h.listed AND q.in_force IS NOT NULL) OR NOT h.recorded THEN CASE WHEN h.listed_product IS NULL THEN 'untagged' ELSE 'tagged' END
       ELSE CASE WHEN h.recorded_product IS NULL THEN 'untagged' ELSE 'tagged' END
     END AS state,
     CASE WHEN h.rk IS NULL THEN NULL
+      WHEN h.changed THEN h.changed_product
       WHEN (h.listed AND q.in_force IS NOT NULL) OR NOT h.recorded THEN h.listed_product
       ELSE h.recorded_product
     END AS product,
     CASE
+      WHEN h.rk IS NOT NULL AND h.changed THEN 'trail'
       WHEN h.rk IS NOT NULL AND h.recorded AND NOT (h.listed AND q.in_force IS NOT NULL) THEN 'config'
       WHEN q.in_force IS NULL THEN 'current'
       ELSE concat('snapshot:', @TS_TEXT(q.in_force))
-    END AS source
+    END AS source,
+    q.in_force
   FROM lookups q
   LEFT JOIN (
     SELECT h.*, row_number() OVER (PARTITION BY rk, arn ORDER BY lvl) AS pick
-    FROM level_hits h WHERE h.listed OR h.recorded
+    FROM level_hits h WHERE h.changed OR h.listed OR h.recorded
   ) h ON h.rk = q.rk AND h.arn = q.arn AND h.pick = 1
 ),
 -- The verdict of each (event, resource) pair (verdict::judge).
@@ -463,6 +550,46 @@ findings AS (
   FROM judged j
   WHERE shape = 'unresolved'
     OR NOT EXISTS (SELECT 1 FROM tagtrail_policy p WHERE p.kind = 'ignore' AND @RLIKE(j.resource_arn, p.pattern))
+ 
+  ),
+-- A tag call that moved a resource between products (verdict::judge, Kind::TagChange): only
+-- where the product before the call is known.
+tag_change_findings AS (
+  SELECT j.*, c.product AS new_product
+  FROM judged j
+  JOIN tags rt ON rt.rk = j.rk AND rt.arn = j.resource_arn
+  JOIN timelines c ON c.arn_key = @TIMELINE_KEY(j.resource_arn) AND c.event_id = j.event_id
+  LEFT JOIN (
+    SELECT arn_key, product FROM (
+      SELECT t.*, row_number() OVER (PARTITION BY arn_key ORDER BY time DESC) AS nth FROM timelines t
+    ) l WHERE nth = 1
+  ) last ON last.arn_key = c.arn_key
+  WHERE j.shape = 'touched' AND j.resource_product IS NOT NULL
+    AND c.product IS DISTINCT FROM j.resource_product
+    AND CASE
+      WHEN rt.source IN ('trail', 'config') THEN true
+      WHEN rt.source = 'current' THEN last.product IS DISTINCT FROM j.resource_product
+      ELSE rt.in_force <= c.time
+    END
+    AND NOT EXISTS (SELECT 1 FROM tagtrail_policy p WHERE p.kind = 'ignore' AND @RLIKE(j.resource_arn, p.pattern))
+),
+all_findings AS (
+  SELECT event_time, event_id, event_source, event_name, aws_region, account_id, principal_arn,
+    principal_type, principal_account, cross_account, principal_product, principal_tag_source,
+    CASE WHEN shape = 'unresolved' THEN NULL ELSE resource_arn END AS resource_arn,
+    CASE WHEN shape = 'unresolved' THEN NULL ELSE resource_product END AS resource_product,
+    CASE WHEN shape = 'unresolved' THEN NULL ELSE resource_tag_source END AS resource_tag_source,
+    CAST(NULL AS @STR) AS previous_resource_product,
+    kind,
+    CASE WHEN shape = 'unresolved' THEN NULL ELSE via END AS resolved_via,
+    error_code, read_only, source
+  FROM findings WHERE kind IS NOT NULL
+  UNION ALL
+  SELECT event_time, event_id, event_source, event_name, aws_region, account_id, principal_arn,
+    principal_type, principal_account, cross_account, principal_product, principal_tag_source,
+    resource_arn, new_product, 'trail', resource_product, 'tag-change', via,
+    error_code, read_only, source
+  FROM tag_change_findings
 )
 SELECT
   event_time,
@@ -477,15 +604,14 @@ SELECT
   cross_account,
   principal_product,
   principal_tag_source,
-  CASE WHEN shape = 'unresolved' THEN NULL ELSE resource_arn END AS resource_arn,
-  CASE WHEN shape = 'unresolved' THEN NULL ELSE resource_product END AS resource_product,
-  CASE WHEN shape = 'unresolved' THEN NULL ELSE resource_tag_source END AS resource_tag_source,
-  CAST(NULL AS @STR) AS previous_resource_product,
+  resource_arn,
+  resource_product,
+  resource_tag_source,
+  previous_resource_product,
   kind,
-  CASE WHEN shape = 'unresolved' THEN NULL ELSE via END AS resolved_via,
+  resolved_via,
   error_code,
   COALESCE(@RLIKE(lower(error_code), @RE('accessdenied|unauthorized|^authfailure$|^forbidden$')), false) AS denied,
   read_only,
   source
-FROM findings
-WHERE kind IS NOT NULL
+FROM all_findings
