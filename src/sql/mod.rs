@@ -227,6 +227,11 @@ fn leaves(dialect: Dialect, depth: usize) -> String {
         .collect::<Vec<_>>()
         .join("\n  UNION ALL\n");
     let mut out = format!("json_roots AS (\n{roots}\n),\n");
+    // Every level's nodes, for the typed_nodes step below.
+    let all = (0..=depth)
+        .map(|l| format!("SELECT * FROM nodes{l}"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
     match dialect {
         Dialect::Spark => {
             out.push_str(
@@ -238,10 +243,6 @@ fn leaves(dialect: Dialect, depth: usize) -> String {
                     level - 1
                 ));
             }
-            let all = (0..=depth)
-                .map(|l| format!("SELECT * FROM nodes{l}"))
-                .collect::<Vec<_>>()
-                .join(" UNION ALL ");
             out.push_str(&format!(
                 "typed_nodes AS (\n  SELECT rk, root, path, ordpath, schema_of_variant(v) AS t, variant_get(v, '$', 'string') AS s\n  FROM ({all}) n\n),\n"
             ));
@@ -259,10 +260,6 @@ fn leaves(dialect: Dialect, depth: usize) -> String {
                     "nodes{level} AS (\n  SELECT n.rk, n.root, concat(n.path, '.', c.k) AS path, concat(n.ordpath, lpad(CAST(c.i AS VARCHAR), 5, '0')) AS ordpath, c.v AS j\n  FROM nodes{parent} n CROSS JOIN UNNEST(map_keys(TRY_CAST(n.j AS MAP(VARCHAR, JSON))), map_values(TRY_CAST(n.j AS MAP(VARCHAR, JSON)))) WITH ORDINALITY AS c(k, v, i)\n  UNION ALL\n  SELECT n.rk, n.root, concat(n.path, '[', CAST(c.i - 1 AS VARCHAR), ']') AS path, concat(n.ordpath, lpad(CAST(c.i AS VARCHAR), 5, '0')) AS ordpath, c.v AS j\n  FROM nodes{parent} n CROSS JOIN UNNEST(TRY_CAST(n.j AS ARRAY(JSON))) WITH ORDINALITY AS c(v, i)\n),\n"
                 ));
             }
-            let all = (0..=depth)
-                .map(|l| format!("SELECT * FROM nodes{l}"))
-                .collect::<Vec<_>>()
-                .join(" UNION ALL ");
             out.push_str(&format!(
                 "typed_nodes AS (\n  SELECT rk, root, path, ordpath, json_format(j) AS text, json_extract_scalar(j, '$') AS s\n  FROM ({all}) n\n),\n"
             ));

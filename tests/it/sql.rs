@@ -8,6 +8,7 @@ use std::process::Command;
 
 use polars::prelude::*;
 
+use crate::tables::python;
 use crate::{root, stderr, stdout, tagtrail};
 
 /// The rows the comparison is on: (event_id, resource_arn, kind, principal_product,
@@ -179,17 +180,6 @@ fn spark_finds_what_the_scan_finds_on_the_demo_and_the_corpus() {
         &findings(&dir.path().join("corpus-scan/findings.parquet")),
         &findings(&dir.path().join("corpus-spark/findings.parquet")),
     );
-}
-
-/// Runs Python with the test environment's interpreter (sqlglot installed by `scripts/test`).
-fn python(code: &str, args: &[&str]) -> String {
-    let out = Command::new(crate::aws::moto_server().with_file_name("python"))
-        .args(["-c", code])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out)
 }
 
 #[test]
