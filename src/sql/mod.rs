@@ -71,20 +71,19 @@ pub fn query(
     let body = body
         .replace("{{window}}", &window_filter(dialect, window))
         .replace("{{leaves}}", &leaves(dialect, tables.depth))
-        .replace("{{render}}", &render(tables.groups))
+        .replace("{{render}}", &render(tables.groups));
+    // The tag key goes in after the constructs are printed: it is the user's text.
+    let fold = if tag_key.case_insensitive {
+        "lower"
+    } else {
+        ""
+    };
+    let printed = expand(dialect, &body)
+        .replace("{{tag_key_fold}}", fold)
         .replace(
             "{{tag_key}}",
             &format!("'{}'", tag_key.key.replace('\'', "''")),
-        )
-        .replace(
-            "{{tag_key_fold}}",
-            if tag_key.case_insensitive {
-                "lower"
-            } else {
-                ""
-            },
         );
-    let printed = expand(dialect, &body);
     match dialect {
         Dialect::Athena => header + &printed + "\n",
         Dialect::Spark => header + &materialized(&printed),
@@ -529,5 +528,21 @@ mod tests {
             );
             assert!(!q.contains("{{"), "{dialect}");
         }
+    }
+
+    #[test]
+    fn the_tag_key_is_quoted_and_never_read_as_a_construct() {
+        let key = TagKey {
+            key: "it's@NORM(x)".into(),
+            case_insensitive: true,
+        };
+        let q = query(
+            Dialect::Athena,
+            &RuleTables::default(),
+            Window::default(),
+            &key,
+            &[],
+        );
+        assert!(q.contains("lower('it''s@NORM(x)')"), "{q}");
     }
 }
