@@ -256,7 +256,7 @@ fn leaves(dialect: Dialect, depth: usize) -> String {
             for level in 1..=depth {
                 let parent = level - 1;
                 out.push_str(&format!(
-                    "nodes{level} AS (\n  SELECT n.rk, n.root, concat(n.path, '.', c.k) AS path, concat(n.ordpath, lpad(CAST(c.i AS VARCHAR), 5, '0')) AS ordpath, c.v AS j\n  FROM nodes{parent} n CROSS JOIN UNNEST(map_keys(TRY_CAST(n.j AS MAP(VARCHAR, JSON))), map_values(TRY_CAST(n.j AS MAP(VARCHAR, JSON)))) WITH ORDINALITY AS c(k, v, i)\n  UNION ALL\n  SELECT n.rk, n.root, concat(n.path, '[', CAST(c.i - 1 AS VARCHAR), ']') AS path, concat(n.ordpath, lpad(CAST(c.i AS VARCHAR), 5, '0')) AS ordpath, c.v AS j\n  FROM nodes{parent} n CROSS JOIN UNNEST(TRY_CAST(n.j AS ARRAY(JSON))) WITH ORDINALITY AS c(v, i)\n),\n"
+                    "nodes{level} AS (\n  SELECT n.rk, n.root, concat(n.path, '.', c.k) AS path, concat(n.ordpath, lpad(CAST(c.i AS VARCHAR), 5, '0')) AS ordpath, element_at(TRY_CAST(n.j AS MAP(VARCHAR, JSON)), c.k) AS j\n  FROM nodes{parent} n CROSS JOIN UNNEST(map_keys(TRY_CAST(n.j AS MAP(VARCHAR, JSON)))) WITH ORDINALITY AS c(k, i)\n  UNION ALL\n  SELECT n.rk, n.root, concat(n.path, '[', CAST(c.i - 1 AS VARCHAR), ']') AS path, concat(n.ordpath, lpad(CAST(c.i AS VARCHAR), 5, '0')) AS ordpath, c.v AS j\n  FROM nodes{parent} n CROSS JOIN UNNEST(TRY_CAST(n.j AS ARRAY(JSON))) WITH ORDINALITY AS c(v, i)\n),\n"
                 ));
             }
             out.push_str(&format!(
@@ -387,7 +387,7 @@ fn construct(dialect: Dialect, name: &str, a: &[String]) -> String {
         ("TS", Athena) => format!("try(from_iso8601_timestamp({}))", a[0]),
         ("TS_TEXT", Spark) => format!("date_format({}, \"yyyy-MM-dd'T'HH:mm:ss'Z'\")", a[0]),
         ("TS_TEXT", Athena) => format!(
-            "format_datetime({} AT TIME ZONE 'UTC', 'yyyy-MM-dd''T''HH:mm:ss''Z''')",
+            "date_format({} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%sZ')",
             a[0]
         ),
         ("HASH", Spark) => format!("sha2({}, 256)", a[0]),

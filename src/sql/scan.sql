@@ -170,7 +170,11 @@ filter_hits AS (
   FROM matched m
   JOIN tagtrail_filters f ON f.path_id = m.path_id
   JOIN leaves s ON s.rk = m.rk AND s.is_string AND s.value = f.fvalue
-    AND s.path = concat(regexp_extract(m.leaf_path, CASE WHEN m.exact THEN m.path_re ELSE concat('(?i)', m.path_re) END, f.grp), '.', f.fkey)
+    AND s.path = concat(CASE f.grp
+      WHEN 1 THEN regexp_extract(m.leaf_path, CASE WHEN m.exact THEN m.path_re ELSE concat('(?i)', m.path_re) END, 1)
+      WHEN 2 THEN regexp_extract(m.leaf_path, CASE WHEN m.exact THEN m.path_re ELSE concat('(?i)', m.path_re) END, 2)
+      WHEN 3 THEN regexp_extract(m.leaf_path, CASE WHEN m.exact THEN m.path_re ELSE concat('(?i)', m.path_re) END, 3)
+    END, '.', f.fkey)
   GROUP BY m.rk, m.path_id, m.leaf_path
 ),
 path_values AS (
