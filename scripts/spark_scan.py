@@ -105,7 +105,8 @@ def main():
 
         # The trail as JSON Lines, each record with the file it came from.
         os.makedirs(f"{work}/records")
-        names = field_names(json.load(open(f"{work}/sql/schemas.json"))["cloudtrail"])
+        schemas = json.load(open(f"{work}/sql/schemas.json"))
+        names = field_names(schemas["cloudtrail"])
         count = 0
         with open(f"{work}/records/records.jsonl", "w") as out:
             for path in inputs(args.paths):
@@ -129,7 +130,6 @@ def main():
                  .getOrCreate())
         spark.sparkContext.setLogLevel("ERROR")
         started = time.time()
-        schemas = json.load(open(f"{work}/sql/schemas.json"))
         (spark.read.schema(schemas.pop("cloudtrail") + ", tagtrail_source STRING")
          .json(f"{work}/records").createOrReplaceTempView("cloudtrail"))
         for table, schema in schemas.items():

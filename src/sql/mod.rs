@@ -373,8 +373,12 @@ fn split_args(text: &str) -> (Vec<String>, usize) {
     panic!("unbalanced construct in the query: {text}")
 }
 
+/// What an ARN looks like (arn::Arn::parse): partition, service and resource not empty.
+const ARN_SHAPE: &str = r"^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$";
+
 fn construct(dialect: Dialect, name: &str, a: &[String]) -> String {
     use Dialect::*;
+    let re = |r: &str| construct(dialect, "RE", &[format!("'{r}'")]);
     match (name, dialect) {
         ("RE", Spark) => a[0].replace('\\', "\\\\"),
         ("RE", Athena) => a[0].clone(),
@@ -408,6 +412,41 @@ fn construct(dialect: Dialect, name: &str, a: &[String]) -> String {
             "CROSS JOIN UNNEST({}) WITH ORDINALITY AS {}({}, {})",
             a[1], a[0], a[2], a[3]
         ),
+        ("IS_ARN", _) => construct(dialect, "RLIKE", &[a[0].clone(), re(ARN_SHAPE)]),
+        // JSON strings that hold an ARN, read from a section's raw text.
+        ("RE_ARN_STRINGS", _) => re(r#""(arn:[^"\\]*)""#),
+        // inventory::index: an IAM ARN with a path, and the same ARN without it.
+        ("HAS_IAM_PATH", _) => construct(
+            dialect,
+            "RLIKE",
+            &[a[0].clone(), re(r"^arn:[^:]+:iam::[^:]*:[^/]+/.+/[^/]+$")],
+        ),
+        ("IAM_WITHOUT_PATH", _) => format!(
+            "regexp_replace({}, {}, 'arn:$1:iam::$2:$3/$5')",
+            a[0],
+            re(r"^arn:([^:]+):iam::([^:]*):([^/]+)/(.*/)?([^/]+)$")
+        ),
+        // ArnIndex::complete by suffix: `full` is `stem` plus a dash and six characters
+        // (`random-suffix`) or plus `/` and one more segment (`id-suffix`).
+        ("COMPLETES", _) => {
+            let (full, stem, how) = (&a[0], &a[1], &a[2]);
+            let rest = format!("substr({full}, length({stem}) + 2)");
+            format!(
+                "({how} IN ('random-suffix', 'id-suffix') \
+                 AND {starts} \
+                 AND (({how} = 'random-suffix' AND {six}) OR ({how} = 'id-suffix' AND {segment})))",
+                starts = construct(
+                    dialect,
+                    "STARTS",
+                    &[
+                        full.clone(),
+                        format!("concat({stem}, CASE WHEN {how} = 'random-suffix' THEN '-' ELSE '/' END)"),
+                    ],
+                ),
+                six = construct(dialect, "RLIKE", &[rest.clone(), re("^[A-Za-z0-9]{6}$")]),
+                segment = construct(dialect, "RLIKE", &[rest, re("^[^/]+$")]),
+            )
+        }
         ("NORM", _) => normalize(dialect, &a[0]),
         // history::timeline_key: IAM users and roles by name, without their path.
         ("TIMELINE_KEY", _) => format!(
@@ -435,7 +474,7 @@ fn normalize(dialect: Dialect, x: &str) -> String {
          WHEN split_part({t}, ':', 3) = 's3' THEN regexp_replace(regexp_replace({t}, {bucket_slash}, '$1'), {s3}, 'arn:$1:s3:::') \
          WHEN split_part({t}, ':', 3) = 'logs' THEN regexp_replace({t}, {star}, '') \
          ELSE {t} END",
-        is_arn = like(&format!("COALESCE({t}, '')"), r"^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$"),
+        is_arn = like(&format!("COALESCE({t}, '')"), ARN_SHAPE),
         bucket_slash = re(r"^(arn:[^:]+:s3:[^:]*:[^:]*:[^/]+)/$"),
         s3 = re(r"^arn:([^:]+):s3:[^:]*:[^:]*:"),
         star = re(r":\*$"),

@@ -51,8 +51,8 @@ known_arns AS (
 -- IAM ARNs without their path → the ARN with it.
 iam_paths AS (
   SELECT short, min(arn) AS arn FROM (
-    SELECT arn, regexp_replace(arn, @RE('^arn:([^:]+):iam::([^:]*):([^/]+)/(.*/)?([^/]+)$'), 'arn:$1:iam::$2:$3/$5') AS short
-    FROM known_arns WHERE @RLIKE(arn, @RE('^arn:[^:]+:iam::[^:]*:[^/]+/.+/[^/]+$'))
+    SELECT arn, @IAM_WITHOUT_PATH(arn) AS short
+    FROM known_arns WHERE @HAS_IAM_PATH(arn)
   ) s GROUP BY short
 ),
 -- Who acted: the IAM user or role behind the call (principal_of).
@@ -62,7 +62,7 @@ principals AS (
       WHEN ui.type = 'IAMUser' THEN 'iam-user'
       WHEN ui.type = 'AssumedRole' THEN
         CASE
-          WHEN role_arn IS NULL OR NOT @RLIKE(role_arn, @RE('^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$')) THEN 'assumed-role'
+          WHEN role_arn IS NULL OR NOT @IS_ARN(role_arn) THEN 'assumed-role'
           WHEN @STARTS(regexp_extract(role_arn, @RE('([^/:]*)$'), 1), 'AWSReservedSSO_') THEN 'identity-center'
           WHEN @RLIKE(role_arn, @RE('^arn:[^:]+:[^:]+:[^:]*:[^:]*:role/aws-service-role/')) THEN 'aws-service'
           ELSE 'assumed-role'
@@ -245,12 +245,12 @@ built AS (
     CASE
       WHEN build = 'arn_of' THEN
         CASE WHEN split_part(trim(raw_value), ':', 3) = arn_of THEN @NORM(raw_value) END
-      WHEN accept_arn AND @RLIKE(trim(raw_value), @RE('^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$')) THEN @NORM(raw_value)
+      WHEN accept_arn AND @IS_ARN(trim(raw_value)) THEN @NORM(raw_value)
       WHEN regex IS NOT NULL AND NOT @RLIKE(value, regex) THEN NULL
       WHEN has_types AND type_name IS NULL THEN NULL
       ELSE @NORM(filled)
     END AS arn,
-    build = 'template' AND NOT (accept_arn AND @RLIKE(trim(raw_value), @RE('^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$'))) AS from_template
+    build = 'template' AND NOT (accept_arn AND @IS_ARN(trim(raw_value))) AS from_template
   FROM rendered
 ),
 -- A built name completed against the inventory (ArnIndex::complete).
@@ -268,22 +268,18 @@ completed AS (
   LEFT JOIN (
     SELECT b.rk, b.rule_id, b.ext_no, b.ordpath, min(k.arn) AS arn, count(*) AS n
     FROM built b JOIN known_arns k
-      ON b.complete IN ('random-suffix', 'id-suffix') AND b.arn IS NOT NULL
-      AND @STARTS(k.arn, concat(b.arn, CASE WHEN b.complete = 'random-suffix' THEN '-' ELSE '/' END))
-      AND (
-        (b.complete = 'random-suffix' AND @RLIKE(substr(k.arn, length(b.arn) + 2), @RE('^[A-Za-z0-9]{6}$')))
-        OR (b.complete = 'id-suffix' AND @RLIKE(substr(k.arn, length(b.arn) + 2), @RE('^[^/]+$'))))
+      ON b.arn IS NOT NULL AND @COMPLETES(k.arn, b.arn, b.complete)
     GROUP BY b.rk, b.rule_id, b.ext_no, b.ordpath
   ) u ON u.rk = b.rk AND u.rule_id = b.rule_id AND u.ext_no = b.ext_no AND u.ordpath = b.ordpath AND u.n = 1
 ),
 -- Full ARNs of the record, for names the inventory could not complete (complete_from_record).
 record_arns AS (
   SELECT DISTINCT rk, @NORM(a) AS arn FROM (
-    SELECT rk, a FROM events @EXPLODE(ra, @REGEX_ALL(COALESCE(requestparameters, ''), @RE('"(arn:[^"\\]*)"'), 1), a)
+    SELECT rk, a FROM events @EXPLODE(ra, @REGEX_ALL(COALESCE(requestparameters, ''), @RE_ARN_STRINGS, 1), a)
     UNION ALL
-    SELECT rk, a FROM events @EXPLODE(rb, @REGEX_ALL(COALESCE(responseelements, ''), @RE('"(arn:[^"\\]*)"'), 1), a)
+    SELECT rk, a FROM events @EXPLODE(rb, @REGEX_ALL(COALESCE(responseelements, ''), @RE_ARN_STRINGS, 1), a)
   ) s
-  WHERE @RLIKE(trim(a), @RE('^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$'))
+  WHERE @IS_ARN(trim(a))
 ),
 rule_finds AS (
   SELECT c.rk, c.rule_id, c.companion, c.ext_no, c.ordpath,
@@ -296,18 +292,14 @@ rule_finds AS (
   FROM completed c
   LEFT JOIN (
     SELECT rk, short, min(arn) AS arn FROM (
-      SELECT rk, arn, regexp_replace(arn, @RE('^arn:([^:]+):iam::([^:]*):([^/]+)/(.*/)?([^/]+)$'), 'arn:$1:iam::$2:$3/$5') AS short
-      FROM record_arns WHERE @RLIKE(arn, @RE('^arn:[^:]+:iam::[^:]*:[^/]+/.+/[^/]+$'))
+      SELECT rk, arn, @IAM_WITHOUT_PATH(arn) AS short
+      FROM record_arns WHERE @HAS_IAM_PATH(arn)
     ) s GROUP BY rk, short
   ) rp ON c.full_arn IS NULL AND c.complete = 'path' AND rp.rk = c.rk AND rp.short = c.arn
   LEFT JOIN (
     SELECT c.rk, c.rule_id, c.ext_no, c.ordpath, min(r.arn) AS arn, count(*) AS n
     FROM completed c JOIN record_arns r
-      ON r.rk = c.rk AND c.full_arn IS NULL AND c.arn IS NOT NULL AND c.complete IN ('random-suffix', 'id-suffix')
-      AND @STARTS(r.arn, concat(c.arn, CASE WHEN c.complete = 'random-suffix' THEN '-' ELSE '/' END))
-      AND (
-        (c.complete = 'random-suffix' AND @RLIKE(substr(r.arn, length(c.arn) + 2), @RE('^[A-Za-z0-9]{6}$')))
-        OR (c.complete = 'id-suffix' AND @RLIKE(substr(r.arn, length(c.arn) + 2), @RE('^[^/]+$'))))
+      ON r.rk = c.rk AND c.full_arn IS NULL AND c.arn IS NOT NULL AND @COMPLETES(r.arn, c.arn, c.complete)
     GROUP BY c.rk, c.rule_id, c.ext_no, c.ordpath
   ) ru ON ru.rk = c.rk AND ru.rule_id = c.rule_id AND ru.ext_no = c.ext_no AND ru.ordpath = c.ordpath AND ru.n = 1
   WHERE c.arn IS NOT NULL
@@ -328,7 +320,7 @@ fallback_candidates AS (
     SELECT e.rk, 1 AS section, COALESCE(e.requestparameters, '') AS json, e.own_arn, e.service, e.reads FROM fallback_events e
     UNION ALL
     SELECT e.rk, 2 AS section, COALESCE(e.responseelements, '') AS json, e.own_arn, e.service, e.reads FROM fallback_events e
-  ) e @EXPLODE(fa, @REGEX_ALL(e.json, @RE('"(arn:[^"\\]*)"'), 1), a)
+  ) e @EXPLODE(fa, @REGEX_ALL(e.json, @RE_ARN_STRINGS, 1), a)
 ),
 fallback_targets AS (
   SELECT * FROM fallback_candidates

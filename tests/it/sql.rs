@@ -15,32 +15,31 @@ use crate::{root, stderr, stdout, tagtrail};
 /// resource_product).
 type Row = [Option<String>; 5];
 
-fn findings(path: &Path) -> BTreeSet<Row> {
+/// The string columns `names` of a findings file, row by row.
+fn string_columns<const N: usize>(path: &Path, names: [&str; N]) -> Vec<[Option<String>; N]> {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let frame = ParquetReader::new(file).finish().unwrap();
-    let column = |name: &str| -> Vec<Option<String>> {
-        frame
-            .column(name)
-            .unwrap()
-            .str()
-            .unwrap()
-            .iter()
-            .map(|v| v.map(str::to_string))
-            .collect()
-    };
-    let cols: Vec<_> = [
+    let cols: Vec<Vec<Option<String>>> = names
+        .iter()
+        .map(|name| {
+            let column = frame.column(name).unwrap().str().unwrap();
+            column.iter().map(|v| v.map(str::to_string)).collect()
+        })
+        .collect();
+    (0..frame.height())
+        .map(|i| std::array::from_fn(|c| cols[c][i].clone()))
+        .collect()
+}
+
+fn findings(path: &Path) -> BTreeSet<Row> {
+    let names = [
         "event_id",
         "resource_arn",
         "kind",
         "principal_product",
         "resource_product",
-    ]
-    .iter()
-    .map(|c| column(c))
-    .collect();
-    (0..frame.height())
-        .map(|i| std::array::from_fn(|c| cols[c][i].clone()))
-        .collect()
+    ];
+    string_columns(path, names).into_iter().collect()
 }
 
 fn scan(paths: &[&Path], inventory: &Path, out: &Path, extra: &[&str]) {
@@ -87,22 +86,11 @@ fn synthetic_inventory(trail: &Path, dir: &Path) {
     .unwrap();
     let first = dir.join("first");
     scan(&[trail], &empty, &first, &["--single-pass"]);
-    let mut arns = BTreeSet::new();
-    let frame = ParquetReader::new(std::fs::File::open(first.join("findings.parquet")).unwrap())
-        .finish()
-        .unwrap();
-    for name in ["resource_arn", "principal_arn"] {
-        arns.extend(
-            frame
-                .column(name)
-                .unwrap()
-                .str()
-                .unwrap()
-                .iter()
-                .flatten()
-                .map(str::to_string),
-        );
-    }
+    let named = string_columns(
+        &first.join("findings.parquet"),
+        ["resource_arn", "principal_arn"],
+    );
+    let arns: BTreeSet<String> = named.into_iter().flatten().flatten().collect();
     let rows: Vec<serde_json::Value> = arns
         .iter()
         .filter_map(|arn| {
