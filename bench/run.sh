@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: tagtrail scan vs the DuckDB baseline of the same job vs a decompress-only pass
 # with tagtrail's own gzip library (the floor) and a decompress-and-decode pass (every record
-# typed as the scan's reader does, and nothing else), on the shared synthetic corpus, alternating,
+# typed as the scan's reader does, and nothing else), on the synthetic corpus (bench/synthetic), alternating,
 # in one run. Prints wall time, events/s and peak RSS of each (median of ROUNDS), the ratios,
 # and how tagtrail's product-mismatch findings compare with the violations the generator planted.
 #
@@ -31,7 +31,7 @@ measure() { # name, command...: appends "name seconds peak_kb" to $work/times
 for round in $(seq "$rounds"); do
   echo "round $round/$rounds" >&2
   measure tagtrail "$bin" scan "$corpus/AWSLogs" --inventory "$corpus/inventory" --out "$work/report" --fail-on never
-  measure duckdb "$work/venv/bin/python" "$shared/duckdb_baseline.py" "$corpus"
+  measure duckdb "$work/venv/bin/python" "$synthetic/duckdb_baseline.py" "$corpus"
   measure floor "$bin" bench-floor "$corpus/AWSLogs"
   measure decode "$bin" bench-floor --decode "$corpus/AWSLogs"
 done

@@ -23,12 +23,13 @@ pub(super) fn sql(args: SqlArgs) -> Result<u8> {
     };
     let window = super::window(&args.common)?;
     let (tables, untranslated) = sql::compile_rules(&rules, &policy);
-    let mut notes = vec![
-        "Tags at each event's time: the trail's own tag calls, then the inventory (its dated \
-         snapshots and AWS Config's record). Not translated: session tags, and skipping the \
-         second copy of a cross-account call."
-            .to_string(),
-    ];
+    let mut notes = vec![format!(
+        "Tags at each event's time: a role session's tags (role chains followed {} sessions \
+         deep), the trail's own tag calls, then the inventory (its dated snapshots and AWS \
+         Config's record). A cross-account call logged in both accounts is judged once, on \
+         the owner's copy; a record delivered again with corrections replaces the first.",
+        sql::CHAIN_HOPS
+    )];
     for u in &untranslated {
         tracing::warn!(rule = %u.rule, "not translated to SQL: {}", u.reason);
         notes.push(format!("not translated: rule {}: {}", u.rule, u.reason));

@@ -44,6 +44,10 @@ pub const TRAIL_COLUMNS: &[(&str, &str)] = &[
     ("sharedEventID", "STRING"),
     ("vpcEndpointId", "STRING"),
     ("eventCategory", "STRING"),
+    (
+        "addendum",
+        "STRUCT<reason: STRING, updatedFields: STRING, originalRequestID: STRING, originalEventID: STRING>",
+    ),
 ];
 
 /// The CloudTrail table's schema in Spark's DDL form (`name type, ...`).

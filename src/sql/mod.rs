@@ -71,23 +71,52 @@ pub fn query(
     let body = body
         .replace("{{window}}", &window_filter(dialect, window))
         .replace("{{leaves}}", &leaves(dialect, tables.depth))
-        .replace("{{render}}", &render(tables.groups));
+        .replace("{{render}}", &render(tables.groups))
+        .replace("{{session_chain}}", &session_chain(CHAIN_HOPS))
+        .replace("{{chain_hops}}", &CHAIN_HOPS.to_string());
     // The tag key goes in after the constructs are printed: it is the user's text.
-    let fold = if tag_key.case_insensitive {
-        "lower"
+    let (open, close, key) = if tag_key.case_insensitive {
+        ("lower(trim(", "))", tag_key.key.trim().to_lowercase())
     } else {
-        ""
+        ("", "", tag_key.key.clone())
     };
     let printed = expand(dialect, &body)
-        .replace("{{tag_key_fold}}", fold)
-        .replace(
-            "{{tag_key}}",
-            &format!("'{}'", tag_key.key.replace('\'', "''")),
-        );
+        .replace("{{key_fold_open}}", open)
+        .replace("{{key_fold_close}}", close)
+        .replace("{{tag_key}}", &format!("'{}'", key.replace('\'', "''")));
     match dialect {
         Dialect::Athena => header + &printed + "\n",
         Dialect::Spark => header + &materialized(&printed),
     }
+}
+
+/// How many sessions deep the query follows a role chain.
+pub const CHAIN_HOPS: usize = 8;
+
+/// The `session_chain` steps: each session's product and whether it passes it on, computed
+/// `hops` times, each from its parent's in the step before (sessions::link), so that chains
+/// of up to `hops` sessions get the product the scan gives them.
+fn session_chain(hops: usize) -> String {
+    let mut out = "session_chain0 AS (\n  SELECT rk, COALESCE(incoming, own) AS product, \
+         incoming IS NOT NULL OR own_transitive AS transitive\n  FROM session_starts\n)"
+        .to_string();
+    for hop in 1..=hops {
+        let name = if hop == hops {
+            "session_chain".to_string()
+        } else {
+            format!("session_chain{hop}")
+        };
+        out.push_str(&format!(
+            ",\n{name} AS (\n  SELECT s.rk,\n    \
+             COALESCE(s.incoming, CASE WHEN p.transitive THEN p.product END, s.own) AS product,\n    \
+             COALESCE(s.incoming, CASE WHEN p.transitive THEN p.product END) IS NOT NULL OR s.own_transitive AS transitive\n  \
+             FROM session_starts s\n  \
+             LEFT JOIN session_parents sp ON sp.rk = s.rk\n  \
+             LEFT JOIN session_chain{} p ON p.rk = sp.parent_rk\n)",
+            hop - 1
+        ));
+    }
+    out
 }
 
 /// The database Spark's form writes its steps to.
@@ -263,7 +292,7 @@ fn leaves(dialect: Dialect, depth: usize) -> String {
                 "typed_nodes AS (\n  SELECT rk, root, path, ordpath, json_format(j) AS text, json_extract_scalar(j, '$') AS s\n  FROM ({all}) n\n),\n"
             ));
             out.push_str(
-                "leaves AS (\n  SELECT rk, root, path, ordpath, CASE WHEN substr(text, 1, 1) = '\"' THEN trim(s) ELSE s END AS value, substr(text, 1, 1) = '\"' AS is_string\n  FROM typed_nodes\n  WHERE s IS NOT NULL AND text NOT IN ('true', 'false') AND (substr(text, 1, 1) <> '\"' OR trim(s) <> '')\n",
+                "leaves AS (\n  SELECT rk, root, path, ordpath, CASE WHEN substr(text, 1, 1) = '\"' THEN trim(s) ELSE s END AS value, substr(text, 1, 1) = '\"' AS is_string\n  FROM typed_nodes\n  WHERE s IS NOT NULL AND text NOT IN ('true', 'false', 'null') AND substr(text, 1, 1) NOT IN ('[', '{')\n    AND (substr(text, 1, 1) <> '\"' OR trim(s) <> '')\n",
             );
         }
     }
@@ -421,10 +450,11 @@ fn construct(dialect: Dialect, name: &str, a: &[String]) -> String {
             "RLIKE",
             &[a[0].clone(), re(r"^arn:[^:]+:iam::[^:]*:[^/]+/.+/[^/]+$")],
         ),
-        ("IAM_WITHOUT_PATH", _) => format!(
-            "regexp_replace({}, {}, 'arn:$1:iam::$2:$3/$5')",
-            a[0],
-            re(r"^arn:([^:]+):iam::([^:]*):([^/]+)/(.*/)?([^/]+)$")
+        ("IAM_WITHOUT_PATH", _) => rewrite(
+            dialect,
+            &a[0],
+            r"^arn:([^:]+):iam::([^:]*):([^/]+)/(.*/)?([^/]+)$",
+            "arn:$1:iam::$2:$3/$5",
         ),
         // ArnIndex::complete by suffix: `full` is `stem` plus a dash and six characters
         // (`random-suffix`) or plus `/` and one more segment (`id-suffix`).
@@ -449,17 +479,75 @@ fn construct(dialect: Dialect, name: &str, a: &[String]) -> String {
         }
         ("NORM", _) => normalize(dialect, &a[0]),
         // history::timeline_key: IAM users and roles by name, without their path.
-        ("TIMELINE_KEY", _) => format!(
-            "regexp_replace({}, {}, 'arn:$1:iam::$2:$3/$4')",
-            a[0],
-            construct(
-                dialect,
-                "RE",
-                &["'^arn:([^:]+):iam::([^:]*):(role|user)/(?:.*/)?([^/]+)$'".into()]
-            )
+        ("TIMELINE_KEY", _) => rewrite(
+            dialect,
+            &a[0],
+            r"^arn:([^:]+):iam::([^:]*):(role|user)/(?:.*/)?([^/]+)$",
+            "arn:$1:iam::$2:$3/$4",
         ),
+        // `regexp_replace(x, pattern, template)` for a pattern that matches all of `x`.
+        ("REWRITE", _) => rewrite(dialect, &a[0], unquote(&a[1]), unquote(&a[2])),
         ("PARENT", _) => parent(dialect, &a[0]),
+        // TagKey::matches; the key is filled in last (`query`).
+        ("KEY_IS", _) => format!(
+            "({{{{key_fold_open}}}}{}{{{{key_fold_close}}}} = {{{{tag_key}}}})",
+            a[0]
+        ),
         _ => panic!("no construct @{name} for {dialect}"),
+    }
+}
+
+/// The text of a quoted SQL string literal of the query.
+fn unquote(literal: &str) -> &str {
+    literal
+        .strip_prefix('\'')
+        .and_then(|l| l.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("not a string literal: {literal}"))
+}
+
+/// `x` rewritten as `template` (`$1`.. its capture groups) where `pattern` matches all of it,
+/// else `x`. Spelled with captures joined rather than `regexp_replace`: engines write
+/// backreferences differently (`$1`, `\1`), and translators leave them as they are.
+fn rewrite(dialect: Dialect, x: &str, pattern: &str, template: &str) -> String {
+    let matches = construct(
+        dialect,
+        "RLIKE",
+        &[
+            x.to_string(),
+            construct(dialect, "RE", &[format!("'{pattern}'")]),
+        ],
+    );
+    format!(
+        "CASE WHEN {matches} THEN {} ELSE {x} END",
+        captures(dialect, x, pattern, template)
+    )
+}
+
+/// `template` filled with the capture groups of `pattern` (`$1`..`$9`) in `x`, which it
+/// matches.
+fn captures(dialect: Dialect, x: &str, pattern: &str, template: &str) -> String {
+    let re = construct(dialect, "RE", &[format!("'{pattern}'")]);
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek().and_then(|d| d.to_digit(10))) {
+            ('$', Some(group)) => {
+                chars.next();
+                if !literal.is_empty() {
+                    parts.push(format!("'{}'", std::mem::take(&mut literal)));
+                }
+                parts.push(format!("COALESCE(regexp_extract({x}, {re}, {group}), '')"));
+            }
+            _ => literal.push(c),
+        }
+    }
+    if !literal.is_empty() {
+        parts.push(format!("'{literal}'"));
+    }
+    match parts.len() {
+        1 => parts.remove(0),
+        _ => format!("concat({})", parts.join(", ")),
     }
 }
 
@@ -469,14 +557,20 @@ fn normalize(dialect: Dialect, x: &str) -> String {
     let re = |r: &str| construct(dialect, "RE", &[format!("'{r}'")]);
     let like = |v: &str, r: &str| construct(dialect, "RLIKE", &[v.to_string(), re(r)]);
     let t = format!("trim({x})");
+    let (bucket_slash, s3) = (
+        r"^arn:([^:]+):s3:[^:]*:[^:]*:([^/]+)/$",
+        r"(?s)^arn:([^:]+):s3:[^:]*:[^:]*:(.*)$",
+    );
     format!(
         "CASE WHEN NOT {is_arn} THEN NULL \
-         WHEN split_part({t}, ':', 3) = 's3' THEN regexp_replace(regexp_replace({t}, {bucket_slash}, '$1'), {s3}, 'arn:$1:s3:::') \
+         WHEN split_part({t}, ':', 3) = 's3' AND {is_bucket_slash} THEN {bucket} \
+         WHEN split_part({t}, ':', 3) = 's3' THEN {object} \
          WHEN split_part({t}, ':', 3) = 'logs' THEN regexp_replace({t}, {star}, '') \
          ELSE {t} END",
         is_arn = like(&format!("COALESCE({t}, '')"), ARN_SHAPE),
-        bucket_slash = re(r"^(arn:[^:]+:s3:[^:]*:[^:]*:[^/]+)/$"),
-        s3 = re(r"^arn:([^:]+):s3:[^:]*:[^:]*:"),
+        is_bucket_slash = like(&t, bucket_slash),
+        bucket = captures(dialect, &t, bucket_slash, "arn:$1:s3:::$2"),
+        object = captures(dialect, &t, s3, "arn:$1:s3:::$2"),
         star = re(r":\*$"),
     )
 }
@@ -520,9 +614,9 @@ fn parent(dialect: Dialect, x: &str) -> String {
     let mut out = "CASE".to_string();
     for (service, pattern, replacement) in cases {
         out.push_str(&format!(
-            " WHEN split_part({x}, ':', 3) = '{service}' AND {m} THEN regexp_replace({x}, {p}, '{replacement}')",
+            " WHEN split_part({x}, ':', 3) = '{service}' AND {m} THEN {c}",
             m = construct(dialect, "RLIKE", &[x.to_string(), re(pattern)]),
-            p = re(pattern),
+            c = captures(dialect, x, pattern, replacement),
         ));
     }
     out.push_str(" END");
@@ -548,6 +642,20 @@ mod tests {
         assert_eq!(
             expand(Dialect::Athena, "@REGEX_ALL(x, '(a,b)', 1)"),
             "regexp_extract_all(x, '(a,b)', 1)"
+        );
+    }
+
+    #[test]
+    fn a_rewrite_joins_captures_instead_of_backreferences() {
+        assert_eq!(
+            expand(Dialect::Athena, "@REWRITE(x, '^a(b)c$', 'z$1y')"),
+            "CASE WHEN regexp_like(x, '^a(b)c$') THEN \
+             concat('z', COALESCE(regexp_extract(x, '^a(b)c$', 1), ''), 'y') ELSE x END"
+        );
+        assert_eq!(
+            expand(Dialect::Spark, "@REWRITE(x, '^(a)\\.$', '$1')"),
+            "CASE WHEN (x RLIKE '^(a)\\\\.$') THEN \
+             COALESCE(regexp_extract(x, '^(a)\\\\.$', 1), '') ELSE x END"
         );
     }
 
@@ -582,6 +690,6 @@ mod tests {
             &key,
             &[],
         );
-        assert!(q.contains("lower('it''s@NORM(x)')"), "{q}");
+        assert!(q.contains("(lower(trim(value)) = 'it''s@norm(x)')"), "{q}");
     }
 }

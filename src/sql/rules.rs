@@ -31,6 +31,7 @@ pub const TABLES: &[(&str, &[(&str, &str)])] = &[
             ("path_ci_re", "string"),
             ("node_re", "string"),
             ("filters", "int"),
+            ("session", "string"),
         ],
     ),
     (
@@ -108,6 +109,17 @@ pub const TABLES: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
+/// The parts of a session-starting call (history::sessions) the query reads, by purpose: the
+/// new credentials' key, the session tags (`tags`, else `principalTags`), the tags a role
+/// chain passed in, and the keys passed on.
+const SESSION_PATHS: [(&str, &str); 5] = [
+    ("key", "responseElements.credentials.accessKeyId"),
+    ("tags", "requestParameters.tags"),
+    ("principal_tags", "requestParameters.principalTags"),
+    ("incoming", "requestParameters.incomingTransitiveTags"),
+    ("transitive_keys", "requestParameters.transitiveTagKeys"),
+];
+
 /// Vars a template may take from other paths (`{v1}`..`{v4}`).
 const MAX_VARS: usize = 4;
 
@@ -175,8 +187,9 @@ impl Paths {
             "path_re": path_re,
             "path_ci_re": format!("(?i){path_re}"),
             // The node the path ends at and everything below it (the tags a call carries).
-            "node_re": format!(r"^({body})(?=[.\[]|$)"),
+            "node_re": format!(r"^({body})(?:[.\[].*)?$"),
             "filters": n,
+            "session": null,
         }));
         self.ids.insert(path.as_str().to_string(), id);
         id
@@ -341,6 +354,11 @@ pub fn compile_rules(rules: &RuleSet, policy: &Policy) -> (RuleTables, Vec<Untra
                 }));
             }
         }
+    }
+    // What a call that starts a role session says of its product (history::sessions).
+    for (purpose, path) in SESSION_PATHS {
+        let id = paths.id(&JsonPath::parse(path).expect("a valid path"));
+        paths.rows[id - 1]["session"] = json!(purpose);
     }
     let tables = RuleTables {
         rule_count: compiled.len(),

@@ -9,16 +9,21 @@ raw_records AS (
       COALESCE(@STRUCT_JSON(useridentity), ''), COALESCE(@STRUCT_JSON(resources), ''),
       COALESCE(errorcode, ''), COALESCE(errormessage, ''), COALESCE(sourceipaddress, ''), COALESCE(useragent, ''),
       COALESCE(requestparameters, ''), COALESCE(responseelements, ''), COALESCE(additionaleventdata, ''),
-      COALESCE(serviceeventdetails, ''), COALESCE(readonly, ''), COALESCE(eventtype, ''))) AS rk,
+      COALESCE(serviceeventdetails, ''), COALESCE(readonly, ''), COALESCE(eventtype, ''),
+      COALESCE(sharedeventid, ''), COALESCE(@STRUCT_JSON(addendum), ''))) AS rk,
     NULLIF(eventid, '') AS event_id,
     @TS(eventtime) AS event_time,
     eventsource AS event_source,
     eventname AS event_name,
-    regexp_replace(eventname, @RE('^(.*[^0-9])[0-9]{8}(v[0-9]+)?$'), '$1') AS base_name,
+    @REWRITE(eventname, '^(.*[^0-9])[0-9]{8}(v[0-9]+)?$', '$1') AS base_name,
     NULLIF(awsregion, '') AS aws_region,
     COALESCE(NULLIF(recipientaccountid, ''), NULLIF(useridentity.accountid, '')) AS account_id,
     recipientaccountid AS recipient_account,
     useridentity AS ui,
+    NULLIF(useridentity.accesskeyid, '') AS access_key_id,
+    NULLIF(sharedeventid, '') AS shared_event_id,
+    addendum IS NOT NULL AS amends,
+    NULLIF(addendum.originaleventid, '') AS original_event_id,
     NULLIF(errorcode, '') AS error_code,
     errormessage AS error_message,
     CASE WHEN lower(readonly) = 'true' THEN true WHEN lower(readonly) = 'false' THEN false END AS read_only,
@@ -108,7 +113,7 @@ principals AS (
       NULLIF(ui.sessioncontext.sessionissuer.arn, '') AS issuer_arn,
       COALESCE(NULLIF(ui.sessioncontext.sessionissuer.arn, ''),
         CASE WHEN @RLIKE(COALESCE(ui.arn, ''), @RE('^arn:[^:]+:[^:]+:[^:]*:[^:]*:assumed-role/[^/]*/'))
-          THEN regexp_replace(ui.arn, @RE('^arn:([^:]+):[^:]+:[^:]*:([^:]*):assumed-role/([^/]*)/.*$'), 'arn:$1:iam::$2:role/$3') END
+          THEN @REWRITE(ui.arn, '^arn:([^:]+):[^:]+:[^:]*:([^:]*):assumed-role/([^/]*)/.*$', 'arn:$1:iam::$2:role/$3') END
       ) AS role_arn
     FROM records r
   ) r
@@ -339,11 +344,12 @@ touched_all AS (
   SELECT e.rk, @NORM(r) AS arn, 1 AS stage, lpad(CAST(r_pos AS @STR), 6, '0') AS ord, 'resources' AS via
   FROM events e @POSEXPLODE(rs, transform(e.resources, x -> COALESCE(x.arn, x.arnprefix)), r, r_pos)
   UNION ALL
-  SELECT e.rk, @NORM(regexp_replace(regexp_extract(e.error_message, @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*([^\s",]*)'), 2), @RE('\.+$'), '')),
-    2, '', 'error-message'
-  FROM events e
-  WHERE @RLIKE(COALESCE(e.error_message, ''), @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*([^\s",]*)'))
-    AND regexp_extract(e.error_message, @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*([^\s",]*)'), 1) = e.base_name
+  SELECT rk, @NORM(denied), 2, '', 'error-message' FROM (
+    SELECT e.rk, regexp_replace(regexp_extract(e.error_message, @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*([^\s",]*)'), 2), @RE('\.+$'), '') AS denied
+    FROM events e
+    WHERE @RLIKE(COALESCE(e.error_message, ''), @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*([^\s",]*)'))
+      AND regexp_extract(e.error_message, @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*([^\s",]*)'), 1) = e.base_name
+  ) d
   UNION ALL
   SELECT rk, arn, 3 + companion, concat(lpad(CAST(ext_no AS @STR), 6, '0'), ordpath),
     CASE WHEN by_inventory THEN 'inventory' ELSE concat('rule:', rule_id) END
@@ -376,41 +382,57 @@ tag_calls_of AS (
   SELECT t.* FROM tag_call_entries t
   JOIN (SELECT rk, min(ord) AS ord FROM tag_call_entries GROUP BY rk) f ON f.rk = t.rk AND f.ord = t.ord
 ),
--- The scalars under each tag path, with the object they sit in and their own key.
+-- Calls that start a role session (history::sessions) and the parts of them the query reads.
+session_calls AS (
+  SELECT e.rk, p.session AS purpose, p.path_id
+  FROM events e JOIN tagtrail_paths p ON p.session IS NOT NULL
+  WHERE e.event_source = 'sts.amazonaws.com' AND e.error_code IS NULL
+    AND e.event_name IN ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity', 'GetFederationToken')
+),
+-- The nodes that hold tags: a tag call's, and a session's tags (purpose `call` or the
+-- session part).
+tag_nodes AS (
+  SELECT rk, 'call' AS purpose, op, pos, path_id FROM tag_calls_of
+  UNION ALL
+  SELECT rk, purpose, 'session', 0, path_id FROM session_calls
+  WHERE purpose IN ('tags', 'principal_tags', 'incoming')
+),
+-- The scalars under each tag node, with the object they sit in and their own key.
 tag_leaves AS (
-  SELECT c.rk, c.op, c.pos, l.ordpath, l.value, l.is_string,
+  SELECT c.rk, c.purpose, c.op, c.pos, l.ordpath, l.value, l.is_string,
     substr(l.path, length(regexp_extract(l.path, p.node_re, 1)) + 1) AS rel,
     regexp_replace(l.path, @RE('\.[^.\[]+$'), '') AS obj,
     lower(regexp_extract(l.path, @RE('\.([^.\[]+)$'), 1)) AS name
-  FROM tag_calls_of c
+  FROM tag_nodes c
   JOIN tagtrail_paths p ON p.path_id = c.path_id
   JOIN leaves l ON l.rk = c.rk AND l.root = p.root AND @RLIKE(l.path, p.node_re)
 ),
 -- Objects that hold a tag as {key, value} (tags_in).
 tag_pair_objects AS (
-  SELECT DISTINCT rk, obj FROM tag_leaves
+  SELECT DISTINCT rk, purpose, obj FROM tag_leaves
   WHERE name IN ('key', 'tagkey') AND @RLIKE(rel, @RE('^(\[[0-9]+\]|\.(items|member|Tag|TagSet|tagSet|Tags))*\.[^.\[]+$'))
 ),
 tags_set AS (
-  SELECT k.rk, k.op, k.pos, k.ordpath, k.value AS tag_key, COALESCE(v.value, '') AS tag_value
+  SELECT k.rk, k.purpose, k.op, k.pos, k.ordpath, k.value AS tag_key, COALESCE(v.value, '') AS tag_value
   FROM tag_leaves k
-  JOIN tag_pair_objects o ON o.rk = k.rk AND o.obj = k.obj
-  LEFT JOIN tag_leaves v ON v.rk = k.rk AND v.obj = k.obj AND v.name IN ('value', 'tagvalue')
+  JOIN tag_pair_objects o ON o.rk = k.rk AND o.purpose = k.purpose AND o.obj = k.obj
+  LEFT JOIN tag_leaves v ON v.rk = k.rk AND v.purpose = k.purpose AND v.obj = k.obj AND v.name IN ('value', 'tagvalue')
   WHERE k.name IN ('key', 'tagkey')
   UNION ALL
-  SELECT m.rk, m.op, m.pos, m.ordpath, regexp_extract(m.rel, @RE('\.([^.\[]+)$'), 1), m.value
+  SELECT m.rk, m.purpose, m.op, m.pos, m.ordpath, regexp_extract(m.rel, @RE('\.([^.\[]+)$'), 1), m.value
   FROM tag_leaves m
   WHERE @RLIKE(m.rel, @RE('^(\[[0-9]+\]|\.(items|member|Tag|TagSet|tagSet|Tags))*\.[^.\[]+$'))
-    AND NOT EXISTS (SELECT 1 FROM tag_pair_objects o WHERE o.rk = m.rk AND o.obj = m.obj)
+    AND NOT EXISTS (SELECT 1 FROM tag_pair_objects o WHERE o.rk = m.rk AND o.purpose = m.purpose AND o.obj = m.obj)
 ),
+-- The last product tag of each node.
 product_tags AS (
-  SELECT rk, trim(tag_value) AS tag_value,
-    row_number() OVER (PARTITION BY rk ORDER BY pos DESC, ordpath DESC) AS nth
-  FROM tags_set WHERE {{tag_key_fold}}(tag_key) = {{tag_key_fold}}({{tag_key}})
+  SELECT rk, purpose, trim(tag_value) AS tag_value,
+    row_number() OVER (PARTITION BY rk, purpose ORDER BY pos DESC, ordpath DESC) AS nth
+  FROM tags_set WHERE @KEY_IS(tag_key)
 ),
 keys_removed AS (
   SELECT DISTINCT rk FROM tag_leaves
-  WHERE op = 'remove' AND is_string AND {{tag_key_fold}}(value) = {{tag_key_fold}}({{tag_key}})
+  WHERE op = 'remove' AND is_string AND @KEY_IS(value)
     AND name NOT IN ('value', 'tagvalue')
 ),
 tag_changes AS (
@@ -425,7 +447,61 @@ tag_changes AS (
   FROM (SELECT DISTINCT rk, op FROM tag_calls_of) c
   JOIN events e ON e.rk = c.rk
   LEFT JOIN keys_removed k ON k.rk = c.rk
-  LEFT JOIN product_tags t ON t.rk = c.rk AND t.nth = 1
+  LEFT JOIN product_tags t ON t.rk = c.rk AND t.purpose = 'call' AND t.nth = 1
+),
+-- Each session begun: its credentials' key, the caller's (a role chain's parent), and the
+-- product its own tags give, the product a chain passed in, whether it passes it on.
+session_values AS (
+  SELECT c.rk, c.purpose, l.value, row_number() OVER (PARTITION BY c.rk, c.purpose ORDER BY l.ordpath) AS nth
+  FROM session_calls c
+  JOIN tagtrail_paths p ON p.path_id = c.path_id
+  JOIN leaves l ON l.rk = c.rk AND l.root = p.root AND @RLIKE(l.path, p.path_re)
+  WHERE c.purpose IN ('key', 'transitive_keys')
+),
+session_products AS (
+  SELECT rk, purpose, tag_value AS product FROM product_tags
+  WHERE purpose <> 'call' AND nth = 1 AND tag_value <> ''
+),
+session_starts AS (
+  SELECT e.rk, e.event_time AS started, e.event_id, e.principal_arn IS NULL AS federated,
+    k.value AS new_key, e.access_key_id AS parent_key,
+    COALESCE(t.product, pt.product) AS own, i.product AS incoming,
+    tk.rk IS NOT NULL AS own_transitive
+  FROM events e
+  JOIN session_values k ON k.rk = e.rk AND k.purpose = 'key' AND k.nth = 1
+  LEFT JOIN session_products t ON t.rk = e.rk AND t.purpose = 'tags'
+  LEFT JOIN session_products pt ON pt.rk = e.rk AND pt.purpose = 'principal_tags'
+  LEFT JOIN session_products i ON i.rk = e.rk AND i.purpose = 'incoming'
+  LEFT JOIN (
+    SELECT DISTINCT rk FROM session_values WHERE purpose = 'transitive_keys' AND @KEY_IS(value)
+  ) tk ON tk.rk = e.rk
+),
+-- The session whose credentials began each one: the last begun before it with that key.
+session_parents AS (
+  SELECT rk, parent_rk FROM (
+    SELECT s.rk, p.rk AS parent_rk,
+      row_number() OVER (PARTITION BY s.rk ORDER BY p.started DESC) AS nth
+    FROM session_starts s
+    JOIN session_starts p ON p.new_key = s.parent_key AND p.rk <> s.rk
+      AND (p.started IS NULL OR p.started <= s.started)
+  ) x WHERE nth = 1
+),
+-- Down a role chain a transitive product passes on and overrides the session's own tags
+-- (sessions::link), followed {{chain_hops}} sessions deep.
+{{session_chain}},
+-- The product of each session's credentials, and of each federated sign-in by its event.
+sessions AS (
+  SELECT new_key, product FROM (
+    SELECT s.new_key, c.product, row_number() OVER (PARTITION BY s.new_key ORDER BY s.started DESC) AS nth
+    FROM session_starts s JOIN session_chain c ON c.rk = s.rk
+    WHERE c.product IS NOT NULL
+  ) x WHERE nth = 1
+),
+sign_ins AS (
+  SELECT s.event_id, max(c.product) AS product
+  FROM session_starts s JOIN session_chain c ON c.rk = s.rk
+  WHERE s.federated AND s.event_id IS NOT NULL AND c.product IS NOT NULL
+  GROUP BY s.event_id
 ),
 -- Each change on the timeline of every resource its call touched (IAM users and roles by
 -- name, without their path).
@@ -434,13 +510,46 @@ timelines AS (
   FROM tag_changes c JOIN touched t ON t.rk = c.rk
   WHERE c.change IS NOT NULL
 ),
+-- The records judged, each with who acted (History::duplicate, History::caller_of): the
+-- caller's copy of a cross-account call whose owner's copy was read, and a record delivered
+-- again with corrections, are left out; the owner's copy, when it names only the caller's
+-- account, takes the principal the caller's copy names.
+owner_copies AS (
+  SELECT DISTINCT shared_event_id FROM events WHERE cross_account AND shared_event_id IS NOT NULL
+),
+caller_copies AS (
+  SELECT * FROM (
+    SELECT shared_event_id, principal_arn, principal_type, principal_account, access_key_id,
+      row_number() OVER (PARTITION BY shared_event_id ORDER BY event_time DESC, source DESC) AS nth
+    FROM events
+    WHERE NOT cross_account AND shared_event_id IS NOT NULL AND principal_arn IS NOT NULL
+  ) c WHERE nth = 1
+),
+replaced AS (
+  SELECT DISTINCT original_event_id FROM events
+  WHERE original_event_id IS NOT NULL AND original_event_id IS DISTINCT FROM event_id
+),
+acting AS (
+  SELECT e.rk, e.event_time, e.event_id, e.event_source, e.event_name, e.aws_region, e.account_id,
+    e.error_code, e.read_only, e.source,
+    CASE WHEN c.shared_event_id IS NULL THEN e.principal_arn ELSE c.principal_arn END AS principal_arn,
+    CASE WHEN c.shared_event_id IS NULL THEN e.principal_type ELSE c.principal_type END AS principal_type,
+    CASE WHEN c.shared_event_id IS NULL THEN e.principal_account ELSE c.principal_account END AS principal_account,
+    CASE WHEN c.shared_event_id IS NULL THEN e.access_key_id ELSE c.access_key_id END AS access_key_id,
+    e.cross_account
+  FROM events e
+  LEFT JOIN caller_copies c ON e.principal_arn IS NULL AND e.cross_account AND c.shared_event_id = e.shared_event_id
+  LEFT JOIN replaced r ON NOT e.amends AND r.original_event_id = e.event_id
+  LEFT JOIN owner_copies o ON NOT e.cross_account AND o.shared_event_id = e.shared_event_id
+  WHERE r.original_event_id IS NULL AND o.shared_event_id IS NULL
+),
 -- Tags at the event's time (history::Tags::resource).
 lookups AS (
   SELECT DISTINCT q.rk, q.event_time, q.event_id, q.arn, s.snapshot AS in_force
   FROM (
-    SELECT rk, event_time, event_id, principal_arn AS arn FROM events WHERE principal_arn IS NOT NULL
+    SELECT rk, event_time, event_id, principal_arn AS arn FROM acting WHERE principal_arn IS NOT NULL
     UNION ALL
-    SELECT t.rk, e.event_time, e.event_id, t.arn FROM touched t JOIN events e ON e.rk = t.rk
+    SELECT t.rk, e.event_time, e.event_id, t.arn FROM touched t JOIN acting e ON e.rk = t.rk
   ) q
   LEFT JOIN spans s ON (q.event_time IS NULL AND s.valid_to IS NULL)
     OR (q.event_time IS NOT NULL AND COALESCE(s.valid_from <= q.event_time, true) AND COALESCE(q.event_time < s.valid_to, true))
@@ -510,10 +619,12 @@ tags AS (
     FROM level_hits h WHERE h.changed OR h.listed OR h.recorded
   ) h ON h.rk = q.rk AND h.arn = q.arn AND h.pick = 1
 ),
--- The verdict of each (event, resource) pair (verdict::judge).
+-- The verdict of each (event, resource) pair (verdict::judge); a session's product tag
+-- overrides its role's (History::principal).
 judged AS (
-  SELECT e.*, pt.product AS principal_product,
+  SELECT e.*, COALESCE(ss.product, si.product, pt.product) AS principal_product,
     CASE
+      WHEN COALESCE(ss.product, si.product) IS NOT NULL THEN 'session'
       WHEN e.principal_arn IS NOT NULL AND pt.source <> 'current' THEN pt.source
       WHEN e.principal_arn IS NULL AND es.snapshot IS NOT NULL THEN concat('snapshot:', @TS_TEXT(es.snapshot))
       ELSE 'iam'
@@ -521,7 +632,9 @@ judged AS (
     t.arn AS resource_arn, t.via, rt.state AS resource_state, rt.product AS resource_product,
     rt.source AS resource_tag_source,
     CASE WHEN u.rk IS NOT NULL THEN 'unresolved' ELSE 'touched' END AS shape
-  FROM events e
+  FROM acting e
+  LEFT JOIN sessions ss ON ss.new_key = e.access_key_id
+  LEFT JOIN sign_ins si ON e.principal_arn IS NULL AND si.event_id = e.event_id
   LEFT JOIN spans es ON (e.event_time IS NULL AND es.valid_to IS NULL)
     OR (e.event_time IS NOT NULL AND COALESCE(es.valid_from <= e.event_time, true) AND COALESCE(e.event_time < es.valid_to, true))
   LEFT JOIN tags pt ON pt.rk = e.rk AND pt.arn = e.principal_arn

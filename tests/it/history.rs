@@ -122,24 +122,44 @@ fn scan(trail: &[Value], inventory: &Path, out: &Path) -> (BTreeSet<Row>, Value)
     let summary =
         serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap())
             .unwrap();
-    (rows_of(&text), summary)
+    let rows = rows_of(&text);
+    // The scan as SQL (`tagtrail sql`) gives the same findings, tag sources included.
+    for engine in ["duckdb", "spark"] {
+        let sql_out = out.join(engine);
+        crate::sql::sql_scan(engine, &[&trail_file], inventory, &sql_out, &[]);
+        let sql_rows: BTreeSet<Row> =
+            crate::sql::string_columns(&sql_out.join("findings.parquet"), COLUMNS)
+                .into_iter()
+                .map(|cells| cells.map(Option::unwrap_or_default))
+                .collect();
+        let missing: Vec<_> = rows.difference(&sql_rows).collect();
+        let extra: Vec<_> = sql_rows.difference(&rows).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{engine}: only the scan {missing:#?}\nonly SQL {extra:#?}"
+        );
+        println!("{engine}: the same {} findings as the scan", rows.len());
+    }
+    (rows, summary)
 }
+
+/// The columns of a [`Row`].
+const COLUMNS: [&str; 8] = [
+    "event_id",
+    "kind",
+    "resource_arn",
+    "principal_product",
+    "resource_product",
+    "principal_tag_source",
+    "resource_tag_source",
+    "previous_resource_product",
+];
 
 /// The [`Row`]s of a findings CSV file.
 fn rows_of(text: &str) -> BTreeSet<Row> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let columns = [
-        "event_id",
-        "kind",
-        "resource_arn",
-        "principal_product",
-        "resource_product",
-        "principal_tag_source",
-        "resource_tag_source",
-        "previous_resource_product",
-    ]
-    .map(|name| {
+    let columns = COLUMNS.map(|name| {
         header
             .iter()
             .position(|h| *h == name)
@@ -648,6 +668,7 @@ fn session_tags_along_a_role_chain_and_one_finding_per_access() {
     let (b_aaa, b_bbb) = ("arn:aws:s3:::b-aaa", "arn:aws:s3:::b-bbb");
     let sso_role = "aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev_0123456789abcdef";
     let deployer = format!("arn:aws:iam::{A}:role/deployer");
+    let ops = format!("arn:aws:iam::{A}:role/ops");
     let partner = format!("arn:aws:iam::{B}:role/partner");
     write_inventory(
         &dir.path().join("inventory"),
@@ -656,6 +677,7 @@ fn session_tags_along_a_role_chain_and_one_finding_per_access() {
         &[
             (&format!("arn:aws:iam::{A}:role/{sso_role}"), None),
             (&deployer, Some("bbb")),
+            (&ops, Some("bbb")),
             (&partner, Some("bbb")),
             (&format!("arn:aws:iam::{A}:user/alice"), Some("aaa")),
         ],
@@ -710,6 +732,18 @@ fn session_tags_along_a_role_chain_and_one_finding_per_access() {
         ),
         access("chain-1", &at(1, 4), chained(), b_aaa),
         access("chain-2", &at(1, 5), chained(), b_bbb),
+        // And from there the ops role (bbb): a third session down the chain, still aaa.
+        record(
+            "chain-ops",
+            &at(1, 7),
+            chained(),
+            "sts.amazonaws.com",
+            "AssumeRole",
+            json!({
+            "requestParameters": {"roleArn": ops, "roleSessionName": "jane"},
+            "responseElements": {"credentials": {"accessKeyId": "ASIAOPS"}}}),
+        ),
+        access("ops-1", &at(1, 8), session(A, "ops", "ASIAOPS"), b_bbb),
         // A deployer session that began before the window: the role's own tag.
         access("old-1", &at(1, 6), session(A, "deployer", "ASIAOLD"), b_aaa),
         // A cross-account call logged in the caller's account and in the owner's.
@@ -769,6 +803,26 @@ fn session_tags_along_a_role_chain_and_one_finding_per_access() {
             "",
         ]),
         row([
+            "chain-ops",
+            "product-mismatch",
+            &ops,
+            "aaa",
+            "bbb",
+            "session",
+            "current",
+            "",
+        ]),
+        row([
+            "ops-1",
+            "product-mismatch",
+            b_bbb,
+            "aaa",
+            "bbb",
+            "session",
+            "current",
+            "",
+        ]),
+        row([
             "old-1",
             "product-mismatch",
             b_aaa,
@@ -798,9 +852,9 @@ fn session_tags_along_a_role_chain_and_one_finding_per_access() {
         owner.contains(&format!("{partner},assumed-role,{B},true")),
         "the caller's principal, cross-account: {owner}"
     );
-    assert_eq!(summary["tag_history"]["tagged_sessions"], 2, "{summary}");
+    assert_eq!(summary["tag_history"]["tagged_sessions"], 3, "{summary}");
     assert_eq!(summary["tag_history"]["duplicates"], 2, "{summary}");
-    assert_eq!(summary["records"]["read"], 10);
+    assert_eq!(summary["records"]["read"], 12);
     // chain-1 matches (aaa by session on an aaa bucket), as does the corrected record.
     assert_eq!(summary["counted"]["matches"], 2, "{summary}");
 }

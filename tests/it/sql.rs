@@ -1,6 +1,8 @@
 //! `tagtrail sql` and `scripts/spark-scan`: the Athena form parses as Trino SQL (sqlglot), and
-//! the scan run by Apache Spark finds what `tagtrail scan` finds, on the demo and on the real
-//! corpus (with its tag calls) with an inventory of every ARN it names.
+//! the scan run as SQL finds what `tagtrail scan` finds, on the demo and on the real corpus
+//! (with its tag calls) with an inventory of every ARN it names: by Apache Spark (the Spark
+//! form), and by DuckDB (the Athena form translated by sqlglot). The scenarios of
+//! `history.rs` (tag calls, sessions, duplicates, snapshots) are compared there.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -16,7 +18,10 @@ use crate::{root, stderr, stdout, tagtrail};
 type Row = [Option<String>; 5];
 
 /// The string columns `names` of a findings file, row by row.
-fn string_columns<const N: usize>(path: &Path, names: [&str; N]) -> Vec<[Option<String>; N]> {
+pub(crate) fn string_columns<const N: usize>(
+    path: &Path,
+    names: [&str; N],
+) -> Vec<[Option<String>; N]> {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let frame = ParquetReader::new(file).finish().unwrap();
     let cols: Vec<Vec<Option<String>>> = names
@@ -58,8 +63,26 @@ fn scan(paths: &[&Path], inventory: &Path, out: &Path, extra: &[&str]) {
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
 }
 
-fn spark_scan(paths: &[&Path], inventory: &Path, out: &Path, extra: &[&str]) -> String {
-    let run = Command::new(root().join("scripts/spark-scan"))
+/// The scan as SQL: `spark` runs `scripts/spark-scan`; `duckdb` runs the Athena form
+/// translated for DuckDB with the test suite's Python. Returns what it printed.
+pub(crate) fn sql_scan(
+    engine: &str,
+    paths: &[&Path],
+    inventory: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> String {
+    let mut command = match engine {
+        "spark" => Command::new(root().join("scripts/spark-scan")),
+        _ => {
+            let mut c = Command::new(crate::aws::moto_server().with_file_name("python"));
+            c.arg(root().join("scripts/sql_scan.py"))
+                .args(["--engine", engine, "--tagtrail"])
+                .arg(env!("CARGO_BIN_EXE_tagtrail"));
+            c
+        }
+    };
+    let run = command
         .args(paths)
         .arg("--inventory")
         .arg(inventory)
@@ -69,7 +92,7 @@ fn spark_scan(paths: &[&Path], inventory: &Path, out: &Path, extra: &[&str]) -> 
         .env("TAGTRAIL_BIN", env!("CARGO_BIN_EXE_tagtrail"))
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(run.status.success(), "{engine}: {}", stderr(&run));
     stdout(&run)
 }
 
@@ -112,41 +135,52 @@ fn synthetic_inventory(trail: &Path, dir: &Path) {
     .unwrap();
 }
 
-fn assert_same(what: &str, scan: &BTreeSet<Row>, spark: &BTreeSet<Row>) {
-    let only_scan: Vec<_> = scan.difference(spark).take(10).collect();
-    let only_spark: Vec<_> = spark.difference(scan).take(10).collect();
+fn assert_same(what: &str, scan: &BTreeSet<Row>, sql: &BTreeSet<Row>) {
+    let only_scan: Vec<_> = scan.difference(sql).take(10).collect();
+    let only_sql: Vec<_> = sql.difference(scan).take(10).collect();
     assert!(
-        only_scan.is_empty() && only_spark.is_empty(),
-        "{what}: {} rows from the scan, {} from Spark\nonly the scan: {only_scan:#?}\nonly Spark: {only_spark:#?}",
+        only_scan.is_empty() && only_sql.is_empty(),
+        "{what}: {} rows from the scan, {} from SQL\nonly the scan: {only_scan:#?}\nonly SQL: {only_sql:#?}",
         scan.len(),
-        spark.len()
+        sql.len()
     );
     println!("{what}: the same {} finding rows", scan.len());
 }
 
+/// Runs the scan and both SQL engines on `paths` (`records` records), and compares their
+/// findings.
+fn compare(
+    what: &str,
+    (paths, records): (&[&Path], usize),
+    inventory: &Path,
+    dir: &Path,
+    extra: &[&str],
+) {
+    scan(paths, inventory, &dir.join(format!("{what}-scan")), extra);
+    let expected = findings(&dir.join(format!("{what}-scan/findings.parquet")));
+    for engine in ["duckdb", "spark"] {
+        let out = dir.join(format!("{what}-{engine}"));
+        let said = sql_scan(engine, paths, inventory, &out, extra);
+        assert!(said.contains(&format!("records {records},")), "{said}");
+        assert_same(
+            &format!("{what}, {engine}"),
+            &expected,
+            &findings(&out.join("findings.parquet")),
+        );
+    }
+}
+
 #[test]
-fn spark_finds_what_the_scan_finds_on_the_demo_and_the_corpus() {
+fn sql_finds_what_the_scan_finds_on_the_demo_and_the_corpus() {
     let dir = tempfile::tempdir().unwrap();
     let demo = root().join("examples/demo");
     let policy = demo.join("policy.toml");
-    let policy_args = ["--policy", policy.to_str().unwrap()];
-    scan(
-        &[&demo.join("trail")],
-        &demo.join("inventory"),
-        &dir.path().join("demo-scan"),
-        &policy_args,
-    );
-    let said = spark_scan(
-        &[&demo.join("trail")],
-        &demo.join("inventory"),
-        &dir.path().join("demo-spark"),
-        &policy_args,
-    );
-    assert!(said.contains("records 51,"), "{said}");
-    assert_same(
+    compare(
         "demo",
-        &findings(&dir.path().join("demo-scan/findings.parquet")),
-        &findings(&dir.path().join("demo-spark/findings.parquet")),
+        (&[&demo.join("trail")], 51),
+        &demo.join("inventory"),
+        dir.path(),
+        &["--policy", policy.to_str().unwrap()],
     );
 
     // The real corpus, every one of its shapes, with an inventory of what it names; its tag
@@ -159,14 +193,34 @@ fn spark_finds_what_the_scan_finds_on_the_demo_and_the_corpus() {
         .collect();
     let files: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
     synthetic_inventory(&corpus, dir.path());
-    let inventory = dir.path().join("inventory");
-    scan(&files, &inventory, &dir.path().join("corpus-scan"), &[]);
-    let said = spark_scan(&files, &inventory, &dir.path().join("corpus-spark"), &[]);
-    assert!(said.contains("records 4114,"), "{said}");
-    assert_same(
+    compare(
         "corpus",
-        &findings(&dir.path().join("corpus-scan/findings.parquet")),
-        &findings(&dir.path().join("corpus-spark/findings.parquet")),
+        (&files, 4114),
+        &dir.path().join("inventory"),
+        dir.path(),
+        &[],
+    );
+}
+
+/// A generated corpus of 100,000 events over 3 regions and 2 accounts, with its inventory
+/// (bench/synthetic/gen_corpus.py, seed 42; its tag calls make 677 product changes).
+#[test]
+fn sql_finds_what_the_scan_finds_on_a_generated_100k_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    let run = Command::new("python3")
+        .arg(root().join("bench/synthetic/gen_corpus.py"))
+        .args(["--events", "100000", "--seed", "42", "--out"])
+        .arg(&corpus)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    compare(
+        "bench",
+        (&[&corpus.join("AWSLogs")], 100_000),
+        &corpus.join("inventory"),
+        dir.path(),
+        &[],
     );
 }
 
