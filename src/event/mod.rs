@@ -100,27 +100,33 @@ pub struct Addendum<'a> {
     pub original_event_id: Option<Cow<'a, str>>,
 }
 
-/// `userIdentity`: who made the call.
+/// `userIdentity`: who made the call. Its fields are also read in lower case, as Athena's
+/// JSON SerDe reads them (records exported from Athena or Glue tables are spelled so).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserIdentity<'a> {
     #[serde(rename = "type", borrow, default, deserialize_with = "borrowed")]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "borrowed")]
+    #[serde(alias = "principalid", borrow, default, deserialize_with = "borrowed")]
     pub principal_id: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "borrowed")]
     pub arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "borrowed")]
+    #[serde(alias = "accountid", borrow, default, deserialize_with = "borrowed")]
     pub account_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "borrowed")]
+    #[serde(alias = "accesskeyid", borrow, default, deserialize_with = "borrowed")]
     pub access_key_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "borrowed")]
+    #[serde(alias = "username", borrow, default, deserialize_with = "borrowed")]
     pub user_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "borrowed")]
+    #[serde(alias = "invokedby", borrow, default, deserialize_with = "borrowed")]
     pub invoked_by: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "borrowed")]
+    #[serde(
+        alias = "identityprovider",
+        borrow,
+        default,
+        deserialize_with = "borrowed"
+    )]
     pub identity_provider: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(alias = "sessioncontext", borrow, default)]
     pub session_context: Option<SessionContext<'a>>,
 }
 
@@ -128,9 +134,14 @@ pub struct UserIdentity<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionContext<'a> {
-    #[serde(borrow, default)]
+    #[serde(alias = "sessionissuer", borrow, default)]
     pub session_issuer: Option<SessionIssuer<'a>>,
-    #[serde(borrow, default, deserialize_with = "borrowed")]
+    #[serde(
+        alias = "sourceidentity",
+        borrow,
+        default,
+        deserialize_with = "borrowed"
+    )]
     pub source_identity: Option<Cow<'a, str>>,
 }
 
@@ -142,9 +153,9 @@ pub struct SessionIssuer<'a> {
     pub kind: Option<Cow<'a, str>>,
     #[serde(borrow, default, deserialize_with = "borrowed")]
     pub arn: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "borrowed")]
+    #[serde(alias = "accountid", borrow, default, deserialize_with = "borrowed")]
     pub account_id: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "borrowed")]
+    #[serde(alias = "username", borrow, default, deserialize_with = "borrowed")]
     pub user_name: Option<Cow<'a, str>>,
 }
 

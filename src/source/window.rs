@@ -55,9 +55,14 @@ pub fn parse_instant(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, St
 
 /// Parses a CloudTrail `eventTime` (`2023-07-10T11:42:36Z`).
 pub fn parse_event_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    // Without an offset (exports and hand-written samples): CloudTrail's times are UTC.
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+        .iter()
+        .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())
+        .map(|t| t.and_utc())
 }
 
 #[cfg(test)]
@@ -76,6 +81,28 @@ mod tests {
         assert!(window.admits_folder(&base.join("21")));
         assert!(window.admits_folder(&base.join("23")));
         assert!(window.admits_folder(Path::new("AWSLogs/1/CloudTrail/us-east-1/2026")));
+    }
+
+    #[test]
+    fn event_times_without_an_offset_are_utc() {
+        let at = |text| parse_event_time(text).map(|t| t.to_rfc3339());
+        assert_eq!(
+            at("2023-01-10T20:10:41Z").unwrap(),
+            "2023-01-10T20:10:41+00:00"
+        );
+        assert_eq!(
+            at("2023-01-10 20:10:41").unwrap(),
+            "2023-01-10T20:10:41+00:00"
+        );
+        assert_eq!(
+            at("2021-01-24 04:55:45.250").unwrap(),
+            "2021-01-24T04:55:45.250+00:00"
+        );
+        assert_eq!(
+            at("2023-01-10T22:10:41+02:00").unwrap(),
+            "2023-01-10T20:10:41+00:00"
+        );
+        assert_eq!(at("last tuesday"), None);
     }
 
     #[test]

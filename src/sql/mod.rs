@@ -417,7 +417,8 @@ fn construct(dialect: Dialect, name: &str, a: &[String]) -> String {
         ("STARTS", Spark) => format!("startswith({}, {})", a[0], a[1]),
         ("STARTS", Athena) => format!("starts_with({}, {})", a[0], a[1]),
         ("TS", Spark) => format!("try_to_timestamp({})", a[0]),
-        ("TS", Athena) => format!("try(from_iso8601_timestamp({}))", a[0]),
+        // window::parse_event_time: ISO 8601, with `T` or a space, UTC without an offset.
+        ("TS", Athena) => format!("try(from_iso8601_timestamp(replace({}, ' ', 'T')))", a[0]),
         ("TS_TEXT", Spark) => format!("date_format({}, \"yyyy-MM-dd'T'HH:mm:ss'Z'\")", a[0]),
         ("TS_TEXT", Athena) => format!(
             "date_format({} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%i:%sZ')",

@@ -4,7 +4,7 @@
 //! form), and by DuckDB (the Athena form translated by sqlglot). The scenarios of
 //! `history.rs` (tag calls, sessions, duplicates, snapshots) are compared there.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
@@ -45,6 +45,43 @@ fn findings(path: &Path) -> BTreeSet<Row> {
         "resource_product",
     ];
     string_columns(path, names).into_iter().collect()
+}
+
+/// Every row of a findings file with its cells as text (times in epoch milliseconds), but
+/// `source`, which the scan gives with the record's position and the engines without; and
+/// the names of its columns, in order.
+fn whole_rows(path: &Path) -> (Vec<String>, BTreeMap<Vec<Option<String>>, usize>) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let frame = ParquetReader::new(file).finish().unwrap();
+    let names = frame
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let cells: Vec<Vec<Option<String>>> = frame
+        .columns()
+        .iter()
+        .filter(|c| c.name().as_str() != "source")
+        .map(|column| {
+            let column = match column.dtype() {
+                DataType::Datetime(_, zone) => column
+                    .cast(&DataType::Datetime(TimeUnit::Milliseconds, zone.clone()))
+                    .and_then(|c| c.cast(&DataType::Int64))
+                    .unwrap(),
+                _ => column.clone(),
+            };
+            let text = column.cast(&DataType::String).unwrap();
+            let text = text.str().unwrap();
+            text.iter().map(|v| v.map(str::to_string)).collect()
+        })
+        .collect();
+    let mut rows = BTreeMap::new();
+    for i in 0..frame.height() {
+        *rows
+            .entry(cells.iter().map(|c| c[i].clone()).collect())
+            .or_insert(0) += 1;
+    }
+    (names, rows)
 }
 
 fn scan(paths: &[&Path], inventory: &Path, out: &Path, extra: &[&str]) {
@@ -156,16 +193,28 @@ fn compare(
     dir: &Path,
     extra: &[&str],
 ) {
-    scan(paths, inventory, &dir.join(format!("{what}-scan")), extra);
-    let expected = findings(&dir.join(format!("{what}-scan/findings.parquet")));
+    let scanned = dir.join(format!("{what}-scan/findings.parquet"));
+    scan(paths, inventory, scanned.parent().unwrap(), extra);
+    let expected = findings(&scanned);
+    let (columns, whole) = whole_rows(&scanned);
     for engine in ["duckdb", "spark"] {
         let out = dir.join(format!("{what}-{engine}"));
         let said = sql_scan(engine, paths, inventory, &out, extra);
         assert!(said.contains(&format!("records {records},")), "{said}");
-        assert_same(
-            &format!("{what}, {engine}"),
-            &expected,
-            &findings(&out.join("findings.parquet")),
+        let found = out.join("findings.parquet");
+        assert_same(&format!("{what}, {engine}"), &expected, &findings(&found));
+        // The same columns, and every cell of every row the same (but `source`).
+        let (engine_columns, engine_whole) = whole_rows(&found);
+        assert_eq!(engine_columns, columns, "{what}, {engine}");
+        let differ: Vec<_> = whole
+            .iter()
+            .filter(|(row, n)| engine_whole.get(*row) != Some(n))
+            .take(5)
+            .collect();
+        assert!(
+            differ.is_empty() && whole.len() == engine_whole.len(),
+            "{what}, {engine}: rows the scan has that SQL has not (of {}): {differ:#?}",
+            whole.len()
         );
     }
 }
