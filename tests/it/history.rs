@@ -687,6 +687,19 @@ fn session_tags_along_a_role_chain_and_one_finding_per_access() {
     let saml_user = json!({"type": "SAMLUser", "principalId": "x:jane@example.com", "userName": "jane@example.com",
         "identityProvider": "arn:aws:iam::111122223333:saml-provider/AWSSSO_0123_DO_NOT_DELETE"});
     let sso = || session(A, sso_role, "ASIAIC");
+    // `who` takes `role` as jane; the new session's key is `key`.
+    let assume_role = |id: &str, time: &str, who: Value, role: &str, key: &str| {
+        record(
+            id,
+            time,
+            who,
+            "sts.amazonaws.com",
+            "AssumeRole",
+            json!({
+            "requestParameters": {"roleArn": role, "roleSessionName": "jane"},
+            "responseElements": {"credentials": {"accessKeyId": key}}}),
+        )
+    };
     let chained = || session(A, "deployer", "ASIACHAIN");
     // The owner's copy names only the caller's account, as CloudTrail often logs it: the
     // principal comes from the caller's copy.
@@ -722,29 +735,11 @@ fn session_tags_along_a_role_chain_and_one_finding_per_access() {
         ),
         access("ic-1", &at(1, 2), sso(), b_bbb),
         // She assumes the deployer role (bbb in IAM): the transitive aaa overrides it.
-        record(
-            "chain",
-            &at(1, 3),
-            sso(),
-            "sts.amazonaws.com",
-            "AssumeRole",
-            json!({
-            "requestParameters": {"roleArn": deployer, "roleSessionName": "jane"},
-            "responseElements": {"credentials": {"accessKeyId": "ASIACHAIN"}}}),
-        ),
+        assume_role("chain", &at(1, 3), sso(), &deployer, "ASIACHAIN"),
         access("chain-1", &at(1, 4), chained(), b_aaa),
         access("chain-2", &at(1, 5), chained(), b_bbb),
         // And from there the ops role (bbb): a third session down the chain, still aaa.
-        record(
-            "chain-ops",
-            &at(1, 7),
-            chained(),
-            "sts.amazonaws.com",
-            "AssumeRole",
-            json!({
-            "requestParameters": {"roleArn": ops, "roleSessionName": "jane"},
-            "responseElements": {"credentials": {"accessKeyId": "ASIAOPS"}}}),
-        ),
+        assume_role("chain-ops", &at(1, 7), chained(), &ops, "ASIAOPS"),
         access("ops-1", &at(1, 8), session(A, "ops", "ASIAOPS"), b_bbb),
         // A deployer session that began before the window: the role's own tag.
         access("old-1", &at(1, 6), session(A, "deployer", "ASIAOLD"), b_aaa),

@@ -273,6 +273,52 @@ fn sql_finds_what_the_scan_finds_on_a_generated_100k_corpus() {
     );
 }
 
+/// An extractor the query cannot express (more vars than it fills) is named in the query's
+/// header and on stderr, never dropped silently.
+#[test]
+fn a_rule_the_sql_cannot_express_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = r#"
+[[rule]]
+id = "example-five-vars"
+source = "example.amazonaws.com"
+description = "A template of five vars."
+events = ["DoThing"]
+
+  [[rule.extract]]
+  path = "requestParameters.e"
+  vars = { a = "requestParameters.a", b = "requestParameters.b", c = "requestParameters.c", d = "requestParameters.d", f = "requestParameters.f" }
+  arn = "arn:{partition}:example:{region}:{account}:thing/{a}/{b}/{c}/{d}/{f}/{value}"
+
+  [[rule.test]]
+  name = "hand-written"
+  event = '{"awsRegion": "us-east-1", "eventName": "DoThing", "eventSource": "example.amazonaws.com", "recipientAccountId": "123456789012", "requestParameters": {"a": "1", "b": "2", "c": "3", "d": "4", "f": "5", "e": "x"}}'
+  expect = ["arn:aws:example:us-east-1:123456789012:thing/1/2/3/4/5/x"]
+"#;
+    let file = dir.path().join("wide.toml");
+    std::fs::write(&file, rule).unwrap();
+    for dialect in ["athena", "spark"] {
+        let run = tagtrail(
+            dir.path(),
+            &[
+                "sql",
+                "--dialect",
+                dialect,
+                "--add-rules",
+                file.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+        let said = "not translated: rule example-five-vars: extractor 1 takes 5 vars";
+        assert!(stdout(&run).contains(&format!("-- {said}")), "{dialect}");
+        assert!(
+            stderr(&run).contains("rule=example-five-vars"),
+            "{}",
+            stderr(&run)
+        );
+    }
+}
+
 #[test]
 fn the_athena_form_parses_as_trino_and_its_tables_as_athena_ddl() {
     let dir = tempfile::tempdir().unwrap();
