@@ -757,6 +757,19 @@ fn session_tags_along_a_role_chain_and_one_finding_per_access() {
         &["duckdb", "spark"],
     );
     let sso_arn = format!("arn:aws:iam::{A}:role/{sso_role}");
+    // jane, aaa by her session tags down the chain, on something of bbb.
+    let aaa_by_session_on_bbb = |id: &str, arn: &str| {
+        row([
+            id,
+            "product-mismatch",
+            arn,
+            "aaa",
+            "bbb",
+            "session",
+            "current",
+            "",
+        ])
+    };
     let expected: BTreeSet<Row> = [
         // The sign-in itself: jane is aaa by her attributes; the role she takes is untagged.
         row([
@@ -769,57 +782,12 @@ fn session_tags_along_a_role_chain_and_one_finding_per_access() {
             "current",
             "",
         ]),
-        row([
-            "ic-1",
-            "product-mismatch",
-            b_bbb,
-            "aaa",
-            "bbb",
-            "session",
-            "current",
-            "",
-        ]),
+        aaa_by_session_on_bbb("ic-1", b_bbb),
         // Taking a role of another product is an access across products.
-        row([
-            "chain",
-            "product-mismatch",
-            &deployer,
-            "aaa",
-            "bbb",
-            "session",
-            "current",
-            "",
-        ]),
-        row([
-            "chain-2",
-            "product-mismatch",
-            b_bbb,
-            "aaa",
-            "bbb",
-            "session",
-            "current",
-            "",
-        ]),
-        row([
-            "chain-ops",
-            "product-mismatch",
-            &ops,
-            "aaa",
-            "bbb",
-            "session",
-            "current",
-            "",
-        ]),
-        row([
-            "ops-1",
-            "product-mismatch",
-            b_bbb,
-            "aaa",
-            "bbb",
-            "session",
-            "current",
-            "",
-        ]),
+        aaa_by_session_on_bbb("chain", &deployer),
+        aaa_by_session_on_bbb("chain-2", b_bbb),
+        aaa_by_session_on_bbb("chain-ops", &ops),
+        aaa_by_session_on_bbb("ops-1", b_bbb),
         row([
             "old-1",
             "product-mismatch",
