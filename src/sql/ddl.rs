@@ -52,11 +52,15 @@ pub const TRAIL_COLUMNS: &[(&str, &str)] = &[
 
 /// The CloudTrail table's schema in Spark's DDL form (`name type, ...`).
 pub fn trail_schema() -> String {
-    TRAIL_COLUMNS
-        .iter()
+    column_list(TRAIL_COLUMNS.iter().copied(), ", ")
+}
+
+/// `` `name` type `` for each column, joined by `separator`: a table's columns in DDL.
+fn column_list<'a>(columns: impl Iterator<Item = (&'a str, &'a str)>, separator: &str) -> String {
+    columns
         .map(|(name, kind)| format!("`{name}` {kind}"))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(separator)
 }
 
 /// Where the trail lies and which of its partitions exist.
@@ -81,13 +85,9 @@ pub fn trail_table_ddl(layout: &TrailLayout) -> String {
         .as_deref()
         .map(|o| format!("{o}/"))
         .unwrap_or_default();
-    let columns = TRAIL_COLUMNS
-        .iter()
-        .map(|(name, kind)| format!("  `{name}` {kind}"))
-        .collect::<Vec<_>>()
-        .join(",\n");
+    let columns = column_list(TRAIL_COLUMNS.iter().copied(), ",\n  ");
     format!(
-        "CREATE EXTERNAL TABLE IF NOT EXISTS cloudtrail (\n{columns}\n)\n\
+        "CREATE EXTERNAL TABLE IF NOT EXISTS cloudtrail (\n  {columns}\n)\n\
          PARTITIONED BY (`account` string, `region` string, `timestamp` string)\n\
          ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'\n\
          STORED AS INPUTFORMAT 'com.amazon.emr.cloudtrail.CloudTrailInputFormat'\n\
@@ -112,6 +112,12 @@ pub fn trail_table_ddl(layout: &TrailLayout) -> String {
     )
 }
 
+/// The columns of a table of tagtrail's (kinds `int`, `boolean`, `timestamp`, `string`) in
+/// Hive's types, as Athena's DDL and Spark's schemas write them.
+fn hive_columns<'a>(columns: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    column_list(columns.map(|(name, kind)| (name, hive_type(kind))), ", ")
+}
+
 fn hive_type(kind: &str) -> &'static str {
     match kind {
         "int" => "int",
@@ -129,11 +135,7 @@ pub fn data_tables_ddl(location: &str) -> String {
     let root = location.trim_end_matches('/');
     let mut out = String::new();
     for (table, columns) in TABLES {
-        let columns = columns
-            .iter()
-            .map(|(name, kind)| format!("`{name}` {}", hive_type(kind)))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = hive_columns(columns.iter().copied());
         out.push_str(&format!(
             "CREATE EXTERNAL TABLE IF NOT EXISTS {table} ({columns})\n\
              ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\n\
@@ -144,11 +146,7 @@ pub fn data_tables_ddl(location: &str) -> String {
         ("tagtrail_inventory", INVENTORY_SCHEMA),
         ("tagtrail_kms_aliases", ALIAS_SCHEMA),
     ] {
-        let columns = schema
-            .iter()
-            .map(|(name, kind, _)| format!("`{name}` {}", hive_type(kind)))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = hive_columns(schema.iter().map(|(name, kind, _)| (*name, *kind)));
         out.push_str(&format!(
             "CREATE EXTERNAL TABLE IF NOT EXISTS {table} ({columns})\n\
              STORED AS PARQUET\n\
@@ -162,12 +160,10 @@ pub fn data_tables_ddl(location: &str) -> String {
 pub fn spark_schemas() -> serde_json::Value {
     let mut out = serde_json::Map::new();
     for (table, columns) in TABLES {
-        let schema = columns
-            .iter()
-            .map(|(name, kind)| format!("{name} {}", hive_type(kind)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        out.insert(table.to_string(), schema.into());
+        out.insert(
+            table.to_string(),
+            hive_columns(columns.iter().copied()).into(),
+        );
     }
     out.into()
 }

@@ -73,7 +73,8 @@ pub fn query(
         .replace("{{leaves}}", &leaves(dialect, tables.depth))
         .replace("{{render}}", &render(tables.groups))
         .replace("{{session_chain}}", &session_chain(CHAIN_HOPS))
-        .replace("{{chain_hops}}", &CHAIN_HOPS.to_string());
+        .replace("{{chain_hops}}", &CHAIN_HOPS.to_string())
+        .replace("{{findings_columns}}", &findings_columns());
     // The tag key goes in after the constructs are printed: it is the user's text.
     let (open, close, key) = if tag_key.case_insensitive {
         ("lower(trim(", "))", tag_key.key.trim().to_lowercase())
@@ -88,6 +89,15 @@ pub fn query(
         Dialect::Athena => header + &printed + "\n",
         Dialect::Spark => header + &materialized(&printed),
     }
+}
+
+/// The columns of the findings report, in its order: the query's result.
+fn findings_columns() -> String {
+    crate::report::SCHEMA
+        .iter()
+        .map(|(name, _, _)| *name)
+        .collect::<Vec<_>>()
+        .join(",\n  ")
 }
 
 /// How many sessions deep the query follows a role chain.
@@ -163,26 +173,11 @@ fn split_ctes(query: &str) -> (Vec<(String, String)>, String) {
         if name.contains(char::is_whitespace) {
             break;
         }
-        let body_start = open + " AS (".len();
-        let (mut depth, mut quoted, mut end) = (1, false, None);
-        for (i, c) in trimmed[body_start..].char_indices() {
-            match c {
-                '\'' => quoted = !quoted,
-                '(' if !quoted => depth += 1,
-                ')' if !quoted => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = Some(body_start + i);
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        let end = end.expect("balanced parentheses");
+        let body_open = open + " AS ".len();
+        let end = body_open + parenthesis(&trimmed[body_open..]).1;
         steps.push((
             name.to_string(),
-            trimmed[body_start..end].trim().to_string(),
+            trimmed[body_open + 1..end].trim().to_string(),
         ));
         rest = trimmed[end + 1..].trim_start();
         match rest.strip_prefix(',') {
@@ -377,10 +372,20 @@ fn expand(dialect: Dialect, text: &str) -> String {
 
 /// `(a, b(c, d), 'e,f')` → (["a", "b(c, d)", "'e,f'"], length consumed).
 fn split_args(text: &str) -> (Vec<String>, usize) {
-    let mut args = Vec::new();
-    let mut depth = 0;
-    let mut quoted = false;
-    let mut start = 1;
+    let (commas, close) = parenthesis(text);
+    let starts = std::iter::once(0).chain(commas.iter().copied());
+    let ends = commas.iter().copied().chain([close]);
+    let args = starts
+        .zip(ends)
+        .map(|(start, end)| text[start + 1..end].trim().to_string())
+        .collect();
+    (args, close + 1)
+}
+
+/// In `text`, which opens with `(`: where the commas directly inside that parenthesis are,
+/// and where the `)` that closes it is. Quoted text is passed over.
+fn parenthesis(text: &str) -> (Vec<usize>, usize) {
+    let (mut depth, mut quoted, mut commas) = (0, false, Vec::new());
     for (i, c) in text.char_indices() {
         match c {
             '\'' => quoted = !quoted,
@@ -388,18 +393,14 @@ fn split_args(text: &str) -> (Vec<String>, usize) {
             ')' if !quoted => {
                 depth -= 1;
                 if depth == 0 {
-                    args.push(text[start..i].trim().to_string());
-                    return (args, i + 1);
+                    return (commas, i);
                 }
             }
-            ',' if !quoted && depth == 1 => {
-                args.push(text[start..i].trim().to_string());
-                start = i + 1;
-            }
+            ',' if !quoted && depth == 1 => commas.push(i),
             _ => {}
         }
     }
-    panic!("unbalanced construct in the query: {text}")
+    panic!("unbalanced parentheses in the query: {text}")
 }
 
 /// What an ARN looks like (arn::Arn::parse): partition, service and resource not empty.

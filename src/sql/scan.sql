@@ -700,27 +700,10 @@ all_findings AS (
     error_code, read_only, source
   FROM tag_change_findings
 )
-SELECT
-  event_time,
-  event_id,
-  event_source,
-  event_name,
-  aws_region,
-  account_id,
-  principal_arn,
-  principal_type,
-  principal_account,
-  cross_account,
-  principal_product,
-  principal_tag_source,
-  resource_arn,
-  resource_product,
-  resource_tag_source,
-  previous_resource_product,
-  kind,
-  resolved_via,
-  error_code,
-  COALESCE(@RLIKE(lower(error_code), @RE('accessdenied|unauthorized|^authfailure$|^forbidden$')), false) AS denied,
-  read_only,
-  source
-FROM all_findings
+-- The columns of findings.parquet (report::SCHEMA), in its order.
+SELECT {{findings_columns}}
+FROM (
+  SELECT a.*,
+    COALESCE(@RLIKE(lower(error_code), @RE('accessdenied|unauthorized|^authfailure$|^forbidden$')), false) AS denied
+  FROM all_findings a
+) f

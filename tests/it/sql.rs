@@ -17,19 +17,26 @@ use crate::{root, stderr, stdout, tagtrail};
 /// resource_product).
 type Row = [Option<String>; 5];
 
+fn read_parquet(path: &Path) -> DataFrame {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ParquetReader::new(file).finish().unwrap()
+}
+
+/// The cells of a string column.
+fn strings(column: &Column) -> Vec<Option<String>> {
+    let column = column.str().unwrap();
+    column.iter().map(|v| v.map(str::to_string)).collect()
+}
+
 /// The string columns `names` of a findings file, row by row.
 pub(crate) fn string_columns<const N: usize>(
     path: &Path,
     names: [&str; N],
 ) -> Vec<[Option<String>; N]> {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let frame = ParquetReader::new(file).finish().unwrap();
+    let frame = read_parquet(path);
     let cols: Vec<Vec<Option<String>>> = names
         .iter()
-        .map(|name| {
-            let column = frame.column(name).unwrap().str().unwrap();
-            column.iter().map(|v| v.map(str::to_string)).collect()
-        })
+        .map(|name| strings(frame.column(name).unwrap()))
         .collect();
     (0..frame.height())
         .map(|i| std::array::from_fn(|c| cols[c][i].clone()))
@@ -51,8 +58,7 @@ fn findings(path: &Path) -> BTreeSet<Row> {
 /// `source`, which the scan gives with the record's position and the engines without; and
 /// the names of its columns, in order.
 fn whole_rows(path: &Path) -> (Vec<String>, BTreeMap<Vec<Option<String>>, usize>) {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let frame = ParquetReader::new(file).finish().unwrap();
+    let frame = read_parquet(path);
     let names = frame
         .get_column_names()
         .iter()
@@ -70,9 +76,7 @@ fn whole_rows(path: &Path) -> (Vec<String>, BTreeMap<Vec<Option<String>>, usize>
                     .unwrap(),
                 _ => column.clone(),
             };
-            let text = column.cast(&DataType::String).unwrap();
-            let text = text.str().unwrap();
-            text.iter().map(|v| v.map(str::to_string)).collect()
+            strings(&column.cast(&DataType::String).unwrap())
         })
         .collect();
     let mut rows = BTreeMap::new();
