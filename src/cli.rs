@@ -395,8 +395,10 @@ pub struct ResolveArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Validate every rule file and report every problem at once, at file:line:column.
-    Check(RulesArgs),
+    /// Validate every rule file and report every problem at once, at file:line:column; with
+    /// --records, also hold every ARN the rules build from those records against the SAR's ARN
+    /// formats and the full ARNs the records themselves hold (no labels needed).
+    Check(CheckArgs),
     /// Run every test case embedded in the rule files.
     Test(RulesArgs),
     /// Share of resource-targeting calls resolved in a set of records, overall and per service,
@@ -411,6 +413,26 @@ pub enum RulesCommand {
     Learn(LearnArgs),
     /// Print the JSON Schema of rule files (committed as rules/schema.json).
     Schema,
+    /// Write the generated pack from the candidates `scripts/generate_rules.py` proposes,
+    /// each held against real records and AWS's examples with the engine itself.
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The candidates (JSON), as scripts/generate_rules.py writes them.
+    #[arg(long, value_name = "FILE")]
+    pub candidates: PathBuf,
+    /// Real records the rules are held against.
+    #[arg(long, value_name = "PATH", default_value = "tests/corpus")]
+    pub records: Vec<PathBuf>,
+    /// The evaluation folder (examples.jsonl.gz, truth.json) whose examples become cases.
+    #[arg(long, value_name = "DIR", default_value = "tests/eval")]
+    pub examples: PathBuf,
+    /// The rule file to write.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -453,8 +475,13 @@ pub struct LearnArgs {
 #[derive(Debug, Args)]
 pub struct CoverageArgs {
     /// Records to measure on (files or folders, any container).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "universe")]
     pub paths: Vec<PathBuf>,
+    /// Instead of records: the pack's reach over the whole API surface, the share of the
+    /// Service Authorization Reference's resource-targeting actions that have a rule, per
+    /// IAM prefix.
+    #[arg(long, conflicts_with_all = ["paths", "rules_only"])]
+    pub universe: bool,
     /// Rule folder [default: the rule pack built into tagtrail].
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
@@ -488,6 +515,24 @@ pub struct DiffArgs {
     /// The lost or changed resolutions are intended: report them but exit 0.
     #[arg(long)]
     pub accept: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The rule folder [default: `rules`; with --records, the rule pack built into tagtrail].
+    pub dir: Option<PathBuf>,
+    /// Records (files or folders, any container) to check the rules on.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub records: Vec<PathBuf>,
+    /// With --records: rule files (or folders of them) loaded beside the rule set.
+    #[arg(long, value_name = "FILE", action = clap::ArgAction::Append, requires = "records")]
+    pub add_rules: Vec<PathBuf>,
+    /// With --records: how many calls and records the text lists.
+    #[arg(long, default_value_t = 30)]
+    pub most: usize,
+    /// Output for people, for programs, or GitHub workflow annotations.
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
 }

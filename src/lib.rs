@@ -27,6 +27,7 @@ pub mod principal;
 pub mod report;
 pub mod resolve;
 pub mod ruleset;
+pub mod sar;
 #[cfg(feature = "reports")]
 pub mod scan;
 #[cfg(feature = "reports")]

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::sar::targets_resource;
 use crate::resolve::ResolvedEvent;
+use crate::ruleset::RuleSet;
+use crate::sar::{self, targets_resource};
 
 /// What coverage needs of one resolved record.
 #[derive(Debug, Clone)]
@@ -190,6 +191,82 @@ impl Coverage {
     }
 }
 
+/// The pack's reach over the whole API surface: of the SAR's actions that act on a resource
+/// type, those a rule covers (a rule for the call, or a rule for every call of its source),
+/// overall and per IAM prefix. What a trail may hold outside it stays unresolved.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Universe {
+    pub actions: u64,
+    pub with_rule: u64,
+    /// with_rule / actions.
+    pub share: f64,
+    pub by_prefix: BTreeMap<String, ServiceCoverage>,
+}
+
+impl Universe {
+    pub fn of(rules: &RuleSet) -> Self {
+        let mut covered = std::collections::HashSet::new();
+        let mut whole_prefixes = std::collections::HashSet::new();
+        for (source, event, rule, _) in rules.calls() {
+            if rule.no_resource {
+                continue;
+            }
+            if event == "*" {
+                whole_prefixes.insert(crate::arn::service_of(source).to_string());
+            } else {
+                covered.insert(sar::iam_action(source, event));
+            }
+        }
+        let mut out = Universe::default();
+        for action in sar::actions() {
+            let prefix = action.split(':').next().unwrap_or(action);
+            let entry = out.by_prefix.entry(prefix.to_string()).or_default();
+            entry.resource_targeting += 1;
+            out.actions += 1;
+            if covered.contains(action) || whole_prefixes.contains(prefix) {
+                entry.resolved += 1;
+                out.with_rule += 1;
+            }
+        }
+        out.share = ratio(out.with_rule, out.actions);
+        for p in out.by_prefix.values_mut() {
+            p.coverage = ratio(p.resolved, p.resource_targeting);
+        }
+        out
+    }
+
+    /// The report for people: the share, then the prefixes with most actions left out.
+    pub fn to_text(&self, most: usize) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "resource-targeting actions in the Service Authorization Reference {}; with a rule {}: {:.1}%",
+            self.actions,
+            self.with_rule,
+            100.0 * self.share
+        );
+        let mut rows: Vec<_> = self.by_prefix.iter().collect();
+        rows.sort_by_key(|(name, c)| (std::cmp::Reverse(c.resource_targeting - c.resolved), *name));
+        let _ = writeln!(
+            s,
+            "
+{:<36} {:>8} {:>10} {:>7}  (most actions without a rule first; --format json lists all)",
+            "IAM prefix", "actions", "with rule", "share"
+        );
+        for (name, c) in rows.into_iter().take(most) {
+            let _ = writeln!(
+                s,
+                "{name:<36} {:>8} {:>10} {:>6.1}%",
+                c.resource_targeting,
+                c.resolved,
+                100.0 * c.coverage
+            );
+        }
+        s
+    }
+}
+
 fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 {
         1.0
@@ -226,6 +303,19 @@ mod tests {
             Some(true)
         );
         assert_eq!(targets_resource("nothing.amazonaws.com", "DoIt"), None);
+    }
+
+    #[test]
+    fn the_pack_reaches_most_of_the_api_surface_and_names_the_rest() {
+        let rules = RuleSet::builtin().unwrap();
+        let u = Universe::of(&rules);
+        assert!(u.actions > 10_000, "{}", u.actions);
+        let ec2 = &u.by_prefix["ec2"];
+        assert_eq!(
+            ec2.resolved, ec2.resource_targeting,
+            "the `*` rule covers EC2"
+        );
+        assert!(u.share > 0.3 && u.share < 1.0, "{}", u.share);
     }
 
     #[test]

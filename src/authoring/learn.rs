@@ -21,12 +21,13 @@ use crate::event::Event;
 use crate::inventory::Inventory;
 use crate::pipeline::{self, Inputs, Plan};
 use crate::resolve::{ResolvedEvent, Resolver, Sources, Unresolved};
+use crate::ruleset::raw::{RawExtractor, RawRule, RawRuleFile, RawTest};
 use crate::ruleset::{LazyRecord, Node, Record, RuleSet};
 use crate::source::{SourceError, Window};
 use crate::tally::Tally;
 
-use super::sar;
 use super::scaffold::{kebab, trim_record};
+use crate::sar;
 
 /// Values of one record walked at most: a bound on a huge response.
 const MAX_VALUES: usize = 2_000;
@@ -213,15 +214,16 @@ const USER_NAME: &str = "requestParameters.userName";
 /// What no trail teaches, because the value is the caller's own: IAM's calls on a user act on
 /// the calling user when `userName` is left out (IAM API reference, e.g. GetUser, ListAccessKeys).
 /// Added to every learned rule that reads `userName`, as the hand-written `iam-user` rule has it.
-const CALLER_USER: &str = r#"
-  # Without userName, IAM acts on the calling user itself.
-  [[rule.extract]]
-  path = "userIdentity.arn"
-  unless = ["requestParameters.userName"]
-  regex = '^arn:(?P<p>[^:]+):iam::(?P<a>\d{12}):user/(?P<rest>.+)$'
-  accept_arn = false
-  arn = "arn:{p}:iam::{a}:user/{rest}"
-"#;
+fn caller_user() -> RawExtractor {
+    RawExtractor {
+        path: "userIdentity.arn".into(),
+        unless: vec![USER_NAME.into()],
+        regex: Some(r"^arn:(?P<p>[^:]+):iam::(?P<a>\d{12}):user/(?P<rest>.+)$".into()),
+        accept_arn: Some(false),
+        arn: Some("arn:{p}:iam::{a}:user/{rest}".into()),
+        ..RawExtractor::default()
+    }
+}
 
 /// Whether a template names an IAM type whose path the inventory completes.
 fn completes_path(template: &str) -> bool {
@@ -650,10 +652,15 @@ fn rules_of(learned: &Learned) -> Vec<LearnedRule<'_>> {
 /// taught them: each case expects what the rule finds in its record, and is kept only where
 /// that includes what the record taught.
 pub fn to_toml(learned: &Learned) -> String {
-    let mut out = String::from(
-        "# Learned by `tagtrail rules learn` from this team's trail and inventory. Review each rule\n\
-         # (paths, ARN templates, cases) before committing: `tagtrail rules test` runs the cases.\n",
-    );
+    let mut file = RawRuleFile {
+        header: vec![
+            "Learned by `tagtrail rules learn` from this team's trail and inventory. Review each rule"
+                .into(),
+            "(paths, ARN templates, cases) before committing: `tagtrail rules test` runs the cases."
+                .into(),
+        ],
+        ..RawRuleFile::default()
+    };
     let mut ids = BTreeSet::new();
     for rule in rules_of(learned) {
         let first = rule.proposals[0];
@@ -662,42 +669,37 @@ pub fn to_toml(learned: &Learned) -> String {
         let base = format!("learned-{service}-{}", kebab(leaf));
         let mut id = base.clone();
         let mut n = 2;
-        while !ids.insert(id.clone()) {
+        while ids.contains(&id) {
             id = format!("{base}-{n}");
             n += 1;
         }
-        let events: Vec<String> = rule.events.iter().map(|e| toml_string(e)).collect();
         let records: usize = rule.proposals.iter().map(|p| p.records).sum();
-        let mut text = format!(
-            "\n[[rule]]\nid = {}\nsource = {}\nlearned = true\ndescription = {}\nevents = [{}]\n",
-            toml_string(&id),
-            toml_string(rule.source),
-            toml_string(&format!(
+        let mut raw = RawRule {
+            id: id.clone(),
+            source: Some(rule.source.to_string()),
+            description: Some(format!(
                 "Learned from {records} match(es) in the trail, e.g. `{}` at {} -> {}.",
                 first.example_value, first.path, first.example_arn
             )),
-            events.join(", "),
-        );
+            events: rule.events.iter().map(|e| e.to_string()).collect(),
+            learned: true,
+            ..RawRule::default()
+        };
         for p in &rule.proposals {
-            text.push_str(&format!(
-                "\n  [[rule.extract]]\n  path = {}\n  arn = {}\n",
-                toml_string(&p.path),
-                toml_string(&p.template),
-            ));
-            if let Some(strip) = &p.strip_prefix {
-                text.push_str(&format!("  strip_prefix = {}\n", toml_string(strip)));
-            }
-            if let Some(parent) = &p.parent {
-                text.push_str(&format!(
-                    "  vars = {{ parent = {} }}\n",
-                    toml_string(parent)
-                ));
-            }
-            if completes_path(&p.template) {
-                text.push_str("  complete = \"path\"\n");
-            }
+            raw.extract.push(RawExtractor {
+                path: p.path.clone(),
+                arn: Some(p.template.clone()),
+                strip_prefix: p.strip_prefix.clone(),
+                vars: p
+                    .parent
+                    .iter()
+                    .map(|parent| ("parent".to_string(), parent.clone()))
+                    .collect(),
+                complete: completes_path(&p.template).then(|| "path".to_string()),
+                ..RawExtractor::default()
+            });
             if p.path == USER_NAME && p.template.ends_with(":user/{value}") {
-                text.push_str(CALLER_USER);
+                raw.extract.push(caller_user());
             }
         }
         let cases: Vec<&(Value, Vec<String>)> = rule
@@ -715,14 +717,19 @@ pub fn to_toml(learned: &Learned) -> String {
             continue;
         };
         // A rule is read only with a case; this one is replaced by the real ones below.
-        let probe = format!(
-            "{text}\n  [[rule.test]]\n  name = \"probe\"\n  event = {}\n  expect = []\n",
-            toml_string(&first_case.to_string())
-        );
-        let Ok(alone) = RuleSet::from_files(&[("learned.toml".into(), probe)]) else {
+        let mut probe = raw.clone();
+        probe.test = vec![RawTest {
+            name: Some("probe".into()),
+            event: first_case.to_string(),
+            ..RawTest::default()
+        }];
+        let probe = RawRuleFile {
+            rule: vec![probe],
+            ..RawRuleFile::default()
+        };
+        let Ok(alone) = RuleSet::from_files(&[("learned.toml".into(), probe.to_toml())]) else {
             continue;
         };
-        let mut tested = false;
         for (i, (record, taught)) in cases.into_iter().enumerate() {
             let json = record.to_string();
             let Ok(event) = Event::parse(&json) else {
@@ -745,33 +752,27 @@ pub fn to_toml(learned: &Learned) -> String {
             if !taught.iter().all(|a| found.contains(a)) {
                 continue;
             }
-            let quoted = |arns: &[String]| -> String {
-                arns.iter()
-                    .map(|a| toml_string(a))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            text.push_str(&format!(
-                "\n  [[rule.test]]\n  name = {}\n  event = {}\n",
-                toml_string(&format!("learned from record {}", i + 1)),
-                toml_string(&json),
-            ));
-            if rule.proposals.iter().any(|p| completes_path(&p.template)) {
-                text.push_str(&format!("  inventory = [{}]\n", quoted(taught)));
-            }
-            text.push_str(&format!("  expect = [{}]\n", quoted(&found)));
-            tested = true;
+            let completes = rule.proposals.iter().any(|p| completes_path(&p.template));
+            raw.test.push(RawTest {
+                name: Some(format!("learned from record {}", i + 1)),
+                event: json,
+                inventory: if completes {
+                    taught.clone()
+                } else {
+                    Vec::new()
+                },
+                expect: found,
+            });
         }
-        if tested {
-            out.push_str(&text);
+        if !raw.test.is_empty() {
+            ids.insert(id);
+            file.rule.push(raw);
         }
     }
-    out
-}
-
-/// A TOML basic string.
-fn toml_string(text: &str) -> String {
-    toml::Value::String(text.to_string()).to_string()
+    if file.rule.is_empty() {
+        return String::new();
+    }
+    file.to_toml()
 }
 
 /// The table for a person: kept proposals, those left out and why, ambiguous values, and the
@@ -1063,10 +1064,12 @@ mod tests {
             object.parent.as_deref(),
             Some("requestParameters.bucketName")
         );
-        assert!(
-            to_toml(&learned).contains(r#"vars = { parent = "requestParameters.bucketName" }"#),
-            "{}",
-            to_toml(&learned)
+        let text = to_toml(&learned);
+        let written = RuleSet::from_files(&[("learned.toml".into(), text.clone())]).unwrap();
+        assert_eq!(
+            written.rules()[0].extractors[0].vars[0].1.as_str(),
+            "requestParameters.bucketName",
+            "{text}"
         );
         let other = record(
             "s3.amazonaws.com",

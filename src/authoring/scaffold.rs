@@ -4,6 +4,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::ruleset::raw::{RawExtractor, RawRule, RawRuleFile, RawTest};
+
 /// The record fields a case keeps; the rest is noise in a rule file.
 const KEPT: &[&str] = &[
     "eventSource",
@@ -54,20 +56,13 @@ pub fn trim_record(record: &Value) -> Value {
     Value::Object(kept)
 }
 
-/// ARN formats per resource type, from the Service Authorization Reference:
-/// `<ARN service part>\t<resource type>\t<format>` lines (scripts/sar_targeting.py).
-const ARN_FORMATS: &str = include_str!("../../data/arn-formats.txt");
-
 /// Format variables too generic to say what a member holds.
 const GENERIC_VARS: &[&str] = &["resourceid", "resourcename", "resource", "id", "name"];
 
-/// A proposed extractor: where the value is, and how it becomes an ARN.
+/// A proposed extractor, and what the value names (for the reader).
 #[derive(Debug, Clone, PartialEq)]
 struct Candidate {
-    path: String,
-    /// The `arn = ...` or `arn_of = ...` line.
-    build: String,
-    /// What the value names, for the reader.
+    extract: RawExtractor,
     names: String,
 }
 
@@ -77,13 +72,6 @@ struct Candidate {
 /// the call only reads. Paths in the order the record holds them.
 fn candidates(record: &Value, event_source: &str, event_name: &str) -> Vec<Candidate> {
     let service = crate::arn::service_of(event_source);
-    let formats: Vec<(&str, &str)> = ARN_FORMATS
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.split('\t');
-            (f.next()? == service).then_some((f.next()?, f.next()?))
-        })
-        .collect();
     let mut sections = vec!["requestParameters"];
     if !crate::resolve::only_reads(event_name) {
         sections.push("responseElements");
@@ -99,27 +87,31 @@ fn candidates(record: &Value, event_source: &str, event_name: &str) -> Vec<Candi
     for (path, key, value) in values {
         if crate::arn::Arn::parse(&value).is_some_and(|a| a.service == service) {
             by_arn.push(Candidate {
-                path,
-                build: format!("arn_of = \"{service}\""),
+                extract: RawExtractor {
+                    path,
+                    arn_of: Some(service.to_string()),
+                    ..RawExtractor::default()
+                },
                 names: format!("an ARN of {service}: {value}"),
             });
             continue;
         }
-        let key = normalised(&key);
-        let named = formats.iter().find(|(_, format)| {
-            let vars = variables(format);
-            vars.len() == 1 && normalised(vars[0]) == key && !GENERIC_VARS.contains(&key.as_str())
-        });
-        if let Some((resource_type, format)) = named {
+        if GENERIC_VARS.contains(&normalised(&key).as_str()) {
+            continue;
+        }
+        if let Some(format) = crate::sar::format_named(service, &key) {
             by_name.push(Candidate {
-                path,
-                build: format!("arn = \"{}\"", template_of(format)),
-                names: format!("a {resource_type} by {value}"),
+                extract: RawExtractor {
+                    path,
+                    arn: Some(format.template()),
+                    ..RawExtractor::default()
+                },
+                names: format!("a {} by {value}", format.resource_type),
             });
         }
     }
     by_arn.extend(by_name);
-    by_arn.dedup_by(|a, b| a.path == b.path);
+    by_arn.dedup_by(|a, b| a.extract.path == b.extract.path);
     by_arn
 }
 
@@ -151,29 +143,6 @@ fn scalars(value: &Value, path: String, key: &str, out: &mut Vec<(String, String
     }
 }
 
-/// The variables of a SAR ARN format other than partition, region and account.
-fn variables(format: &str) -> Vec<&str> {
-    format
-        .split("${")
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(var, _)| var))
-        .filter(|var| !matches!(*var, "Partition" | "Region" | "Account"))
-        .collect()
-}
-
-/// A SAR format with one variable as a rule template: `{partition}`, `{region}`,
-/// `{account}`, the variable as `{value}`.
-fn template_of(format: &str) -> String {
-    let mut out = format
-        .replace("${Partition}", "{partition}")
-        .replace("${Region}", "{region}")
-        .replace("${Account}", "{account}");
-    for var in variables(format) {
-        out = out.replace(&format!("${{{var}}}"), "{value}");
-    }
-    out
-}
-
 fn normalised(name: &str) -> String {
     name.chars()
         .filter(char::is_ascii_alphanumeric)
@@ -181,42 +150,9 @@ fn normalised(name: &str) -> String {
         .collect()
 }
 
-/// The extractor tables of a new rule: the first candidate, the others commented out; without
-/// one, the first string of the request and a template to edit.
-fn extract_tables(record: &Value, event_source: &str, event_name: &str) -> String {
-    let found = candidates(record, event_source, event_name);
-    let Some((first, others)) = found.split_first() else {
-        let path = record
-            .get("requestParameters")
-            .and_then(Value::as_object)
-            .and_then(|m| {
-                m.iter()
-                    .find(|(_, v)| v.is_string())
-                    .map(|(k, _)| k.clone())
-            })
-            .map_or_else(
-                || "requestParameters.CHANGEME".into(),
-                |k| format!("requestParameters.{k}"),
-            );
-        let prefix = event_source.split('.').next().unwrap_or(event_source);
-        return format!(
-            "  [[rule.extract]]\n  path = \"{path}\"\n  arn = \"arn:{{partition}}:{prefix}:{{region}}:{{account}}:CHANGEME/{{value}}\"\n"
-        );
-    };
-    let mut out = format!(
-        "  # Proposed from the record: {}.\n  [[rule.extract]]\n  path = \"{}\"\n  {}\n",
-        first.names, first.path, first.build
-    );
-    for c in others {
-        out.push_str(&format!(
-            "\n  # Another candidate: {}.\n  # [[rule.extract]]\n  # path = \"{}\"\n  # {}\n",
-            c.names, c.path, c.build
-        ));
-    }
-    out
-}
-
-/// The text of a new rule file for `event_source` / `event_name`, its case taken from `record`.
+/// The text of a new rule file for `event_source` / `event_name`, its case taken from `record`:
+/// the first candidate extractor, the others commented out at the end; without one, the
+/// first string of the request and a template to edit.
 pub fn rule_file(
     event_source: &str,
     event_name: &str,
@@ -224,32 +160,69 @@ pub fn rule_file(
     from: &str,
 ) -> String {
     let prefix = event_source.split('.').next().unwrap_or(event_source);
-    let id = format!("{prefix}-{}", kebab(event_name));
     let record = record.map(trim_record).unwrap_or_else(|| {
         json!({"eventSource": event_source, "eventName": event_name, "awsRegion": "us-east-1",
                "recipientAccountId": "111122223333", "requestParameters": {}})
     });
-    let extract = extract_tables(&record, event_source, event_name);
-    let event = serde_json::to_string(&record).expect("JSON values serialise");
-    format!(
-        r#"# {event_source} {event_name}: scaffolded by `tagtrail rules new`.
-# Check the extractor (see rules/README.md; proposals come from the record and the Service
-# Authorization Reference's ARN formats), put the ARNs the record names in `expect`, and run
-# `tagtrail rules test`.
-source = "{event_source}"
-
-[[rule]]
-id = "{id}"
-description = "CHANGEME: what the calls touch and where the record names it."
-events = ["{event_name}"]
-
-{extract}
-  [[rule.test]]
-  name = "{event_name} ({from})"
-  event = '''{event}'''
-  expect = []
-"#
-    )
+    let found = candidates(&record, event_source, event_name);
+    let first = found.first().map_or_else(
+        || {
+            let member = record
+                .get("requestParameters")
+                .and_then(Value::as_object)
+                .and_then(|m| {
+                    m.iter()
+                        .find(|(_, v)| v.is_string())
+                        .map(|(k, _)| k.clone())
+                })
+                .unwrap_or_else(|| "CHANGEME".into());
+            RawExtractor {
+                path: format!("requestParameters.{member}"),
+                arn: Some(format!(
+                    "arn:{{partition}}:{prefix}:{{region}}:{{account}}:CHANGEME/{{value}}"
+                )),
+                ..RawExtractor::default()
+            }
+        },
+        |c| c.extract.clone(),
+    );
+    let mut header = vec![
+        format!("{event_source} {event_name}: scaffolded by `tagtrail rules new`."),
+        "Check the extractor (see rules/README.md; proposals come from the record and the Service"
+            .into(),
+        "Authorization Reference's ARN formats), put the ARNs the record names in `expect`, and run"
+            .into(),
+        "`tagtrail rules test`.".into(),
+    ];
+    if let Some(c) = found.first() {
+        header.push(format!("The extractor reads {}.", c.names));
+    }
+    let file = RawRuleFile {
+        header,
+        source: Some(event_source.to_string()),
+        rule: vec![RawRule {
+            id: format!("{prefix}-{}", kebab(event_name)),
+            description: Some(
+                "CHANGEME: what the calls touch and where the record names it.".into(),
+            ),
+            events: vec![event_name.to_string()],
+            extract: vec![first],
+            test: vec![RawTest {
+                name: Some(format!("{event_name} ({from})")),
+                event: serde_json::to_string(&record).expect("JSON values serialise"),
+                ..RawTest::default()
+            }],
+            ..RawRule::default()
+        }],
+    };
+    let mut text = file.to_toml();
+    for c in found.iter().skip(1) {
+        text.push_str(&format!("\n# Another candidate: {}.\n", c.names));
+        for line in c.extract.to_toml().lines() {
+            text.push_str(&format!("# {line}\n"));
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -276,6 +249,9 @@ mod tests {
                 ),
             "the detector's ARN format, from the member's name: {text}"
         );
+        let set = RuleSet::from_files(&[("new.toml".into(), text.clone())])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.rules()[0].source, "guardduty.amazonaws.com");
         assert!(
             !text.contains("sourceIPAddress") && !text.contains("AKIA"),
             "trimmed: {text}"
@@ -291,7 +267,7 @@ mod tests {
                 "layers": ["arn:aws:lambda:us-east-1:111122223333:layer:l:1"]},
             "responseElements": {"uUID": "u-1", "functionArn": "arn:aws:lambda:us-east-1:111122223333:function:f"}});
         let found = candidates(&record, "lambda.amazonaws.com", "CreateEventSourceMapping");
-        let paths: Vec<&str> = found.iter().map(|c| c.path.as_str()).collect();
+        let paths: Vec<&str> = found.iter().map(|c| c.extract.path.as_str()).collect();
         assert_eq!(
             paths,
             [
@@ -301,11 +277,17 @@ mod tests {
                 "responseElements.uUID"
             ]
         );
-        assert_eq!(found[0].build, "arn_of = \"lambda\"");
+        assert_eq!(found[0].extract.arn_of.as_deref(), Some("lambda"));
         // `uUID` is the variable of `event-source-mapping:${UUID}`.
-        assert!(found[3].build.contains(":event-source-mapping:{value}"));
+        assert!(found[3]
+            .extract
+            .arn
+            .as_deref()
+            .is_some_and(|a| a.contains(":event-source-mapping:{value}")));
         let read = candidates(&record, "lambda.amazonaws.com", "GetEventSourceMapping");
-        assert!(read.iter().all(|c| c.path.starts_with("requestParameters")));
+        assert!(read
+            .iter()
+            .all(|c| c.extract.path.starts_with("requestParameters")));
         let text = rule_file(
             "lambda.amazonaws.com",
             "CreateEventSourceMapping",
@@ -313,6 +295,10 @@ mod tests {
             "r",
         );
         assert!(text.contains("# Another candidate"), "{text}");
+        assert!(
+            text.contains("# [[rule.extract]]\n# path = \"requestParameters.functionName\""),
+            "{text}"
+        );
         RuleSet::from_files(&[("new.toml".into(), text)]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(kebab("GetObject"), "get-object");
     }

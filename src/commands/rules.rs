@@ -15,7 +15,8 @@ use tagtrail::ruleset::{self, Diagnostic, RuleSet};
 use tagtrail::source::Window;
 
 use crate::cli::{
-    CoverageArgs, DiffArgs, LearnArgs, NewArgs, OutputFormat, RulesArgs, RulesCommand,
+    CheckArgs, CoverageArgs, DiffArgs, GenerateArgs, LearnArgs, NewArgs, OutputFormat, RulesArgs,
+    RulesCommand,
 };
 
 use super::load_rules;
@@ -29,6 +30,7 @@ pub fn run(command: RulesCommand) -> Result<u8> {
         RulesCommand::Diff(args) => rules_diff(args),
         RulesCommand::New(args) => rules_new(args),
         RulesCommand::Learn(args) => rules_learn(args),
+        RulesCommand::Generate(args) => rules_generate(args),
         RulesCommand::Schema => {
             println!(
                 "{}",
@@ -93,8 +95,12 @@ fn check(dir: &Path) -> Result<(RuleSet, Vec<Diagnostic>, usize)> {
     Ok((set, diagnostics, files.len()))
 }
 
-fn rules_check(args: RulesArgs) -> Result<u8> {
-    let (set, diagnostics, files) = check(&args.dir)?;
+fn rules_check(args: CheckArgs) -> Result<u8> {
+    if !args.records.is_empty() {
+        return check_on_records(args);
+    }
+    let dir = args.dir.unwrap_or_else(|| PathBuf::from("rules"));
+    let (set, diagnostics, files) = check(&dir)?;
     print_diagnostics(&diagnostics, args.format)?;
     if diagnostics.is_empty() && args.format == OutputFormat::Text {
         let events: usize = set.rules().iter().map(|r| r.events.len()).sum();
@@ -104,6 +110,39 @@ fn rules_check(args: RulesArgs) -> Result<u8> {
         );
     }
     Ok(u8::from(!diagnostics.is_empty()))
+}
+
+/// `rules check --records`: the self-check of `authoring::selfcheck`. Exits 1 when a built ARN
+/// disagrees with the record it was built from.
+fn check_on_records(args: CheckArgs) -> Result<u8> {
+    let rules = load_rules(args.dir.as_deref(), &args.add_rules, false)?;
+    let report = tagtrail::authoring::selfcheck::check(&Inputs::Paths(args.records), &rules)?;
+    let mut out = io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        OutputFormat::Text => write!(out, "{}", report.to_text(args.most))?,
+        OutputFormat::Github => {
+            for c in &report.disagreements {
+                writeln!(
+                    out,
+                    "::error file={}::{} {}: rule {} built {}, the record holds {}",
+                    c.source
+                        .rsplit_once(':')
+                        .map_or(c.source.as_str(), |(f, _)| f),
+                    c.source,
+                    c.call,
+                    c.rule.as_deref().unwrap_or("-"),
+                    c.arn,
+                    c.held.join(", ")
+                )?;
+            }
+        }
+    }
+    eprintln!("{}", report.tally.one_line());
+    if report.tally.rejected > 0 {
+        return Ok(2);
+    }
+    Ok(u8::from(report.total.disagreements() > 0))
 }
 
 fn rules_test(args: RulesArgs) -> Result<u8> {
@@ -192,6 +231,14 @@ fn rules_coverage(args: CoverageArgs) -> Result<u8> {
         &args.add_rules,
         args.exclude_low_confidence,
     )?;
+    if args.universe {
+        let universe = tagtrail::authoring::coverage::Universe::of(&rules);
+        match args.format {
+            OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&universe)?),
+            _ => print!("{}", universe.to_text(args.most)),
+        }
+        return Ok(0);
+    }
     let resolver = Resolver {
         rules: &rules,
         index: None,
@@ -433,6 +480,34 @@ fn rules_learn(args: LearnArgs) -> Result<u8> {
          commit the file to your rule folder (`tagtrail rules test` runs its cases)",
         text.matches("\n[[rule]]").count(),
         args.out.display(),
+        args.out.display()
+    );
+    Ok(0)
+}
+
+fn rules_generate(args: GenerateArgs) -> Result<u8> {
+    use tagtrail::authoring::generate::{generate, Candidates, Evidence};
+    let text = std::fs::read_to_string(&args.candidates)
+        .with_context(|| format!("reading {}", args.candidates.display()))?;
+    let candidates: Candidates = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not the generator's candidates",
+            args.candidates.display()
+        )
+    })?;
+    let evidence = Evidence::load(&args.records, &args.examples)?;
+    let generated = generate(candidates, &evidence);
+    let text = generated.file.to_toml();
+    RuleSet::from_files(&[(args.out.display().to_string(), text.clone())])
+        .map_err(|e| anyhow::anyhow!("the generated rules do not load: {e}"))?;
+    std::fs::write(&args.out, text).with_context(|| format!("writing {}", args.out.display()))?;
+    for (what, n) in &generated.counts {
+        eprintln!("{n:6}  {what}");
+    }
+    let calls: usize = generated.file.rule.iter().map(|r| r.events.len()).sum();
+    eprintln!(
+        "{} rules, {calls} calls -> {}",
+        generated.file.rule.len(),
         args.out.display()
     );
     Ok(0)

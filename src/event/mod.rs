@@ -184,12 +184,88 @@ impl<'a> Event<'a> {
         serde_json::from_str(json)
     }
 
-    /// The account that owns what the call touched: `recipientAccountId`, else the caller's.
+    /// The account that owns what the call touched: `recipientAccountId`; in a record without
+    /// it (older event versions, exports that project fields), what the rest of the record
+    /// says (see [`Event::inferred_owner`]).
     pub fn owner_account(&self) -> Option<&str> {
         self.recipient_account_id
             .as_deref()
             .filter(|a| !a.is_empty())
-            .or_else(|| self.user_identity.as_ref()?.account_id.as_deref())
+            .or_else(|| self.inferred_owner())
+    }
+
+    /// The owner's account of a record without `recipientAccountId`: the account `resources[]`
+    /// names; else the caller's account when the record's own ARNs and account members
+    /// include it (or there are none); else the account of an ARN of the call's own service,
+    /// an account member (`accountId`, `ownerId`...), the caller's, an ARN of another service.
+    fn inferred_owner(&self) -> Option<&str> {
+        if let Some(account) = self
+            .resources
+            .iter()
+            .flatten()
+            .filter_map(|r| r.account_id.as_deref())
+            .find(|a| is_account(a))
+        {
+            return Some(account);
+        }
+        let caller = self.caller_account_from_identity();
+        let own_service = crate::arn::service_of(&self.event_source);
+        let (mut own, mut other, mut members) = (Vec::new(), Vec::new(), Vec::new());
+        for raw in [
+            self.request_parameters,
+            self.response_elements,
+            self.additional_event_data,
+            self.service_event_details,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let text = raw.get();
+            for arn in arns_in_text(text) {
+                if let Some(parsed) = crate::arn::Arn::parse(arn).filter(|a| is_account(a.account))
+                {
+                    if parsed.service == own_service {
+                        own.push(parsed.account);
+                    } else {
+                        other.push(parsed.account);
+                    }
+                }
+            }
+            members.extend(account_members(text));
+        }
+        let named = || own.iter().chain(&members).chain(&other);
+        match caller {
+            Some(c) if named().next().is_none() || named().any(|a| *a == c) => Some(c),
+            _ => own
+                .first()
+                .or(members.first())
+                .copied()
+                .or(caller)
+                .or_else(|| other.first().copied()),
+        }
+    }
+
+    /// The caller's account as the identity gives it: `accountId`, the account of its ARN or
+    /// of its session issuer, or a root's principal id.
+    fn caller_account_from_identity(&self) -> Option<&str> {
+        let identity = self.user_identity.as_ref()?;
+        fn arn_account(arn: Option<&str>) -> Option<&str> {
+            crate::arn::Arn::parse(arn?)
+                .map(|a| a.account)
+                .filter(|a| is_account(a))
+        }
+        let issuer = identity
+            .session_context
+            .as_ref()
+            .and_then(|c| c.session_issuer.as_ref());
+        identity
+            .account_id
+            .as_deref()
+            .filter(|a| is_account(a))
+            .or_else(|| arn_account(identity.arn.as_deref()))
+            .or_else(|| issuer.and_then(|i| i.account_id.as_deref().filter(|a| is_account(a))))
+            .or_else(|| arn_account(issuer.and_then(|i| i.arn.as_deref())))
+            .or_else(|| identity.principal_id.as_deref().filter(|a| is_account(a)))
     }
 
     /// The region of the call, if the record names one.
@@ -220,6 +296,44 @@ impl<'a> Event<'a> {
         self.event_category.as_deref() == Some("Insight")
             || self.event_type.as_deref() == Some("AwsCloudTrailInsight")
     }
+}
+
+/// A 12-digit AWS account id.
+fn is_account(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The ARNs written as whole JSON strings in a JSON text (`"arn:aws:...:..."`), as slices of it.
+fn arns_in_text(text: &str) -> impl Iterator<Item = &str> {
+    memchr::memmem::find_iter(text.as_bytes(), b"\"arn:").filter_map(move |at| {
+        let start = at + 1;
+        let end = start + text[start..].find('"')?;
+        Some(&text[start..end])
+    })
+}
+
+/// The values of members that name an account (`"accountId": "123456789012"`, `ownerId`,
+/// `awsAccountId`...) in a JSON text, as slices of it.
+fn account_members(text: &str) -> impl Iterator<Item = &str> {
+    const KEYS: &[&str] = &[
+        "accountid",
+        "awsaccountid",
+        "owneraccountid",
+        "ownerid",
+        "owneraccount",
+        "account",
+    ];
+    text.match_indices('"').filter_map(move |(at, _)| {
+        let rest = &text[at + 1..];
+        let key = &rest[..rest.find('"')?];
+        if !KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)) {
+            return None;
+        }
+        let value = rest[key.len() + 1..].trim_start().strip_prefix(':')?;
+        let value = value.trim_start().strip_prefix('"')?;
+        let value = &value[..value.find('"')?];
+        is_account(value).then_some(value)
+    })
 }
 
 /// A string field that borrows from the input unless it holds escapes. serde's own
@@ -415,6 +529,48 @@ mod tests {
         let event = Event::parse(json).unwrap();
         assert!(event.user_identity.is_none() && event.resources.is_none());
         assert_eq!(event.read_only, None);
+    }
+
+    /// Records without `recipientAccountId` (older event versions, exports that project
+    /// fields): shapes of real records of tests/corpus (panther, streamalert), and of service
+    /// events, whose identity names no account.
+    #[test]
+    fn a_record_without_recipient_account_takes_its_owner_from_the_rest_of_it() {
+        let owner = |json: &str| {
+            Event::parse(json)
+                .unwrap()
+                .owner_account()
+                .map(str::to_string)
+        };
+        // A root's identity names its account only in its principal id.
+        let root = r#"{"eventSource":"ec2.amazonaws.com","eventName":"CreateImage",
+            "userIdentity":{"type":"Root","principalId":"444444444444"},"requestParameters":{"instanceId":"i-1"}}"#;
+        assert_eq!(owner(root).as_deref(), Some("444444444444"));
+        // An ARN of the call's own service, in another account than the caller's.
+        let cross = r#"{"eventSource":"lambda.amazonaws.com","eventName":"GetFunction",
+            "userIdentity":{"accountId":"111111111111"},
+            "requestParameters":{"functionName":"arn:aws:lambda:us-east-1:222222222222:function:f"}}"#;
+        assert_eq!(owner(cross).as_deref(), Some("222222222222"));
+        // The caller's account, when the record's ARNs include it.
+        let own = r#"{"eventSource":"lambda.amazonaws.com","eventName":"GetFunction",
+            "userIdentity":{"arn":"arn:aws:iam::111111111111:user/u"},
+            "requestParameters":{"functionName":"arn:aws:lambda:us-east-1:111111111111:function:f",
+                                 "role":"arn:aws:iam::333333333333:role/r"}}"#;
+        assert_eq!(owner(own).as_deref(), Some("111111111111"));
+        // A service event: no identity account, an ARN in additionalEventData.
+        let service = r#"{"eventSource":"secretsmanager.amazonaws.com","eventName":"StartSecretVersionDelete",
+            "eventType":"AwsServiceEvent","userIdentity":{"invokedBy":"secretsmanager.amazonaws.com"},
+            "additionalEventData":{"ARN":"arn:aws:secretsmanager:us-east-1:123837392027:secret:s-a1b2c3"}}"#;
+        assert_eq!(owner(service).as_deref(), Some("123837392027"));
+        // An account member, and resources[] before everything.
+        let member = r#"{"eventSource":"ec2.amazonaws.com","eventName":"X","userIdentity":{"type":"AssumedRole"},
+            "responseElements":{"ownerId" : "555555555555"}}"#;
+        assert_eq!(owner(member).as_deref(), Some("555555555555"));
+        let listed = r#"{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","userIdentity":{"accountId":"111111111111"},
+            "resources":[{"ARN":"arn:aws:kms:us-east-1:666666666666:key/k","accountId":"666666666666"}]}"#;
+        assert_eq!(owner(listed).as_deref(), Some("666666666666"));
+        let nothing = r#"{"eventSource":"s3.amazonaws.com","eventName":"ListBuckets"}"#;
+        assert_eq!(owner(nothing), None);
     }
 
     #[test]

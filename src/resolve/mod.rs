@@ -15,7 +15,7 @@ use crate::arn;
 use crate::event::{Event, LookupResource, RecordSource};
 use crate::inventory::{ArnIndex, Completion};
 use crate::principal::{principal_of, Principal};
-use crate::ruleset::{context_of, EventContext, LazyRecord, Record, RuleSet};
+use crate::ruleset::{context_of, named, EventContext, JsonPath, LazyRecord, Record, RuleSet};
 
 /// How a resource was found.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -294,8 +294,24 @@ impl Resolver<'_> {
         add: &mut impl FnMut(String, Via),
     ) -> Option<Unresolved> {
         let record = LazyRecord::new(event, json);
+        let context = EventContext {
+            partition,
+            region,
+            account,
+        };
         let Some(rule) = self.rules.rule_for(&event.event_source, &event.event_name) else {
-            for arn in arns_in_record(&record, event) {
+            let mut found = arns_in_record(&record, event);
+            // A service event names its resource by the member its API would (`snapshotId`).
+            if found.is_empty() && event.event_type.as_deref() == Some("AwsServiceEvent") {
+                let details = JsonPath::parse("requestParameters").expect("a valid path");
+                let service = arn::service_of(&event.event_source);
+                found.extend(
+                    named(&details, service, &record, context)
+                        .into_iter()
+                        .map(|e| e.arn),
+                );
+            }
+            for arn in found {
                 add(arn, Via::ArnInRecord);
             }
             return None;
@@ -305,11 +321,6 @@ impl Resolver<'_> {
                 rule: rule.id.clone(),
             });
         }
-        let context = EventContext {
-            partition,
-            region,
-            account,
-        };
         let mut found: Vec<_> = rule
             .extract(&record, context, self.index)
             .into_iter()
@@ -326,8 +337,12 @@ impl Resolver<'_> {
                 }
             }
         }
-        let outcome = (found.is_empty() && !rule.is_fallback()).then(|| Unresolved::NothingFound {
-            rule: rule.id.clone(),
+        drop_contradicted(&mut found, event);
+        let held = held_targets(&record, event, found.iter().map(|(e, _)| e.arn.as_str()));
+        let outcome = (found.is_empty() && held.is_empty() && !rule.is_fallback()).then(|| {
+            Unresolved::NothingFound {
+                rule: rule.id.clone(),
+            }
         });
         for (e, by) in found {
             let via = if e.completed {
@@ -337,8 +352,175 @@ impl Resolver<'_> {
             };
             add(e.arn, via);
         }
+        for arn in held {
+            add(arn, Via::ArnInRecord);
+        }
         outcome
     }
+}
+
+/// The full ARNs a record holds in the parts `sections` names, normalised, without the
+/// caller's own, patterns (`bucket/*`) and ARNs with text around them; `resources[]` too
+/// when `with_resources`.
+pub fn arns_held(
+    event: &Event,
+    record: &impl Record,
+    sections: &[&str],
+    with_resources: bool,
+) -> Vec<String> {
+    let identity = event.user_identity.as_ref();
+    let caller: Vec<&str> = identity
+        .into_iter()
+        .flat_map(|i| {
+            let issuer = i
+                .session_context
+                .as_ref()
+                .and_then(|c| c.session_issuer.as_ref())
+                .and_then(|s| s.arn.as_deref());
+            [i.arn.as_deref(), issuer]
+        })
+        .flatten()
+        .collect();
+    let mut out = Vec::new();
+    let mut take = |text: &str| {
+        let text = text.trim();
+        if !text.starts_with("arn:") || caller.contains(&text) || text.contains(['*', '?', ' ']) {
+            return;
+        }
+        if let Some(normal) = arn::normalize(text) {
+            out.push(normal);
+        }
+    };
+    for section in sections {
+        if let Some(node) = record.section(section) {
+            node.visit_strings(&mut take);
+        }
+    }
+    if with_resources {
+        for entry in event.resources.iter().flatten() {
+            if let Some(text) = entry.arn.as_deref() {
+                take(text);
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Every part of a record that holds what the call was given or made.
+pub const RECORD_PARTS: &[&str] = &[
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "serviceEventDetails",
+];
+
+/// The full ARNs a record holds whose resource type the call acts on (per the Service
+/// Authorization Reference), beside what its rule found: a call that names its target by
+/// ARN names it whatever member holds it (`storageConfigurationArn`, a list of ARNs). The
+/// result (the response; what a service event reports in `additionalEventData`) counts for
+/// a call that makes something (`Create*`, `Copy*`, `Start*`...) where neither the rule nor
+/// the request names that type, and for any call where nothing else names a target. ARNs
+/// inside what the rule found (a log stream of its log group) are not added.
+fn held_targets<'f>(
+    record: &impl Record,
+    event: &Event,
+    found: impl Iterator<Item = &'f str> + Clone,
+) -> Vec<String> {
+    // Most records hold no ARN at all: look at the text before parsing anything.
+    let holds_arn = [
+        event.request_parameters,
+        event.response_elements,
+        event.additional_event_data,
+        event.service_event_details,
+    ]
+    .into_iter()
+    .flatten()
+    .any(|raw| memchr::memmem::find(raw.get().as_bytes(), b"arn:").is_some());
+    if !holds_arn {
+        return Vec::new();
+    }
+    let Some(targets) = crate::sar::targets(&event.event_source, &event.event_name) else {
+        return Vec::new();
+    };
+    let acted_on =
+        |arn: &str| crate::sar::type_of(arn).filter(|t| targets.iter().any(|a| a.same_type(t)));
+    let new = |arn: &String| !found.clone().any(|f| f == arn || inside(arn, f));
+    let mut out: Vec<String> = arns_held(event, record, &["requestParameters"], false)
+        .into_iter()
+        .filter(|arn| acted_on(arn).is_some() && new(arn))
+        .collect();
+    let nothing_else = out.is_empty() && found.clone().next().is_none();
+    if makes(&event.event_name) || nothing_else {
+        let mut named: Vec<&'static crate::sar::Format> =
+            found.clone().filter_map(crate::sar::type_of).collect();
+        named.extend(out.iter().filter_map(|a| crate::sar::type_of(a)));
+        let made = arns_held(event, record, &["responseElements"], false)
+            .into_iter()
+            .filter(|arn| {
+                acted_on(arn).is_some_and(|t| !named.iter().any(|n| n.same_type(t))) && new(arn)
+            })
+            .collect::<Vec<_>>();
+        out.extend(made);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Drops what a rule built where the record's own `resources[]` contradicts it: when it lists
+/// ARNs of the built ARN's type (service, region, account and format), the built ARN must be
+/// one of them or inside one. `GetParameters` names a parameter that does not exist, which
+/// CloudTrail leaves out of `resources[]`.
+fn drop_contradicted<T>(found: &mut Vec<(crate::ruleset::Extracted, T)>, event: &Event) {
+    let Some(listed) = event.resources.as_ref().filter(|r| !r.is_empty()) else {
+        return;
+    };
+    let listed: Vec<(String, &'static crate::sar::Format)> = listed
+        .iter()
+        .filter_map(|r| r.arn.as_deref().and_then(arn::normalize))
+        .filter_map(|a| crate::sar::type_of(&a).map(|t| (a, t)))
+        .collect();
+    if listed.is_empty() {
+        return;
+    }
+    found.retain(|(e, _)| {
+        let Some(t) = crate::sar::type_of(&e.arn) else {
+            return true;
+        };
+        let parts = arn::Arn::parse(&e.arn);
+        let same: Vec<&String> = listed
+            .iter()
+            .filter(|(a, lt)| {
+                lt.same_type(t)
+                    && arn::Arn::parse(a)
+                        .zip(parts)
+                        .is_some_and(|(a, b)| a.region == b.region && a.account == b.account)
+            })
+            .map(|(a, _)| a)
+            .collect();
+        same.is_empty()
+            || same
+                .iter()
+                .any(|a| **a == e.arn || inside(a, &e.arn) || inside(&e.arn, a))
+    });
+}
+
+/// Whether a call makes a resource, whose ARN its response then holds.
+fn makes(event_name: &str) -> bool {
+    const MAKING_VERBS: &[&str] = &[
+        "Create", "Register", "Import", "Allocate", "Copy", "Clone", "Restore", "Run", "Start",
+        "Submit", "Issue", "Request", "Publish",
+    ];
+    MAKING_VERBS.iter().any(|verb| event_name.starts_with(verb))
+}
+
+/// Whether `child` names something inside `parent` (`group/g/deployments/d` in `group/g`).
+pub fn inside(child: &str, parent: &str) -> bool {
+    child.len() > parent.len()
+        && child.starts_with(parent)
+        && matches!(child.as_bytes()[parent.len()], b'/' | b':')
 }
 
 /// The fallback for calls no rule covers: every full ARN of the call's own service (by its
@@ -603,15 +785,25 @@ mod tests {
         );
     }
 
-    /// A rule for the call, even one that finds nothing, wins over the fallback.
+    /// A rule for the call, even one that finds nothing, wins over the fallback; a full ARN
+    /// of a type the call acts on (a bucket, for GetBucketAcl) is its target all the same.
     #[test]
     fn the_fallback_yields_to_any_rule_for_the_call() {
-        let record = serde_json::json!({
-            "eventSource": "s3.amazonaws.com", "eventName": "GetBucketAcl",
-            "requestParameters": {"other": "arn:aws:s3:::not-the-target"},
-        })
-        .to_string();
-        assert_eq!(resolve(&record), []);
+        let record = |value: &str| {
+            serde_json::json!({
+                "eventSource": "s3.amazonaws.com", "eventName": "GetBucketAcl",
+                "requestParameters": {"other": value},
+            })
+            .to_string()
+        };
+        assert_eq!(resolve(&record("arn:aws:s3:::not-the-target/object")), []);
+        assert_eq!(
+            resolve(&record("arn:aws:s3:::a-bucket")),
+            [(
+                "arn:aws:s3:::a-bucket".to_string(),
+                "arn-in-record".to_string()
+            )]
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod parse;
 mod path;
+pub mod raw;
 mod record;
 pub mod schema;
 pub mod template;
@@ -20,6 +21,7 @@ use thiserror::Error;
 
 use crate::arn;
 use crate::inventory::{ArnIndex, Completion};
+pub use crate::sar::strip_api_version;
 pub use path::{JsonPath, Node, Record, Segment, MAX_VALUES as MAX_PATH_VALUES};
 pub use record::{context_of, LazyRecord};
 use template::Template;
@@ -85,6 +87,9 @@ pub enum Build {
     Template(Template),
     /// `arn_of = "ecs"`: the value must be a whole ARN of this service, and is used as is.
     ArnOf(String),
+    /// `named = "ec2"`: the members of the object at the path named as the one variable of an
+    /// ARN format of this service build that format's ARN (`natGatewayId` → `natgateway/...`).
+    Named(String),
 }
 
 /// A rule: which calls it matches and how it finds their resources.
@@ -172,11 +177,18 @@ impl Rule {
             if !applies {
                 continue;
             }
-            for value in extractor.path.select(record) {
-                if let Some(found) = extractor.apply(&value, record, ctx, index) {
-                    if !out.iter().any(|e| e.arn == found.arn) {
-                        out.push(found);
-                    }
+            let found: Vec<Extracted> = match &extractor.build {
+                Build::Named(service) => named(&extractor.path, service, record, ctx),
+                _ => extractor
+                    .path
+                    .select(record)
+                    .iter()
+                    .filter_map(|value| extractor.apply(value, record, ctx, index))
+                    .collect(),
+            };
+            for found in found {
+                if !out.iter().any(|e| e.arn == found.arn) {
+                    out.push(found);
                 }
             }
         }
@@ -185,9 +197,49 @@ impl Rule {
     }
 }
 
+/// What a `named` extractor finds: for every member of the objects at `path` that names an
+/// ARN format of `service`, its values (one, or a list) in that format; whole ARNs as they are.
+pub fn named(
+    path: &JsonPath,
+    service: &str,
+    record: &impl Record,
+    ctx: EventContext,
+) -> Vec<Extracted> {
+    let mut out = Vec::new();
+    for node in path.nodes(record) {
+        let Node::Object(entries) = node else {
+            continue;
+        };
+        for (key, value) in entries {
+            let Some(format) = crate::sar::format_named(service, key) else {
+                continue;
+            };
+            let values: Vec<&str> = match value {
+                Node::Array(items) => items.iter().filter_map(Node::as_str).collect(),
+                other => other.as_str().into_iter().collect(),
+            };
+            // Like a template, a format needs every value it names.
+            let context_missing = (ctx.region.is_empty() && format.text.contains("${Region}"))
+                || (ctx.account.is_empty() && format.text.contains("${Account}"));
+            for v in values.into_iter().map(str::trim).filter(|v| !v.is_empty()) {
+                let built = if arn::is_arn(v) {
+                    arn::normalize(v)
+                } else if context_missing {
+                    None
+                } else {
+                    arn::normalize(&format.render(ctx.partition, ctx.region, ctx.account, v))
+                };
+                out.extend(built.map(Extracted::as_given));
+            }
+        }
+    }
+    out
+}
+
 /// A name that could not be completed (a secret's name without its random suffix, a role
 /// without its path) is completed from the full ARNs the same record holds, found by the rule
-/// or anywhere in its request or response (`PutSecretValue`'s response): name + response wins
+/// or anywhere in its request, response or event details (`PutSecretValue`'s response, a
+/// service event's `additionalEventData`): name + response wins
 /// over the name alone, and one access never yields a second, partial ARN.
 fn complete_from_record(out: &mut Vec<Extracted>, record: &impl Record) {
     if out.iter().all(|e| e.incomplete.is_none()) {
@@ -197,7 +249,12 @@ fn complete_from_record(out: &mut Vec<Extracted>, record: &impl Record) {
     for e in out.iter().filter(|e| e.incomplete.is_none()) {
         full.insert(&e.arn);
     }
-    for section in ["requestParameters", "responseElements"] {
+    for section in [
+        "requestParameters",
+        "responseElements",
+        "additionalEventData",
+        "serviceEventDetails",
+    ] {
         if let Some(node) = record.section(section) {
             node.visit_strings(&mut |text| {
                 if let Some(arn) = crate::arn::normalize(text).filter(|_| crate::arn::is_arn(text))
@@ -229,6 +286,7 @@ impl Extractor {
     ) -> Option<Extracted> {
         let template = match &self.build {
             Build::Template(template) => template,
+            Build::Named(_) => return None,
             Build::ArnOf(service) => {
                 let whole = arn::Arn::parse(value).filter(|a| a.service == service.as_str());
                 return whole
@@ -243,6 +301,7 @@ impl Extractor {
             Some(prefix) => value.strip_prefix(prefix.as_str()).unwrap_or(value),
             None => value,
         };
+        let value = template.undoubled(value);
         let captures = match &self.regex {
             Some(re) => Some(re.captures(value)?),
             None => None,
@@ -521,22 +580,6 @@ impl Rule {
             column: 1,
             message,
         }
-    }
-}
-
-/// `CreateFunction20150331` → `CreateFunction`; `UpdateFunctionCode20150331v2` → `UpdateFunctionCode`.
-pub fn strip_api_version(name: &str) -> &str {
-    let trimmed = match name.rfind('v') {
-        Some(v) if v + 1 < name.len() && name[v + 1..].bytes().all(|b| b.is_ascii_digit()) => {
-            &name[..v]
-        }
-        _ => name,
-    };
-    let digits = trimmed.bytes().rev().take_while(u8::is_ascii_digit).count();
-    if digits == 8 && trimmed.len() > 8 {
-        &trimmed[..trimmed.len() - 8]
-    } else {
-        name
     }
 }
 

@@ -366,23 +366,32 @@ impl Cx<'_> {
         for (p, span) in self.strings(table, "unless").unwrap_or_default() {
             unless.extend(self.path(&p, span, " in `unless`"));
         }
-        let build = match (
-            self.string_opt(table, "arn"),
-            self.string_opt(table, "arn_of"),
-        ) {
-            (Some((t, s)), None) => self
+        let builds = [
+            self.string_opt(table, "arn").map(|b| ("arn", b)),
+            self.string_opt(table, "arn_of").map(|b| ("arn_of", b)),
+            self.string_opt(table, "named").map(|b| ("named", b)),
+        ];
+        let mut given = builds.into_iter().flatten();
+        let build = match (given.next(), given.next()) {
+            (Some(("arn", (t, s))), None) => self
                 .template(&t, s, &types, &vars, regex.as_ref())
                 .map(Build::Template),
-            (None, Some((service, s))) => self.arn_of(service, s),
-            (Some(_), Some((_, s))) => {
+            (Some(("arn_of", (service, s))), None) => {
+                self.service(service, s, "arn_of").map(Build::ArnOf)
+            }
+            (Some((_, (service, s))), None) => self.service(service, s, "named").map(Build::Named),
+            (Some((first, _)), Some((second, (_, s)))) => {
                 self.error(
                     s,
-                    "`arn_of` takes the value's own ARN: no `arn` with it".into(),
+                    format!("one of `arn`, `arn_of` and `named`: not `{first}` and `{second}`"),
                 );
                 None
             }
-            (None, None) => {
-                self.error(span.clone(), "missing `arn` (or `arn_of`)".into());
+            (None, _) => {
+                self.error(
+                    span.clone(),
+                    "missing `arn` (or `arn_of`, or `named`)".into(),
+                );
                 None
             }
         };
@@ -406,8 +415,8 @@ impl Cx<'_> {
         })
     }
 
-    /// `arn_of`: the service part of the ARNs the value must hold (`ecs`, `rds`).
-    fn arn_of(&mut self, service: String, span: Range<usize>) -> Option<Build> {
+    /// `arn_of` or `named`: an ARN's service part (`ecs`, `rds`).
+    fn service(&mut self, service: String, span: Range<usize>, key: &str) -> Option<String> {
         let valid = !service.is_empty()
             && service
                 .bytes()
@@ -415,11 +424,11 @@ impl Cx<'_> {
         if !valid {
             self.error(
                 span,
-                format!("`arn_of` is an ARN's service part (`ecs`, `rds`), not `{service}`"),
+                format!("`{key}` is an ARN's service part (`ecs`, `rds`), not `{service}`"),
             );
             return None;
         }
-        Some(Build::ArnOf(service))
+        Some(service)
     }
 
     /// A JSON path, within [`MAX_PATH_LEN`]; `context` says where it stands (` in `when``).

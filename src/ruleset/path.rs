@@ -104,6 +104,45 @@ impl<'a> Node<'a> {
             _ => None,
         }
     }
+
+    /// The same tree, owning its strings.
+    pub fn into_owned(self) -> Node<'static> {
+        match self {
+            Node::Other => Node::Other,
+            Node::Number(n) => Node::Number(n),
+            Node::String(s) => Node::String(Cow::Owned(s.into_owned())),
+            Node::Array(items) => Node::Array(items.into_iter().map(Node::into_owned).collect()),
+            Node::Object(entries) => Node::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// A string as rules read it: percent-encoding decoded, since REST APIs log path parameters
+/// as they appeared in the URL (`arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr`). Text whose escapes do
+/// not decode to UTF-8 is kept as it is; a value encoded twice is decoded twice.
+pub fn decoded(text: Cow<'_, str>) -> Cow<'_, str> {
+    fn escaped(text: &str) -> bool {
+        let b = text.as_bytes();
+        memchr::memchr_iter(b'%', b).any(|i| {
+            i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit()
+        })
+    }
+    let mut text = text;
+    for _ in 0..2 {
+        if !escaped(&text) {
+            break;
+        }
+        match percent_encoding::percent_decode_str(&text).decode_utf8() {
+            Ok(plain) => text = Cow::Owned(plain.into_owned()),
+            Err(_) => break,
+        }
+    }
+    text
 }
 
 impl<'de> Deserialize<'de> for Node<'de> {
@@ -136,13 +175,13 @@ impl<'de> Visitor<'de> for NodeVisitor {
         Ok(Number::from_f64(n).map_or(Node::Other, Node::Number))
     }
     fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Borrowed(s)))
+        Ok(Node::String(decoded(Cow::Borrowed(s))))
     }
     fn visit_str<E>(self, s: &str) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Owned(s.to_owned())))
+        Ok(Node::String(decoded(Cow::Owned(s.to_owned()))))
     }
     fn visit_string<E>(self, s: String) -> Result<Node<'de>, E> {
-        Ok(Node::String(Cow::Owned(s)))
+        Ok(Node::String(decoded(Cow::Owned(s))))
     }
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Node<'de>, S::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
@@ -308,7 +347,9 @@ impl JsonPath {
                 }
                 (Segment::Filter(key, wanted), Node::Array(items)) => items
                     .iter()
-                    .filter(|item| item.get(key).and_then(Node::as_str) == Some(wanted.as_str()))
+                    .filter(|item| {
+                        item.get_any_case(key).and_then(Node::as_str) == Some(wanted.as_str())
+                    })
                     .for_each(|v| follow(v, rest, out)),
                 _ => {}
             }
@@ -351,7 +392,7 @@ fn walk(node: &Node, segments: &[Segment], out: &mut Vec<String>) {
         }
         (Segment::Filter(key, wanted), Node::Array(items)) => items
             .iter()
-            .filter(|item| item.get(key).and_then(Node::as_str) == Some(wanted.as_str()))
+            .filter(|item| item.get_any_case(key).and_then(Node::as_str) == Some(wanted.as_str()))
             .for_each(|v| walk(v, rest, out)),
         _ => {}
     }
@@ -469,6 +510,27 @@ mod tests {
         assert_eq!(select("requestParameters.items.v"), Vec::<String>::new());
         assert_eq!(select("requestParameters.dup"), ["2"]);
         assert_eq!(select("eventName"), ["X"]);
+    }
+
+    #[test]
+    fn percent_encoded_values_are_read_decoded() {
+        // Shape of a real eks:DescribeAccessEntry record (traildiscover, tests/corpus).
+        let record = json!({"requestParameters": {
+            "principalArn": "arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FTrailDiscover",
+            "twice": "arn%253Aaws",
+            "percent": "50% off, 100%",
+            "bad": "%FF%FE"
+        }})
+        .to_string();
+        let record = &Node::parse(&record).unwrap();
+        let select = |p: &str| JsonPath::parse(p).unwrap().select(record);
+        assert_eq!(
+            select("requestParameters.principalArn"),
+            ["arn:aws:iam::111122223333:role/TrailDiscover"]
+        );
+        assert_eq!(select("requestParameters.twice"), ["arn:aws"]);
+        assert_eq!(select("requestParameters.percent"), ["50% off, 100%"]);
+        assert_eq!(select("requestParameters.bad"), ["%FF%FE"]);
     }
 
     #[test]

@@ -72,13 +72,19 @@ pub const EXTRACT: &[Field] = &[
         "arn",
         Kind::String,
         false,
-        "ARN template: {partition} {region} {account} {value} {type}, regex groups, vars. Required unless arn_of.",
+        "ARN template: {partition} {region} {account} {value} {type}, regex groups, vars. Required unless arn_of or named.",
     ),
     field(
         "arn_of",
         Kind::String,
         false,
         "Instead of arn: the value is a whole ARN of this service (ecs, rds), used as is.",
+    ),
+    field(
+        "named",
+        Kind::String,
+        false,
+        "Instead of arn: the members of the object at path named as the one variable of an ARN format of this service (natGatewayId for natgateway/${NatGatewayId}) build that format's ARN.",
     ),
     field(
         "regex",

@@ -60,6 +60,17 @@ impl Template {
         })
     }
 
+    /// The value without the resource type the template writes before it, where the value
+    /// carries it already: `alias/x` for `...:alias/{value}`, `/hostedzone/Z1` (as Route 53
+    /// logs ids) for `...:hostedzone/{value}`. A value that is only the type is kept.
+    pub fn undoubled<'v>(&self, value: &'v str) -> &'v str {
+        let before = self.parts.windows(2).find_map(|w| match w {
+            [Part::Literal(l), Part::Var(v)] if v == "value" => Some(l.as_str()),
+            _ => None,
+        });
+        before.map_or(value, |before| crate::arn::undoubled(before, value))
+    }
+
     /// Fills the template; `None` when a variable has no value (an empty region, say).
     pub fn render<'v>(&self, lookup: impl Fn(&str) -> Option<&'v str>) -> Option<String> {
         let mut out = String::with_capacity(64);
@@ -102,6 +113,26 @@ mod tests {
             t.render(|k| if k == "region" { Some("") } else { vals(k) }),
             None
         );
+    }
+
+    #[test]
+    fn a_value_carrying_its_type_is_not_doubled() {
+        let alias =
+            Template::parse("arn:{partition}:kms:{region}:{account}:alias/{value}").unwrap();
+        assert_eq!(alias.undoubled("alias/sampleAlias1"), "sampleAlias1");
+        assert_eq!(alias.undoubled("sampleAlias1"), "sampleAlias1");
+        assert_eq!(alias.undoubled("alias/"), "alias/");
+        let zone = Template::parse("arn:{partition}:route53:::hostedzone/{value}").unwrap();
+        assert_eq!(
+            zone.undoubled("/hostedzone/Z1D633PJN98FT9"),
+            "Z1D633PJN98FT9"
+        );
+        let group =
+            Template::parse("arn:{partition}:logs:{region}:{account}:log-group:{value}").unwrap();
+        assert_eq!(group.undoubled("log-group:/aws/x"), "/aws/x");
+        assert_eq!(group.undoubled("/aws/log-group:x"), "/aws/log-group:x");
+        let object = Template::parse("arn:{partition}:s3:::{bucket}/{value}").unwrap();
+        assert_eq!(object.undoubled("a/b"), "a/b");
     }
 
     #[test]

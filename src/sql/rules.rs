@@ -196,6 +196,31 @@ impl Paths {
     }
 }
 
+/// The extractors as the query runs them: a `named` extractor becomes one template extractor
+/// per member name it reads (`requestParameters.natgatewayid`, matched in any case), so the
+/// query joins them like any other.
+fn expanded(extractors: &[crate::ruleset::Extractor]) -> Vec<crate::ruleset::Extractor> {
+    let mut out = Vec::new();
+    for x in extractors {
+        let Build::Named(service) = &x.build else {
+            out.push(x.clone());
+            continue;
+        };
+        for (member, format) in crate::sar::named_members(service) {
+            let path = JsonPath::parse(&format!("{}.{member}", x.path.as_str()))
+                .expect("a member below a valid path is a valid path");
+            let template = crate::ruleset::template::Template::parse(&format.template())
+                .expect("a SAR format is a template");
+            out.push(crate::ruleset::Extractor {
+                path,
+                build: Build::Template(template),
+                ..x.clone()
+            });
+        }
+    }
+    out
+}
+
 /// A literal for Java's and Trino's regular expressions.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -268,7 +293,7 @@ pub fn compile_rules(rules: &RuleSet, policy: &Policy) -> (RuleTables, Vec<Untra
         if !compiled.insert(rule.id.clone()) {
             continue;
         }
-        for (ext_no, x) in rule.extractors.iter().enumerate() {
+        for (ext_no, x) in expanded(&rule.extractors).iter().enumerate() {
             if x.vars.len() > MAX_VARS {
                 untranslated.push(Untranslated {
                     rule: rule.id.clone(),
@@ -304,6 +329,7 @@ pub fn compile_rules(rules: &RuleSet, policy: &Policy) -> (RuleTables, Vec<Untra
             let (build, template, arn_of) = match &x.build {
                 Build::Template(t) => ("template", template_for(t.parts(), x, &mut groups), None),
                 Build::ArnOf(service) => ("arn_of", None, Some(service.clone())),
+                Build::Named(_) => unreachable!("expanded into templates"),
             };
             extractors.push(json!({
                 "rule_id": rule.id, "ext_no": ext_no, "path_id": path_id, "build": build,

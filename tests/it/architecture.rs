@@ -12,6 +12,7 @@ use crate::root;
 
 const LAYERS: &[&[&str]] = &[
     &["arn", "aws", "tally"],
+    &["sar"],
     &["source"],
     &["event"],
     &["principal"],

@@ -17,6 +17,7 @@ mod rules;
 mod scan;
 mod schedule;
 mod secrets;
+mod selfcheck;
 mod sql;
 mod tables;
 
