@@ -1,4 +1,5 @@
-//! Embeds the rule pack in `rules/` into the binary, so `tagtrail` works from any folder.
+//! Embeds the rule pack in `rules/` and the demo in `examples/demo/` into the binary, so
+//! `tagtrail` (and `tagtrail scan --demo`) work from any folder, installed from a release.
 
 use std::{env, fs, path::Path};
 
@@ -28,6 +29,49 @@ fn main() {
     out.push_str("];\n");
     fs::write(
         Path::new(&env::var("OUT_DIR").unwrap()).join("builtin_rules.rs"),
+        out,
+    )
+    .unwrap();
+    embed_demo(Path::new(&manifest));
+}
+
+/// `BUILTIN_DEMO`: every file of `examples/demo/` but its generator, as (relative path, bytes).
+fn embed_demo(manifest: &Path) {
+    let demo = manifest.join("examples/demo");
+    println!("cargo:rerun-if-changed={}", demo.display());
+    let mut files = Vec::new();
+    let mut folders = vec![demo.clone()];
+    while let Some(folder) = folders.pop() {
+        println!("cargo:rerun-if-changed={}", folder.display());
+        for entry in fs::read_dir(&folder).unwrap_or_else(|e| panic!("{}: {e}", folder.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_none_or(|e| e != "py") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut out = String::from(
+        "/// The demo's files (`examples/demo/`), embedded at build time: (path in it, bytes).\n\
+         pub const BUILTIN_DEMO: &[(&str, &[u8])] = &[\n",
+    );
+    for path in files {
+        println!("cargo:rerun-if-changed={}", path.display());
+        let relative = path
+            .strip_prefix(&demo)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        out.push_str(&format!(
+            "    ({relative:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
+    }
+    out.push_str("];\n");
+    fs::write(
+        Path::new(&env::var("OUT_DIR").unwrap()).join("builtin_demo.rs"),
         out,
     )
     .unwrap();

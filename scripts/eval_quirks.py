@@ -18,8 +18,9 @@ The quirks, each applied where CloudTrail shows it:
   no request, no response) carrying the call's request in `serviceEventDetails` and its
   result in `additionalEventData`.
 
-usage: python scripts/eval_quirks.py   (botocore as pinned in scripts/requirements.txt)
+usage: python scripts/eval_quirks.py [--out FILE]   (botocore as pinned in scripts/requirements.txt)
 """
+import argparse
 import gzip
 import hashlib
 import json
@@ -32,6 +33,9 @@ EVAL = os.path.join(ROOT, "tests", "eval")
 
 
 def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join(EVAL, "quirks.jsonl.gz"))
+    args = ap.parse_args()
     models = Models()
     by_call = {}
     for model in models.by_name.values():
@@ -51,7 +55,7 @@ def main():
             changed["eventID"] = f"{record['eventID']}+{quirk}"
             out.append(changed)
             counts[quirk] = counts.get(quirk, 0) + 1
-    path = os.path.join(EVAL, "quirks.jsonl.gz")
+    path = args.out
     with gzip.GzipFile(path, "wb", mtime=0) as f:
         for r in sorted(out, key=lambda r: r["eventID"]):
             f.write((json.dumps(r, sort_keys=True) + "\n").encode())

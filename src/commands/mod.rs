@@ -2,6 +2,7 @@
 //! command family; the helpers they share (sources, window, rules, inventory) live here.
 
 pub(crate) mod config_file;
+mod docs;
 mod inventory;
 mod report;
 mod resolve;
@@ -23,8 +24,23 @@ use tagtrail::source::Window;
 
 use crate::cli::{AwsArgs, Command, CommonArgs, InventoryCommand, LiveArgs};
 
-pub fn run(command: Command) -> Result<u8> {
+/// What `tagtrail` with no command says: where to start.
+const FIRST_RUN: &str = "tagtrail finds tag-based access violations in AWS CloudTrail.
+
+  tagtrail scan --demo                      the main job on the bundled demo (no AWS account)
+  tagtrail scan TRAIL --inventory DIR       your own trail (see `tagtrail scan --help`)
+  tagtrail --help                           every command
+
+The book: docs/ in the source (mdbook serve docs), or https://github.com/tagtrail/tagtrail/tree/main/docs";
+
+pub fn run(command: Option<Command>) -> Result<u8> {
+    let Some(command) = command else {
+        eprintln!("{FIRST_RUN}");
+        return Ok(2);
+    };
     match command {
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Docs { out } => docs::docs(&out),
         Command::Scan(args) => scan::scan(*args),
         Command::Resolve(args) => resolve::resolve(args),
         Command::Rules { command } => rules::run(command),
@@ -139,14 +155,32 @@ fn plan(
     })
 }
 
-/// The bundled demo: `examples/demo` of the working folder, else of the source tree.
-fn demo_dir() -> Result<PathBuf> {
+include!(concat!(env!("OUT_DIR"), "/builtin_demo.rs"));
+
+/// The bundled demo: `examples/demo` of the working folder, else of the source tree the
+/// binary was built from, else the copy built into it, written to a temporary folder that
+/// lives as long as the returned guard.
+fn demo_dir() -> Result<(PathBuf, Option<tempfile::TempDir>)> {
     let local = PathBuf::from("examples/demo");
     let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo");
-    [local, built]
+    if let Some(dir) = [local, built]
         .into_iter()
         .find(|p| p.join("trail").is_dir())
-        .context("the demo data (examples/demo) is not here: run from the tagtrail source folder")
+    {
+        return Ok((dir, None));
+    }
+    let temp = tempfile::Builder::new()
+        .prefix("tagtrail-demo-")
+        .tempdir()
+        .context("a temporary folder for the demo")?;
+    for (relative, bytes) in BUILTIN_DEMO {
+        let path = temp.path().join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok((temp.path().to_path_buf(), Some(temp)))
 }
 
 /// The rule set: a folder or the built-in pack, with the files of `add` beside it.

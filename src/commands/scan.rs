@@ -21,8 +21,10 @@ use crate::cli::{FailOn, ScanArgs};
 use super::{demo_dir, load_rules, plan, window, AwsSession};
 
 pub(super) fn scan(args: ScanArgs) -> Result<u8> {
+    let mut _demo_copy = None;
     let (paths, inventory_source, policy_file) = if args.demo {
-        let demo = demo_dir()?;
+        let (demo, copy) = demo_dir()?;
+        _demo_copy = copy;
         let policy = demo.join("policy.toml");
         (
             vec![demo.join("trail")],

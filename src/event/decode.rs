@@ -19,7 +19,7 @@
 //! even with `-C target-cpu=native`; gunzip of the same file took 540 µs. Over 300 files
 //! (182 MB), a struct of the same fields with plain borrowed strings read at 620 MB/s with
 //! serde_json, 750 MB/s with sonic-rs 0.5 and 820-880 MB/s with simd-json 0.15 (request
-//! sections skipped, not kept): at most 1.4x, for a second JSON stack (README, Performance).
+//! sections skipped, not kept): at most 1.4x, for a second JSON stack (the book: docs/src/performance.md).
 
 use std::borrow::Cow;
 use std::fmt;

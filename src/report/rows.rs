@@ -29,7 +29,7 @@ pub const SCHEMA: &[(&str, &str, &str)] = &[
     ("resource_product", "string", "the resource's product tag at the event's time, if any (for tag-change: after the call)"),
     ("resource_tag_source", "string", "where the resource's tag came from: trail, snapshot:<time>, current"),
     ("previous_resource_product", "string", "tag-change: the resource's product before the call"),
-    ("kind", "string", "the finding kind (see README)"),
+    ("kind", "string", "the finding kind (see the book: docs/src/scan.md)"),
     ("resolved_via", "string", "how the resource was found: resources, lookup, rule:<id>, inventory, error-message, arn-in-record"),
     ("error_code", "string", "errorCode of the call, if it failed"),
     ("denied", "bool", "the call was refused for lack of permission: an attempt, not an access"),

@@ -132,22 +132,75 @@ fn session_chain(hops: usize) -> String {
 /// The database Spark's form writes its steps to.
 pub const SPARK_STEPS_DATABASE: &str = "tagtrail_steps";
 
-/// Spark's form: each step of the query written as a table of database
-/// [`SPARK_STEPS_DATABASE`], then the final `SELECT`; one statement per line-ending `;`.
-/// Spark's analyzer expands a CTE (or a view, or a cached query) at every reference, and this
-/// query's steps are referenced many times over: planned as one, it runs out of memory
-/// before it runs. A step read from a table is planned as a scan.
+/// Spark's form: each step of the query that later steps read more than once written as a
+/// table of database [`SPARK_STEPS_DATABASE`], then the final `SELECT`; one statement per
+/// line-ending `;`. Spark's analyzer expands a CTE (or a view, or a cached query) at every
+/// reference, and this query's steps are referenced many times over: planned as one, it runs
+/// out of memory before it runs. A step read from a table is planned as a scan. A step read
+/// once stays a CTE of the statement that reads it (fewer statements: each one costs Spark a
+/// job and a write).
 fn materialized(query: &str) -> String {
     let (steps, last) = split_ctes(query);
+    let reads = |body: &str, name: &str| -> bool {
+        body.match_indices(name).any(|(at, _)| {
+            let before = body[..at].chars().next_back();
+            let after = body[at + name.len()..].chars().next();
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            !word(before) && !word(after)
+        })
+    };
+    let readers = |name: &str| -> usize {
+        steps
+            .iter()
+            .map(|(_, body)| body.as_str())
+            .chain(std::iter::once(last.as_str()))
+            .filter(|body| reads(body, name))
+            .count()
+    };
+    // A union stays a table: inlined, Spark 4.0's optimizer has been seen to break the plan of
+    // the statement reading it (RemoveRedundantAliases: PLAN_VALIDATION_FAILED_RULE_IN_BATCH).
+    let inline: Vec<bool> = steps
+        .iter()
+        .map(|(n, body)| readers(n) == 1 && !body.contains("UNION ALL"))
+        .collect();
+    // The steps a statement takes along as CTEs: those read once, that it reads, and what
+    // they read once in turn, in query order.
+    let along = |body: &str| -> String {
+        let mut wanted = vec![false; steps.len()];
+        let mut stack = vec![body.to_string()];
+        while let Some(text) = stack.pop() {
+            for (i, (name, step)) in steps.iter().enumerate() {
+                if inline[i] && !wanted[i] && reads(&text, name) {
+                    wanted[i] = true;
+                    stack.push(step.clone());
+                }
+            }
+        }
+        let ctes: Vec<String> = steps
+            .iter()
+            .zip(&wanted)
+            .filter(|(_, w)| **w)
+            .map(|((name, step), _)| format!("{name} AS (\n{step}\n)"))
+            .collect();
+        if ctes.is_empty() {
+            body.to_string()
+        } else {
+            format!("WITH {}\n{body}", ctes.join(",\n"))
+        }
+    };
     let mut out = format!(
         "CREATE DATABASE IF NOT EXISTS {SPARK_STEPS_DATABASE}\n;\nUSE {SPARK_STEPS_DATABASE}\n;\n"
     );
-    for (name, body) in steps {
+    for (i, (name, body)) in steps.iter().enumerate() {
+        if inline[i] {
+            continue;
+        }
         out.push_str(&format!(
-            "DROP TABLE IF EXISTS {name}\n;\nCREATE TABLE {name} USING parquet AS\n{body}\n;\n"
+            "DROP TABLE IF EXISTS {name}\n;\nCREATE TABLE {name} USING parquet AS\n{}\n;\n",
+            along(body)
         ));
     }
-    out.push_str(last.trim());
+    out.push_str(along(last.trim()).trim());
     out.push_str("\n;\n");
     out
 }
@@ -232,11 +285,17 @@ fn window_filter(dialect: Dialect, window: Window) -> String {
 
 /// The `leaves` CTE: every scalar of the sections rules read, `depth` levels deep, with its
 /// path relative to its section, an order key (document order within a level) and whether
-/// it is a string. Strings are trimmed and empty ones dropped; numbers keep their text.
+/// it is a string. Strings are percent-decoded, trimmed and empty ones dropped; numbers keep
+/// their text. Paths are those of the record as rules read it (`ruleset::record`): a
+/// service event's details stand for its request and response, a query-API wrapper
+/// (`{"<Call>Request": {...}}`) is stepped over, and list items (`{"tag": 1, "content": v}`;
+/// inside a wrapper, structures with a `tag`, and `{"item": ...}`) are read as the lists they
+/// stand for.
 fn leaves(dialect: Dialect, depth: usize) -> String {
+    // The request and response as rules read them (a service event's details stand in).
     let sections = [
-        ("requestParameters", "requestparameters"),
-        ("responseElements", "responseelements"),
+        ("requestParameters", "request_text"),
+        ("responseElements", "response_text"),
         ("additionalEventData", "additionaleventdata"),
         ("serviceEventDetails", "serviceeventdetails"),
         ("userIdentity", "@STRUCT_JSON(ui)"),
@@ -258,39 +317,68 @@ fn leaves(dialect: Dialect, depth: usize) -> String {
     match dialect {
         Dialect::Spark => {
             out.push_str(
-                "nodes0 AS (SELECT rk, root, '' AS path, '' AS ordpath, try_parse_json(txt) AS v FROM json_roots),\n",
+                "nodes0 AS (SELECT rk, root, '' AS path, '' AS parent, '' AS seg, '' AS ordpath, 0 AS level, try_parse_json(txt) AS v FROM json_roots),\n",
             );
             for level in 1..=depth {
                 out.push_str(&format!(
-                    "nodes{level} AS (\n  SELECT n.rk, n.root,\n    concat(n.path, CASE WHEN c.key IS NULL THEN concat('[', CAST(c.pos AS STRING), ']') ELSE concat('.', c.key) END) AS path,\n    concat(n.ordpath, lpad(CAST(c.pos AS STRING), 5, '0')) AS ordpath, c.value AS v\n  FROM nodes{} n, LATERAL variant_explode(n.v) c\n),\n",
+                    "nodes{level} AS (\n  SELECT rk, root, concat(parent, seg) AS path, parent, seg, ordpath, {level} AS level, v FROM (\n    SELECT n.rk, n.root, n.path AS parent,\n      CASE WHEN c.key IS NULL THEN concat('[', CAST(c.pos AS STRING), ']') ELSE concat('.', c.key) END AS seg,\n      concat(n.ordpath, lpad(CAST(c.pos AS STRING), 5, '0')) AS ordpath, c.value AS v\n    FROM nodes{} n, LATERAL variant_explode(n.v) c\n  ) c\n),\n",
                     level - 1
                 ));
             }
             out.push_str(&format!(
-                "typed_nodes AS (\n  SELECT rk, root, path, ordpath, schema_of_variant(v) AS t, variant_get(v, '$', 'string') AS s\n  FROM ({all}) n\n),\n"
+                "typed_nodes AS (\n  SELECT rk, root, path, parent, seg, ordpath, level, s,\n    CASE WHEN t = 'STRING' THEN 'str' WHEN t LIKE 'DECIMAL%' OR t IN ('BIGINT', 'INT', 'SMALLINT', 'TINYINT', 'DOUBLE', 'FLOAT') THEN 'num'\n      WHEN t LIKE 'OBJECT%' THEN 'obj' WHEN t LIKE 'ARRAY%' THEN 'arr' ELSE 'other' END AS kind\n  FROM (SELECT n.*, schema_of_variant(v) AS t, variant_get(v, '$', 'string') AS s FROM ({all}) n) n\n),\n"
             ));
-            out.push_str(
-                "leaves AS (\n  SELECT rk, root, path, ordpath, CASE WHEN t = 'STRING' THEN trim(s) ELSE s END AS value, t = 'STRING' AS is_string\n  FROM typed_nodes\n  WHERE (t = 'STRING' AND trim(s) <> '') OR t LIKE 'DECIMAL%' OR t IN ('BIGINT', 'INT', 'SMALLINT', 'TINYINT', 'DOUBLE', 'FLOAT')\n",
-            );
         }
         Dialect::Athena => {
             out.push_str(
-                "nodes0 AS (SELECT rk, root, '' AS path, '' AS ordpath, try(json_parse(txt)) AS j FROM json_roots),\n",
+                "nodes0 AS (SELECT rk, root, '' AS path, '' AS parent, '' AS seg, '' AS ordpath, 0 AS level, try(json_parse(txt)) AS j FROM json_roots),\n",
             );
             for level in 1..=depth {
                 let parent = level - 1;
                 out.push_str(&format!(
-                    "nodes{level} AS (\n  SELECT n.rk, n.root, concat(n.path, '.', c.k) AS path, concat(n.ordpath, lpad(CAST(c.i AS VARCHAR), 5, '0')) AS ordpath, element_at(TRY_CAST(n.j AS MAP(VARCHAR, JSON)), c.k) AS j\n  FROM nodes{parent} n CROSS JOIN UNNEST(map_keys(TRY_CAST(n.j AS MAP(VARCHAR, JSON)))) WITH ORDINALITY AS c(k, i)\n  UNION ALL\n  SELECT n.rk, n.root, concat(n.path, '[', CAST(c.i - 1 AS VARCHAR), ']') AS path, concat(n.ordpath, lpad(CAST(c.i AS VARCHAR), 5, '0')) AS ordpath, c.v AS j\n  FROM nodes{parent} n CROSS JOIN UNNEST(TRY_CAST(n.j AS ARRAY(JSON))) WITH ORDINALITY AS c(v, i)\n),\n"
+                    "nodes{level} AS (\n  SELECT n.rk, n.root, concat(n.path, '.', c.k) AS path, n.path AS parent, concat('.', c.k) AS seg, concat(n.ordpath, lpad(CAST(c.i AS VARCHAR), 5, '0')) AS ordpath, {level} AS level, element_at(TRY_CAST(n.j AS MAP(VARCHAR, JSON)), c.k) AS j\n  FROM nodes{parent} n CROSS JOIN UNNEST(map_keys(TRY_CAST(n.j AS MAP(VARCHAR, JSON)))) WITH ORDINALITY AS c(k, i)\n  UNION ALL\n  SELECT n.rk, n.root, concat(n.path, '[', CAST(c.i - 1 AS VARCHAR), ']') AS path, n.path AS parent, concat('[', CAST(c.i - 1 AS VARCHAR), ']') AS seg, concat(n.ordpath, lpad(CAST(c.i AS VARCHAR), 5, '0')) AS ordpath, {level} AS level, c.v AS j\n  FROM nodes{parent} n CROSS JOIN UNNEST(TRY_CAST(n.j AS ARRAY(JSON))) WITH ORDINALITY AS c(v, i)\n),\n"
                 ));
             }
             out.push_str(&format!(
-                "typed_nodes AS (\n  SELECT rk, root, path, ordpath, json_format(j) AS text, json_extract_scalar(j, '$') AS s\n  FROM ({all}) n\n),\n"
+                "typed_nodes AS (\n  SELECT rk, root, path, parent, seg, ordpath, level, s,\n    CASE substr(text, 1, 1) WHEN '\"' THEN 'str' WHEN '{{' THEN 'obj' WHEN '[' THEN 'arr'\n      ELSE CASE WHEN s IS NOT NULL AND text NOT IN ('true', 'false', 'null') THEN 'num' ELSE 'other' END END AS kind\n  FROM (SELECT n.*, json_format(j) AS text, json_extract_scalar(j, '$') AS s FROM ({all}) n) n\n),\n"
             ));
-            out.push_str(
-                "leaves AS (\n  SELECT rk, root, path, ordpath, CASE WHEN substr(text, 1, 1) = '\"' THEN trim(s) ELSE s END AS value, substr(text, 1, 1) = '\"' AS is_string\n  FROM typed_nodes\n  WHERE s IS NOT NULL AND text NOT IN ('true', 'false', 'null') AND substr(text, 1, 1) NOT IN ('[', '{')\n    AND (substr(text, 1, 1) <> '\"' OR trim(s) <> '')\n",
-            );
         }
     }
+    // What each object node holds: how many members, a numeric `tag`, a `content`.
+    out.push_str(
+        "node_facts AS (\n  SELECT rk, root, parent AS path,\n    sum(CASE WHEN @STARTS(seg, '.') THEN 1 ELSE 0 END) AS n_keys,\n    max(CASE WHEN seg = '.tag' AND kind = 'num' THEN 1 ELSE 0 END) AS tag_num,\n    max(CASE WHEN seg = '.content' THEN 1 ELSE 0 END) AS has_content,\n    min(seg) AS first_seg\n  FROM typed_nodes WHERE seg <> '' GROUP BY rk, root, parent\n),\n",
+    );
+    // A request or response whose one member is a query-API wrapper (ruleset::record::is_wrapper).
+    out.push_str(
+        "wrappers AS (\n  SELECT t.rk, t.root, t.path, t.kind FROM typed_nodes t\n  JOIN (SELECT rk, root FROM typed_nodes WHERE parent = '' AND seg <> '' AND root IN ('requestParameters', 'responseElements')\n        GROUP BY rk, root HAVING count(*) = 1) one ON one.rk = t.rk AND one.root = t.root\n  WHERE t.parent = '' AND t.kind IN ('obj', 'str')\n    AND ((t.root = 'requestParameters' AND @RLIKE(t.path, @RE('^\\.([A-Z][A-Za-z0-9]*)?(Request|Req)$')))\n      OR (t.root = 'responseElements' AND @RLIKE(t.path, @RE('^\\.([A-Z][A-Za-z0-9]*)?Response$'))))\n),\n",
+    );
+    // Each node's path as rules read it (`rpath`), level by level from its parent's.
+    out.push_str(
+        "rpath0 AS (SELECT rk, root, path, '' AS rpath, seg, kind, ordpath, s, false AS in_wrapper, false AS dropped FROM typed_nodes WHERE path = '' AND seg = ''),\n",
+    );
+    for level in 1..=depth {
+        let wrapper = if level == 1 {
+            "w.path IS NOT NULL"
+        } else {
+            "false"
+        };
+        let join_wrapper = if level == 1 {
+            "\n  LEFT JOIN wrappers w ON w.rk = n.rk AND w.root = n.root AND w.path = n.path"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "rpath{level} AS (\n  SELECT n.rk, n.root, n.path, n.seg, n.kind, n.ordpath, n.s,\n    p.in_wrapper OR {wrapper} AS in_wrapper,\n    p.dropped OR ({wrapper} AND n.kind = 'str')\n      OR (n.seg = '.tag' AND (f.content_item OR f.struct_item)) AS dropped,\n    CASE\n      WHEN {wrapper} THEN ''\n      WHEN f.content_item AND n.seg = '.content' THEN concat(p.rpath, CASE WHEN @STARTS(p.seg, '[') THEN '' ELSE '[0]' END)\n      WHEN f.struct_item THEN concat(p.rpath, CASE WHEN @STARTS(p.seg, '[') THEN '' ELSE '[0]' END, n.seg)\n      WHEN f.item_list AND n.seg IN ('.item', '.member') THEN concat(p.rpath, CASE WHEN n.kind = 'arr' THEN '' ELSE '[0]' END)\n      ELSE concat(p.rpath, n.seg)\n    END AS rpath\n  FROM typed_nodes n\n  JOIN rpath{parent} p ON p.rk = n.rk AND p.root = n.root AND p.path = n.parent{join_wrapper}\n  LEFT JOIN (\n    SELECT f.rk, f.root, f.path,\n      f.tag_num = 1 AND f.has_content = 1 AND f.n_keys = 2 AS content_item,\n      p.in_wrapper AND f.tag_num = 1 AND f.has_content = 0 AS struct_item,\n      p.in_wrapper AND f.n_keys = 1 AND f.first_seg IN ('.item', '.member') AS item_list\n    FROM node_facts f JOIN rpath{parent} p ON p.rk = f.rk AND p.root = f.root AND p.path = f.path\n  ) f ON f.rk = p.rk AND f.root = p.root AND f.path = p.path\n  WHERE n.level = {level}\n),\n",
+            parent = level - 1,
+        ));
+    }
+    let every = (0..=depth)
+        .map(|l| format!("SELECT rk, root, rpath, ordpath, s, kind, dropped FROM rpath{l}"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    out.push_str(&format!(
+        "leaves AS (\n  SELECT rk, root, path, ordpath, value, is_string FROM (\n    SELECT rk, root, rpath AS path, ordpath, CASE WHEN kind = 'str' THEN trim(@DECODED(s)) ELSE s END AS value, kind = 'str' AS is_string\n    FROM ({every}) n\n    WHERE NOT dropped AND kind IN ('str', 'num') AND s IS NOT NULL\n  ) l\n  WHERE NOT is_string OR value <> ''\n"
+    ));
     // The sections that are one scalar.
     for (root, column) in [
         ("eventName", "event_name"),
@@ -444,8 +532,40 @@ fn construct(dialect: Dialect, name: &str, a: &[String]) -> String {
             a[1], a[0], a[2], a[3]
         ),
         ("IS_ARN", _) => construct(dialect, "RLIKE", &[a[0].clone(), re(ARN_SHAPE)]),
-        // JSON strings that hold an ARN, read from a section's raw text.
-        ("RE_ARN_STRINGS", _) => re(r#""(arn:[^"\\]*)""#),
+        // JSON strings that hold an ARN, read from a section's raw text (percent-encoded
+        // too: REST APIs log path parameters so).
+        ("RE_ARN_STRINGS", _) => re(r#""(arn(?::|%3[Aa])[^"\\]*)""#),
+        // resolve::inside: `a` names something inside `b` (`group/g/deployments/d` in `group/g`).
+        ("INSIDE", _) => format!(
+            "(length({a}) > length({b}) AND {starts} AND substr({a}, length({b}) + 1, 1) IN ('/', ':'))",
+            a = a[0],
+            b = a[1],
+            starts = construct(dialect, "STARTS", &[a[0].clone(), a[1].clone()]),
+        ),
+        ("SIZE", Spark) => format!("size({})", a[0]),
+        ("SIZE", Athena) => format!("cardinality({})", a[0]),
+        ("CONTAINS", Spark) => format!("array_contains({}, {})", a[0], a[1]),
+        ("CONTAINS", Athena) => format!("contains({}, {})", a[0], a[1]),
+        ("AT", Spark) => format!("try_element_at({}, {})", a[0], a[1]),
+        ("AT", Athena) => format!("element_at({}, {})", a[0], a[1]),
+        // Template::undoubled: the value without the resource type the template writes right
+        // before `{value}` (`alias/` of `...:alias/{value}`), where the value carries it.
+        ("UNDOUBLED", _) => {
+            let (template, value) = (&a[0], &a[1]);
+            let piece = format!(
+                "COALESCE(regexp_extract({template}, {}, 1), '')",
+                re(r"[:/}]([A-Za-z0-9-]{3,}[:/]+)\{value\}")
+            );
+            let bare = format!(
+                "CASE WHEN {} THEN substr({value}, 2) ELSE {value} END",
+                construct(dialect, "STARTS", &[value.clone(), "'/'".into()])
+            );
+            format!(
+                "CASE WHEN {piece} <> '' AND {starts} AND length({bare}) > length({piece}) \
+                 THEN substr({bare}, length({piece}) + 1) ELSE {value} END",
+                starts = construct(dialect, "STARTS", &[bare.clone(), piece.clone()]),
+            )
+        }
         // inventory::index: an IAM ARN with a path, and the same ARN without it.
         ("HAS_IAM_PATH", _) => construct(
             dialect,
@@ -480,6 +600,19 @@ fn construct(dialect: Dialect, name: &str, a: &[String]) -> String {
             )
         }
         ("NORM", _) => normalize(dialect, &a[0]),
+        // ruleset::path::decoded: percent-encoding decoded at most twice, text whose escapes
+        // do not decode kept ('+' is a plus sign, not a space).
+        ("DECODED", _) => {
+            let once = |x: &str| {
+                let decode = match dialect {
+                    Spark => format!("try_url_decode(replace({x}, '+', '%2B'))"),
+                    Athena => format!("try(url_decode(replace({x}, '+', '%2B')))"),
+                };
+                let escaped = construct(dialect, "RLIKE", &[x.to_string(), re("%[0-9A-Fa-f]{2}")]);
+                format!("CASE WHEN {escaped} THEN COALESCE({decode}, {x}) ELSE {x} END")
+            };
+            once(&once(&a[0]))
+        }
         // history::timeline_key: IAM users and roles by name, without their path.
         ("TIMELINE_KEY", _) => rewrite(
             dialect,

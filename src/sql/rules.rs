@@ -96,6 +96,29 @@ pub const TABLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "tagtrail_sar_formats",
+        &[
+            ("service", "string"),
+            ("skeleton", "string"),
+            ("pattern", "string"),
+            ("literal_len", "int"),
+            ("own", "boolean"),
+            ("text", "string"),
+        ],
+    ),
+    (
+        "tagtrail_sar_targets",
+        &[("action", "string"), ("skeleton", "string")],
+    ),
+    (
+        "tagtrail_named",
+        &[
+            ("service", "string"),
+            ("member", "string"),
+            ("template", "string"),
+        ],
+    ),
+    (
         "tagtrail_tag_calls",
         &[
             ("ord", "int"),
@@ -403,10 +426,58 @@ pub fn compile_rules(rules: &RuleSet, policy: &Policy) -> (RuleTables, Vec<Untra
             conditions,
             types,
             policy_rows,
+            sar_formats(),
+            sar_targets(),
+            named_rows(),
             tag_calls,
         ],
     };
     (tables, untranslated)
+}
+
+/// The SAR's formats (`sar::type_of` as data): each with its pattern, how specific it is,
+/// and whether its IAM prefix is its ARN's service (which wins a tie).
+fn sar_formats() -> Vec<Value> {
+    crate::sar::formats()
+        .iter()
+        .map(|f| {
+            json!({
+                "service": f.service, "skeleton": f.skeleton(), "pattern": f.pattern(),
+                "literal_len": f.literal_len(), "own": f.iam_prefix == f.service, "text": f.text,
+            })
+        })
+        .collect()
+}
+
+/// Per action (and per event name whose action has another name), the types it acts on.
+fn sar_targets() -> Vec<Value> {
+    let mut out = Vec::new();
+    for (action, targets) in crate::sar::actions_with_targets() {
+        let mut skeletons: Vec<String> = targets.iter().map(|f| f.skeleton()).collect();
+        skeletons.sort();
+        skeletons.dedup();
+        out.extend(
+            skeletons
+                .into_iter()
+                .map(|skeleton| json!({"action": action, "skeleton": skeleton})),
+        );
+    }
+    out
+}
+
+/// For every ARN service, the members a `named` extractor reads and the template each fills
+/// (a service event's resource, named by its API's member: `snapshotId`).
+fn named_rows() -> Vec<Value> {
+    let mut services: Vec<&str> = crate::sar::formats().iter().map(|f| f.service).collect();
+    services.sort_unstable();
+    services.dedup();
+    let mut out = Vec::new();
+    for service in services {
+        for (member, format) in crate::sar::named_members(service) {
+            out.push(json!({"service": service, "member": member, "template": format.template()}));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

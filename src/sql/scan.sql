@@ -17,7 +17,6 @@ raw_records AS (
     eventname AS event_name,
     @REWRITE(eventname, '^(.*[^0-9])[0-9]{8}(v[0-9]+)?$', '$1') AS base_name,
     NULLIF(awsregion, '') AS aws_region,
-    COALESCE(NULLIF(recipientaccountid, ''), NULLIF(useridentity.accountid, '')) AS account_id,
     recipientaccountid AS recipient_account,
     useridentity AS ui,
     NULLIF(useridentity.accesskeyid, '') AS access_key_id,
@@ -33,6 +32,12 @@ raw_records AS (
     responseelements,
     additionaleventdata,
     serviceeventdetails,
+    -- The request and response as rules read them: a service event logs neither, and its
+    -- details stand in (ruleset::record).
+    CASE WHEN (requestparameters IS NULL OR trim(requestparameters) = 'null') AND eventtype = 'AwsServiceEvent'
+      THEN serviceeventdetails ELSE requestparameters END AS request_text,
+    CASE WHEN (responseelements IS NULL OR trim(responseelements) = 'null') AND eventtype = 'AwsServiceEvent'
+      THEN additionaleventdata ELSE responseelements END AS response_text,
     @SOURCE AS source
   FROM cloudtrail
   WHERE eventsource IS NOT NULL AND eventname IS NOT NULL {{window}}
@@ -43,6 +48,49 @@ records AS (
     SELECT r.*, row_number() OVER (PARTITION BY rk ORDER BY source) AS copy FROM raw_records r
   ) numbered
   WHERE copy = 1
+),
+-- The account that owns what a call touched (Event::owner_account): recipientAccountId; in a
+-- record without it, what the rest of the record says (Event::inferred_owner): the account
+-- resources[] names; the caller's, when the record's ARNs and account members name it (or
+-- name none); else an ARN of the call's own service, an account member, the caller's, any ARN.
+owned AS (
+  SELECT r.*,
+    COALESCE(NULLIF(r.recipient_account, ''),
+      CASE
+        WHEN r.listed_account IS NOT NULL THEN r.listed_account
+        WHEN r.caller_account IS NOT NULL
+          AND (@SIZE(r.arn_accounts) + @SIZE(r.member_accounts) = 0
+            OR @CONTAINS(r.arn_accounts, r.caller_account) OR @CONTAINS(r.member_accounts, r.caller_account))
+          THEN r.caller_account
+        ELSE COALESCE(
+          @AT(filter(transform(sequence(1, greatest(@SIZE(r.arn_services), 1)),
+            i -> CASE WHEN @AT(r.arn_services, i) = r.own_service THEN @AT(r.arn_accounts, i) END), a -> a IS NOT NULL), 1),
+          @AT(r.member_accounts, 1), r.caller_account, @AT(r.arn_accounts, 1))
+      END) AS account_id
+  FROM (
+    SELECT r.*,
+      @REGEX_ALL(r.all_text, @RE('"arn:[^:"]+:([^:"]+):[^:"]*:[0-9]{12}:[^"]+"'), 1) AS arn_services,
+      @REGEX_ALL(r.all_text, @RE('"arn:[^:"]+:[^:"]+:[^:"]*:([0-9]{12}):[^"]+"'), 1) AS arn_accounts,
+      @REGEX_ALL(r.all_text, @RE('(?i)"(?:accountid|awsaccountid|owneraccountid|ownerid|owneraccount|account)"\s*:\s*"([0-9]{12})"'), 1) AS member_accounts,
+      @AT(filter(transform(r.resources, x -> x.accountid), a -> @RLIKE(COALESCE(a, ''), @RE('^[0-9]{12}$'))), 1) AS listed_account,
+      COALESCE(
+        CASE WHEN @RLIKE(COALESCE(r.ui.accountid, ''), @RE('^[0-9]{12}$')) THEN r.ui.accountid END,
+        CASE WHEN @RLIKE(COALESCE(r.ui.arn, ''), @RE('^arn:[^:]+:[^:]+:[^:]*:[0-9]{12}:.+$')) THEN split_part(r.ui.arn, ':', 5) END,
+        CASE WHEN @RLIKE(COALESCE(r.ui.sessioncontext.sessionissuer.accountid, ''), @RE('^[0-9]{12}$'))
+          THEN r.ui.sessioncontext.sessionissuer.accountid END,
+        CASE WHEN @RLIKE(COALESCE(r.ui.sessioncontext.sessionissuer.arn, ''), @RE('^arn:[^:]+:[^:]+:[^:]*:[0-9]{12}:.+$'))
+          THEN split_part(r.ui.sessioncontext.sessionissuer.arn, ':', 5) END,
+        CASE WHEN @RLIKE(COALESCE(r.ui.principalid, ''), @RE('^[0-9]{12}$')) THEN r.ui.principalid END
+      ) AS caller_account
+    FROM (
+      SELECT r.*,
+        concat_ws(' ', COALESCE(requestparameters, ''), COALESCE(responseelements, ''),
+          COALESCE(additionaleventdata, ''), COALESCE(serviceeventdetails, '')) AS all_text,
+        CASE split_part(event_source, '.', 1) WHEN 'monitoring' THEN 'cloudwatch' WHEN 'email' THEN 'ses'
+          ELSE split_part(event_source, '.', 1) END AS own_service
+      FROM records r
+    ) r
+  ) r
 ),
 -- The newest inventory snapshot (names are completed against it) and each snapshot's span.
 spans AS (
@@ -115,7 +163,7 @@ principals AS (
         CASE WHEN @RLIKE(COALESCE(ui.arn, ''), @RE('^arn:[^:]+:[^:]+:[^:]*:[^:]*:assumed-role/[^/]*/'))
           THEN @REWRITE(ui.arn, '^arn:([^:]+):[^:]+:[^:]*:([^:]*):assumed-role/([^/]*)/.*$', 'arn:$1:iam::$2:role/$3') END
       ) AS role_arn
-    FROM records r
+    FROM owned r
   ) r
 ),
 -- The principal ARN completed with its IAM path from the inventory.
@@ -175,11 +223,11 @@ filter_hits AS (
   FROM matched m
   JOIN tagtrail_filters f ON f.path_id = m.path_id
   JOIN leaves s ON s.rk = m.rk AND s.is_string AND s.value = f.fvalue
-    AND s.path = concat(CASE f.grp
+    AND lower(s.path) = lower(concat(CASE f.grp
       WHEN 1 THEN regexp_extract(m.leaf_path, CASE WHEN m.exact THEN m.path_re ELSE concat('(?i)', m.path_re) END, 1)
       WHEN 2 THEN regexp_extract(m.leaf_path, CASE WHEN m.exact THEN m.path_re ELSE concat('(?i)', m.path_re) END, 2)
       WHEN 3 THEN regexp_extract(m.leaf_path, CASE WHEN m.exact THEN m.path_re ELSE concat('(?i)', m.path_re) END, 3)
-    END, '.', f.fkey)
+    END, '.', f.fkey))
   GROUP BY m.rk, m.path_id, m.leaf_path
 ),
 path_values AS (
@@ -219,8 +267,8 @@ applying AS (
 extracted_values AS (
   SELECT x.rk, x.rule_id, x.companion, x.ext_no, x.build, x.arn_of, x.template, x.regex,
     x.accept_arn, x.complete, x.has_types, v.value AS raw_value, v.ordpath,
-    CASE WHEN x.strip_prefix IS NOT NULL AND @STARTS(v.value, x.strip_prefix)
-      THEN substr(v.value, length(x.strip_prefix) + 1) ELSE v.value END AS value,
+    @UNDOUBLED(x.template, CASE WHEN x.strip_prefix IS NOT NULL AND @STARTS(v.value, x.strip_prefix)
+      THEN substr(v.value, length(x.strip_prefix) + 1) ELSE v.value END) AS value,
     v1.value AS var1, v2.value AS var2, v3.value AS var3, v4.value AS var4,
     e.ctx_partition, COALESCE(e.aws_region, '') AS ctx_region, COALESCE(e.account_id, '') AS ctx_account
   FROM applying x
@@ -277,14 +325,24 @@ completed AS (
     GROUP BY b.rk, b.rule_id, b.ext_no, b.ordpath
   ) u ON u.rk = b.rk AND u.rule_id = b.rule_id AND u.ext_no = b.ext_no AND u.ordpath = b.ordpath AND u.n = 1
 ),
+-- The full ARNs each part of a record holds as a whole string (percent-encoded ones decoded),
+-- part 1 the request and 2 the response as rules read them, 3 additionalEventData, 4
+-- serviceEventDetails; what resolve::arns_held and the fallbacks read.
+held_strings AS (
+  SELECT rk, part, @DECODED(a) AS text FROM (
+    SELECT rk, 1 AS part, a FROM events @EXPLODE(h1, @REGEX_ALL(COALESCE(request_text, ''), @RE_ARN_STRINGS, 1), a)
+    UNION ALL
+    SELECT rk, 2 AS part, a FROM events @EXPLODE(h2, @REGEX_ALL(COALESCE(response_text, ''), @RE_ARN_STRINGS, 1), a)
+    UNION ALL
+    SELECT rk, 3 AS part, a FROM events @EXPLODE(h3, @REGEX_ALL(COALESCE(additionaleventdata, ''), @RE_ARN_STRINGS, 1), a)
+    UNION ALL
+    SELECT rk, 4 AS part, a FROM events @EXPLODE(h4, @REGEX_ALL(COALESCE(serviceeventdetails, ''), @RE_ARN_STRINGS, 1), a)
+  ) s
+),
 -- Full ARNs of the record, for names the inventory could not complete (complete_from_record).
 record_arns AS (
-  SELECT DISTINCT rk, @NORM(a) AS arn FROM (
-    SELECT rk, a FROM events @EXPLODE(ra, @REGEX_ALL(COALESCE(requestparameters, ''), @RE_ARN_STRINGS, 1), a)
-    UNION ALL
-    SELECT rk, a FROM events @EXPLODE(rb, @REGEX_ALL(COALESCE(responseelements, ''), @RE_ARN_STRINGS, 1), a)
-  ) s
-  WHERE @IS_ARN(trim(a))
+  SELECT DISTINCT rk, @NORM(text) AS arn FROM held_strings
+  WHERE @IS_ARN(trim(text))
 ),
 rule_finds AS (
   SELECT c.rk, c.rule_id, c.companion, c.ext_no, c.ordpath,
@@ -312,20 +370,15 @@ rule_finds AS (
 -- For a call no rule covers: the ARNs of its own service in its request, else in its
 -- response unless it only reads (arns_in_record).
 fallback_events AS (
-  SELECT e.rk, e.requestparameters, e.responseelements, e.own_arn,
-    CASE split_part(e.event_source, '.', 1) WHEN 'monitoring' THEN 'cloudwatch' WHEN 'email' THEN 'ses'
-      ELSE split_part(e.event_source, '.', 1) END AS service,
+  SELECT e.rk, e.own_arn, e.own_service AS service, e.event_type, e.ctx_partition,
+    COALESCE(e.aws_region, '') AS ctx_region, COALESCE(e.account_id, '') AS ctx_account,
     @RLIKE(e.event_name, @RE('^(List|Describe|Get|Search|Lookup|Scan|Query|BatchGet)')) AS reads
   FROM events e JOIN rule_of r ON r.rk = e.rk
   WHERE r.rule_id IS NULL
 ),
 fallback_candidates AS (
-  SELECT e.rk, e.section, @NORM(a) AS arn, a AS text, e.own_arn, e.service, e.reads
-  FROM (
-    SELECT e.rk, 1 AS section, COALESCE(e.requestparameters, '') AS json, e.own_arn, e.service, e.reads FROM fallback_events e
-    UNION ALL
-    SELECT e.rk, 2 AS section, COALESCE(e.responseelements, '') AS json, e.own_arn, e.service, e.reads FROM fallback_events e
-  ) e @EXPLODE(fa, @REGEX_ALL(e.json, @RE_ARN_STRINGS, 1), a)
+  SELECT e.rk, h.part AS section, @NORM(h.text) AS arn, h.text, e.own_arn, e.service, e.reads
+  FROM fallback_events e JOIN held_strings h ON h.rk = e.rk AND h.part IN (1, 2)
 ),
 fallback_targets AS (
   SELECT * FROM fallback_candidates
@@ -338,6 +391,89 @@ fallback_targets AS (
 fallback_finds AS (
   SELECT DISTINCT t.rk, t.arn FROM fallback_targets t
   WHERE t.section = 1 OR (NOT t.reads AND NOT EXISTS (SELECT 1 FROM fallback_targets q WHERE q.rk = t.rk AND q.section = 1))
+),
+-- A service event no rule covers and whose ARNs name nothing: the members of its details
+-- named as the variable of one of its service's ARN formats (`snapshotId`).
+named_finds AS (
+  SELECT DISTINCT rk, arn FROM (
+    SELECT e.rk,
+      CASE WHEN @IS_ARN(l.value) THEN @NORM(l.value)
+        ELSE @NORM(CASE WHEN (n.template LIKE '%{region}%' AND e.ctx_region = '')
+            OR (n.template LIKE '%{account}%' AND e.ctx_account = '') THEN NULL
+          ELSE replace(replace(replace(replace(n.template, '{partition}', e.ctx_partition), '{region}', e.ctx_region),
+            '{account}', e.ctx_account), '{value}', @UNDOUBLED(n.template, l.value)) END)
+      END AS arn
+    FROM fallback_events e
+    JOIN leaves l ON l.rk = e.rk AND l.root = 'requestParameters' AND l.is_string
+    JOIN tagtrail_named n ON n.service = e.service
+      AND n.member = lower(regexp_extract(l.path, @RE('^\.([^.\[]+)(\[[0-9]+\])?$'), 1))
+    WHERE e.event_type = 'AwsServiceEvent' AND NOT EXISTS (SELECT 1 FROM fallback_finds f WHERE f.rk = e.rk)
+  ) n
+  WHERE arn IS NOT NULL
+),
+-- What each ARN a record holds or a rule built is (sar::type_of): the most specific format
+-- it fits.
+arn_pool AS (
+  SELECT DISTINCT arn FROM (
+    SELECT @NORM(text) AS arn FROM held_strings WHERE part IN (1, 2)
+    UNION ALL
+    SELECT @NORM(x.arn) AS arn FROM events e @EXPLODE(lx, e.resources, x)
+    UNION ALL
+    SELECT arn FROM rule_finds
+  ) a WHERE arn IS NOT NULL
+),
+arn_types AS (
+  SELECT arn, skeleton FROM (
+    SELECT a.arn, f.skeleton,
+      row_number() OVER (PARTITION BY a.arn ORDER BY f.literal_len DESC, f.own DESC, f.text DESC) AS n
+    FROM arn_pool a JOIN tagtrail_sar_formats f ON f.service = split_part(a.arn, ':', 3) AND @RLIKE(a.arn, f.pattern)
+  ) t WHERE n = 1
+),
+-- What a rule built that the record's own resources[] contradicts (drop_contradicted): it
+-- lists ARNs of that type, region and account, and the built one is none of them nor inside
+-- or around one.
+listed_typed AS (
+  SELECT DISTINCT l.rk, l.arn, t.skeleton FROM (
+    SELECT e.rk, @NORM(x.arn) AS arn FROM events e @EXPLODE(lx, e.resources, x)
+  ) l JOIN arn_types t ON t.arn = l.arn
+),
+kept_finds AS (
+  SELECT f.* FROM rule_finds f
+  LEFT JOIN arn_types ft ON ft.arn = f.arn
+  WHERE ft.skeleton IS NULL OR NOT EXISTS (
+    SELECT 1 FROM listed_typed l WHERE l.rk = f.rk AND l.skeleton = ft.skeleton
+      AND split_part(l.arn, ':', 4) = split_part(f.arn, ':', 4) AND split_part(l.arn, ':', 5) = split_part(f.arn, ':', 5)
+  ) OR EXISTS (
+    SELECT 1 FROM listed_typed l WHERE l.rk = f.rk AND l.skeleton = ft.skeleton
+      AND split_part(l.arn, ':', 4) = split_part(f.arn, ':', 4) AND split_part(l.arn, ':', 5) = split_part(f.arn, ':', 5)
+      AND (l.arn = f.arn OR @INSIDE(l.arn, f.arn) OR @INSIDE(f.arn, l.arn))
+  )
+),
+-- The ARNs a record holds, of a type its call acts on (held_targets): those of its request
+-- beside what its rule found; those of its result for a call that makes something (or where
+-- nothing else names a target), of a type nothing else names.
+held_candidates AS (
+  SELECT DISTINCT h.rk, h.part, @NORM(h.text) AS arn, t.skeleton
+  FROM held_strings h
+  JOIN events e ON e.rk = h.rk
+  JOIN rule_of r ON r.rk = h.rk AND r.rule_id IS NOT NULL AND NOT r.no_resource
+  JOIN arn_types t ON t.arn = @NORM(h.text)
+  JOIN tagtrail_sar_targets s ON s.action = concat(e.own_service, ':', e.base_name) AND s.skeleton = t.skeleton
+  WHERE h.part IN (1, 2) AND e.all_text LIKE '%arn:%'
+    AND @STARTS(trim(h.text), 'arn:') AND NOT @RLIKE(trim(h.text), @RE('[*? ]'))
+    AND trim(h.text) IS DISTINCT FROM e.ui.arn AND trim(h.text) IS DISTINCT FROM e.ui.sessioncontext.sessionissuer.arn
+    AND NOT EXISTS (SELECT 1 FROM kept_finds f WHERE f.rk = h.rk AND (f.arn = @NORM(h.text) OR @INSIDE(@NORM(h.text), f.arn)))
+),
+held_given AS (SELECT rk, arn, skeleton FROM held_candidates WHERE part = 1),
+held_finds AS (
+  SELECT DISTINCT rk, arn FROM held_given
+  UNION ALL
+  SELECT DISTINCT c.rk, c.arn FROM held_candidates c JOIN events e ON e.rk = c.rk
+  WHERE c.part = 2
+    AND (@RLIKE(e.event_name, @RE('^(Create|Register|Import|Allocate|Copy|Clone|Restore|Run|Start|Submit|Issue|Request|Publish)'))
+      OR (NOT EXISTS (SELECT 1 FROM kept_finds f WHERE f.rk = c.rk) AND NOT EXISTS (SELECT 1 FROM held_given g WHERE g.rk = c.rk)))
+    AND NOT EXISTS (SELECT 1 FROM held_given g WHERE g.rk = c.rk AND g.skeleton = c.skeleton)
+    AND NOT EXISTS (SELECT 1 FROM kept_finds f JOIN arn_types ft ON ft.arn = f.arn WHERE f.rk = c.rk AND ft.skeleton = c.skeleton)
 ),
 -- Every resource a record touched, each once, with how it was first found.
 touched_all AS (
@@ -353,9 +489,13 @@ touched_all AS (
   UNION ALL
   SELECT rk, arn, 3 + companion, concat(lpad(CAST(ext_no AS @STR), 6, '0'), ordpath),
     CASE WHEN by_inventory THEN 'inventory' ELSE concat('rule:', rule_id) END
-  FROM rule_finds
+  FROM kept_finds
   UNION ALL
   SELECT rk, arn, 5, arn, 'arn-in-record' FROM fallback_finds
+  UNION ALL
+  SELECT rk, arn, 5, arn, 'arn-in-record' FROM named_finds
+  UNION ALL
+  SELECT rk, arn, 5, arn, 'arn-in-record' FROM held_finds
 ),
 touched AS (
   SELECT rk, arn, via FROM (

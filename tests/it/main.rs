@@ -1,28 +1,32 @@
-//! The one integration test binary (modules per area), so the crate's dependencies link once.
+//! The one integration test binary, so the crate's dependencies link once; its modules are
+//! the groups of `tests/README.md`, one per feature.
 
 mod architecture;
-mod aws;
-mod bad_input;
-mod config;
-mod containers;
-mod corpus;
-mod examples;
-mod exchange;
-mod history;
-mod html;
-mod learn;
-mod lookup;
-mod loopback;
+mod docs;
+mod input;
+mod live;
+mod reports;
 mod rules;
 mod scan;
-mod schedule;
-mod secrets;
-mod selfcheck;
 mod sql;
-mod tables;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// A peer the tests run against (moto, Chromium, Python with DuckDB and sqlglot, Java for
+/// Spark): where it is; where it is not installed, the whole run stops in one line, since
+/// `scripts/test` installs every peer (`tests/README.md`).
+pub fn peer(what: &str, found: Option<PathBuf>) -> PathBuf {
+    found.unwrap_or_else(|| {
+        // Written past the harness's capture of `eprintln!`, which exiting would lose.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\ntagtrail's integration tests need {what}: run them with `scripts/test`, which installs it"
+        );
+        std::process::exit(2)
+    })
+}
 
 /// Runs the `tagtrail` binary in `dir` with `args`.
 pub fn tagtrail(dir: &Path, args: &[&str]) -> Output {

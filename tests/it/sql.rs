@@ -5,12 +5,12 @@
 //! `history.rs` (tag calls, sessions, duplicates, snapshots) are compared there.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use polars::prelude::*;
 
-use crate::tables::python;
+use crate::reports::tables::python;
 use crate::{root, stderr, stdout, tagtrail};
 
 /// The rows the comparison is on: (event_id, resource_arn, kind, principal_product,
@@ -114,9 +114,13 @@ pub(crate) fn sql_scan(
     extra: &[&str],
 ) -> String {
     let mut command = match engine {
-        "spark" => Command::new(root().join("scripts/spark-scan")),
+        "spark" => {
+            let java = Command::new("java").arg("-version").output().is_ok();
+            crate::peer("Java 17 (for Apache Spark)", java.then(PathBuf::new));
+            Command::new(root().join("scripts/spark-scan"))
+        }
         _ => {
-            let mut c = Command::new(crate::aws::moto_server().with_file_name("python"));
+            let mut c = Command::new(crate::live::aws::moto_server().with_file_name("python"));
             c.arg(root().join("scripts/sql_scan.py"))
                 .args(["--engine", engine, "--tagtrail"])
                 .arg(env!("CARGO_BIN_EXE_tagtrail"));
@@ -376,8 +380,8 @@ fn the_athena_form_parses_as_trino_and_its_tables_as_athena_ddl() {
     );
     assert_eq!(
         parsed.trim(),
-        "1 12",
-        "one query; the trail, 9 rule tables and 2 inventory tables"
+        "1 15",
+        "one query; the trail, 12 rule tables and 2 inventory tables"
     );
     // Every rule table was written, one JSON object a line.
     for (table, _) in tagtrail::sql::TABLES {

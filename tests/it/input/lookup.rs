@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::{loopback, stderr, stdout};
+use crate::input::loopback;
+use crate::{stderr, stdout};
 
 /// What the server saw: when each request came and the token it asked for.
 type Log = Arc<Mutex<Vec<(Instant, Option<String>)>>>;

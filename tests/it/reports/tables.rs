@@ -10,7 +10,7 @@ use crate::{root, stdout, tagtrail};
 /// Runs Python code with the test environment's interpreter (duckdb and sqlglot installed by
 /// `scripts/test`); returns its standard output.
 pub(crate) fn python(code: &str, args: &[&str]) -> String {
-    let out = Command::new(crate::aws::moto_server().with_file_name("python"))
+    let out = Command::new(crate::live::aws::moto_server().with_file_name("python"))
         .args(["-c", code])
         .args(args)
         .output()

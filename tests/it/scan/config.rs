@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::{finding_rows, loopback, stderr, stdout};
+use crate::input::loopback;
+use crate::{finding_rows, stderr, stdout};
 
 const ACCOUNT: &str = "123456789012";
 

@@ -8,7 +8,7 @@ use crate::{root, tagtrail};
 /// The Python of the test environment (`scripts/test` installs botocore and py-ocsf-models
 /// beside moto).
 fn python() -> std::path::PathBuf {
-    crate::aws::moto_server().with_file_name("python")
+    crate::live::aws::moto_server().with_file_name("python")
 }
 
 fn ids(path: &Path, key: &str, lines: bool) -> Vec<String> {

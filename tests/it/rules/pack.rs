@@ -432,7 +432,7 @@ fn rules_new_scaffolds_a_file_that_checks_and_asks_for_expectations() {
 /// and the ARN-in-record fallback still in) resolves the corpus records that file's rules
 /// resolved; recall and precision are against what the whole pack found for those records.
 /// Measures how far the rules generalise to a service nobody wrote rules for. Prints the table
-/// the README gives; fails if the totals drop below what was measured.
+/// docs/src/resolution.md gives; fails if the totals drop below what was measured.
 #[test]
 fn leave_one_service_out_on_the_corpus() {
     use std::collections::BTreeSet;

@@ -34,12 +34,10 @@ pub fn moto_server() -> PathBuf {
         std::env::var_os("TAGTRAIL_MOTO_SERVER").map(PathBuf::from),
         Some(root().join("target/moto-venv/bin/moto_server")),
     ];
-    candidates.into_iter().flatten().find(|p| p.is_file()).unwrap_or_else(|| {
-        panic!(
-            "moto is not installed, so the live AWS tests cannot run. Run the suite with `scripts/test`, \
-             which installs it, or: python3 -m venv target/moto-venv && target/moto-venv/bin/pip install 'moto[server]'"
-        )
-    })
+    crate::peer(
+        "moto (PyPI `moto[server]`)",
+        candidates.into_iter().flatten().find(|p| p.is_file()),
+    )
 }
 
 impl Moto {
@@ -182,7 +180,7 @@ impl Moto {
 /// the findings of one full scan, each once; a fourth with nothing new adds nothing; a run
 /// finding the lock of a live run refuses, and takes over one whose lease expired.
 fn scheduled_runs_over_s3_report_each_finding_once(moto: &Moto) {
-    use crate::schedule::{assert_exactly_once, at, full_scan, parquet_files, Trail};
+    use crate::live::schedule::{assert_exactly_once, at, full_scan, parquet_files, Trail};
     let work = tempfile::tempdir().unwrap();
     let trail = Trail::new(&work.path().join("trail"));
     moto.boto3("s3.create_bucket(Bucket='reports')");

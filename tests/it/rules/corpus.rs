@@ -47,7 +47,7 @@ fn every_corpus_record_lands_in_exactly_one_bucket() {
 }
 
 /// For records with `resources[]`: do the rules alone (resources[] ignored) find the same ARNs?
-/// Prints the figures the README states.
+/// Prints the figures docs/src/resolution.md states.
 #[test]
 fn rules_alone_recover_what_resources_names() {
     let rules = RuleSet::builtin().unwrap();
