@@ -344,11 +344,13 @@ def own_vars(fmt):
 
 
 def type_nouns(rt, fmt):
-    """What a resource type is called: its name, and its format's last variable without
+    """What a resource type is called: its name, and the variable its format ends with, without
     `Name`, `Id`, `Identifier` or `Arn` (`${DbParameterGroupName}` -> dbparametergroup)."""
     names = {norm(rt)}
     needed = own_vars(fmt)
-    if needed:
+    # The variable names the type only where the format ends with it (`/apis/${ApiId}`, not
+    # the collection `/apis/${ApiId}/authorizers`).
+    if needed and fmt.endswith("${" + needed[-1] + "}"):
         var = norm(needed[-1])
         for suffix in ("identifier", "name", "id", "arn"):
             if var.endswith(suffix) and len(var) > len(suffix):
