@@ -170,6 +170,13 @@ pub fn parent(text: &str) -> Option<String> {
     }
 }
 
+/// Whether `child` names something inside `parent` (`group/g/deployments/d` in `group/g`).
+pub fn inside(child: &str, parent: &str) -> bool {
+    child.len() > parent.len()
+        && child.starts_with(parent)
+        && matches!(child.as_bytes()[parent.len()], b'/' | b':')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,81 @@ const ACTION_ALIASES: &[(&str, &str)] = &[
     ("s3:PutBucketEncryption", "s3:PutEncryptionConfiguration"),
     ("s3:GetBucketReplication", "s3:GetReplicationConfiguration"),
     ("s3:PutBucketReplication", "s3:PutReplicationConfiguration"),
+    ("s3:DeleteBucketLifecycle", "s3:PutLifecycleConfiguration"),
+    ("s3:DeleteBucketEncryption", "s3:PutEncryptionConfiguration"),
+    (
+        "s3:DeleteBucketReplication",
+        "s3:PutReplicationConfiguration",
+    ),
+    ("s3:GetBucketCors", "s3:GetBucketCORS"),
+    ("s3:PutBucketCors", "s3:PutBucketCORS"),
+    ("s3:DeleteBucketCors", "s3:PutBucketCORS"),
+    ("s3:ListMultipartUploads", "s3:ListBucketMultipartUploads"),
+    ("s3:ListParts", "s3:ListMultipartUploadParts"),
+    (
+        "s3:GetBucketAnalyticsConfiguration",
+        "s3:GetAnalyticsConfiguration",
+    ),
+    (
+        "s3:ListBucketAnalyticsConfigurations",
+        "s3:GetAnalyticsConfiguration",
+    ),
+    (
+        "s3:PutBucketAnalyticsConfiguration",
+        "s3:PutAnalyticsConfiguration",
+    ),
+    (
+        "s3:DeleteBucketAnalyticsConfiguration",
+        "s3:PutAnalyticsConfiguration",
+    ),
+    (
+        "s3:GetBucketInventoryConfiguration",
+        "s3:GetInventoryConfiguration",
+    ),
+    (
+        "s3:ListBucketInventoryConfigurations",
+        "s3:GetInventoryConfiguration",
+    ),
+    (
+        "s3:PutBucketInventoryConfiguration",
+        "s3:PutInventoryConfiguration",
+    ),
+    (
+        "s3:DeleteBucketInventoryConfiguration",
+        "s3:PutInventoryConfiguration",
+    ),
+    (
+        "s3:GetBucketMetricsConfiguration",
+        "s3:GetMetricsConfiguration",
+    ),
+    (
+        "s3:ListBucketMetricsConfigurations",
+        "s3:GetMetricsConfiguration",
+    ),
+    (
+        "s3:PutBucketMetricsConfiguration",
+        "s3:PutMetricsConfiguration",
+    ),
+    (
+        "s3:DeleteBucketMetricsConfiguration",
+        "s3:PutMetricsConfiguration",
+    ),
+    (
+        "s3:GetBucketIntelligentTieringConfiguration",
+        "s3:GetIntelligentTieringConfiguration",
+    ),
+    (
+        "s3:ListBucketIntelligentTieringConfigurations",
+        "s3:GetIntelligentTieringConfiguration",
+    ),
+    (
+        "s3:PutBucketIntelligentTieringConfiguration",
+        "s3:PutIntelligentTieringConfiguration",
+    ),
+    (
+        "s3:DeleteBucketIntelligentTieringConfiguration",
+        "s3:PutIntelligentTieringConfiguration",
+    ),
 ];
 
 /// One resource type and its ARN format

@@ -265,6 +265,23 @@ impl Universe {
         }
         s
     }
+
+    /// Every IAM prefix as a Markdown table, alphabetically: the book's page of the pack's reach.
+    pub fn to_markdown(&self) -> String {
+        use std::fmt::Write;
+        let mut s =
+            String::from("| IAM prefix | actions | with a rule | share |\n|---|---:|---:|---:|\n");
+        for (name, c) in &self.by_prefix {
+            let _ = writeln!(
+                s,
+                "| {name} | {} | {} | {:.1}% |",
+                c.resource_targeting,
+                c.resolved,
+                100.0 * c.coverage
+            );
+        }
+        s
+    }
 }
 
 fn ratio(a: u64, b: u64) -> f64 {

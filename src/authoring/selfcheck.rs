@@ -262,7 +262,7 @@ fn check_record(
                     && arn::Arn::parse(h)
                         .zip(parts)
                         .is_some_and(|(h, b)| h.region == b.region && h.account == b.account)
-                    && !crate::resolve::inside(h, arn)
+                    && !crate::arn::inside(h, arn)
             })
             .map(|(h, _)| h.clone())
             .collect();
@@ -282,10 +282,7 @@ fn check_record(
             continue;
         }
         counts.held_targets += 1;
-        if resolved
-            .iter()
-            .any(|r| r == h || crate::resolve::inside(h, r))
-        {
+        if resolved.iter().any(|r| r == h || crate::arn::inside(h, r)) {
             counts.held_resolved += 1;
         } else {
             missed.push(case(None, h, Vec::new()));
@@ -454,11 +451,11 @@ events = ["PutResourcePolicy"]
         let outcome = one(json, RULE);
         assert_eq!(outcome.counts.agreement.get(&Agreement::Agrees), Some(&1));
         assert_eq!(outcome.counts.missed(), 0);
-        assert!(crate::resolve::inside(
+        assert!(crate::arn::inside(
             "arn:a:g:r:1:group/g/deployments/d",
             "arn:a:g:r:1:group/g"
         ));
-        assert!(!crate::resolve::inside(
+        assert!(!crate::arn::inside(
             "arn:a:s:r:1:secret:test-zeCISw",
             "arn:a:s:r:1:secret:test"
         ));

@@ -78,8 +78,25 @@ pub fn docs(out: &Path) -> Result<u8> {
         clap_complete::generate(shell, &mut cmd.clone(), "tagtrail", &mut text);
         write(&completions.join(file), &text)?;
     }
+    let rules = tagtrail::ruleset::RuleSet::builtin()?;
+    let universe = tagtrail::authoring::coverage::Universe::of(&rules);
+    let reach = format!(
+        "# Where the rule pack reaches\n\n\
+         Generated from the rule pack built into tagtrail and the Service Authorization \
+         Reference (`tagtrail docs`; `tagtrail rules coverage --universe` prints the same for \
+         any rule folder). Of the {} actions the SAR says act on a resource type, **{} have a \
+         rule ({:.1}%)**. A call without a rule is still resolved from `resources[]`, an \
+         access-denied message and the full ARNs its record holds of its own service, but \
+         where a service's share is low, expect `unresolved-resource` findings for its calls \
+         and consider `tagtrail rules learn` on your trail.\n\n{}",
+        universe.actions,
+        universe.with_rule,
+        100.0 * universe.share,
+        universe.to_markdown()
+    );
+    write(&out.join("src/reach.md"), reach.as_bytes())?;
     println!(
-        "CLI reference, man pages and completions -> {}",
+        "CLI reference, the pack's reach, man pages and completions -> {}",
         out.display()
     );
     Ok(0)

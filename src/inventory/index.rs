@@ -1,5 +1,5 @@
 //! Completing ARNs that cannot be built from a name alone, against the ARNs an inventory knows:
-//! Secrets Manager's random suffix, IAM paths, CloudFormation stack ids.
+//! Secrets Manager's random suffix, IAM paths, CloudFormation stack ids, Auto Scaling group ids.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
@@ -16,17 +16,21 @@ pub enum Completion {
     Path,
     /// `…:stack/name` → `…:stack/name/<id>`.
     IdSuffix,
+    /// `…:autoScalingGroup:*:autoScalingGroupName/web` → the ARN with an id (no `:` or `/`)
+    /// where the `*` is: a format with an id no record names.
+    AnyId,
 }
 
 impl Completion {
     /// The names used in rule files.
-    pub const NAMES: &[&str] = &["random-suffix", "path", "id-suffix"];
+    pub const NAMES: &[&str] = &["random-suffix", "path", "id-suffix", "any-id"];
 
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "random-suffix" => Some(Completion::RandomSuffix),
             "path" => Some(Completion::Path),
             "id-suffix" => Some(Completion::IdSuffix),
+            "any-id" => Some(Completion::AnyId),
             _ => None,
         }
     }
@@ -66,6 +70,13 @@ impl ArnIndex {
             Completion::IdSuffix => self.unique_with_prefix(&format!("{stem}/"), |rest| {
                 !rest.is_empty() && !rest.contains('/')
             }),
+            Completion::AnyId => {
+                let (before, after) = stem.split_once('*')?;
+                self.unique_with_prefix(before, |rest| {
+                    rest.strip_suffix(after)
+                        .is_some_and(|id| !id.is_empty() && !id.contains([':', '/']))
+                })
+            }
         }
     }
 
@@ -109,6 +120,8 @@ mod tests {
             "arn:aws:secretsmanager:us-east-1:1:secret:db-pass-old-XyZ789",
             "arn:aws:iam::1:role/service/deploy",
             "arn:aws:cloudformation:us-east-1:1:stack/web/0f1e2d3c-aaaa-bbbb-cccc-111122223333",
+            "arn:aws:autoscaling:us-east-1:1:autoScalingGroup:0f1e-22:autoScalingGroupName/web",
+            "arn:aws:autoscaling:us-east-1:1:autoScalingGroup:0f1e-23:autoScalingGroupName/web-2",
         ] {
             index.insert(arn);
         }
@@ -131,5 +144,17 @@ mod tests {
         )
         .is_some());
         assert_eq!(c("arn:aws:iam::1:role/other", Completion::Path), None);
+        let group = |name: &str| {
+            format!(
+                "arn:aws:autoscaling:us-east-1:1:autoScalingGroup:*:autoScalingGroupName/{name}"
+            )
+        };
+        assert_eq!(
+            index.complete(&group("web"), Completion::AnyId).as_deref(),
+            Some(
+                "arn:aws:autoscaling:us-east-1:1:autoScalingGroup:0f1e-22:autoScalingGroupName/web"
+            )
+        );
+        assert_eq!(index.complete(&group("we"), Completion::AnyId), None);
     }
 }

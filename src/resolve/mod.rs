@@ -421,7 +421,8 @@ pub const RECORD_PARTS: &[&str] = &[
 /// ARN names it whatever member holds it (`storageConfigurationArn`, a list of ARNs). The
 /// result (the response; what a service event reports in `additionalEventData`) counts for
 /// a call that makes something (`Create*`, `Copy*`, `Start*`...) where neither the rule nor
-/// the request names that type, and for any call where nothing else names a target. ARNs
+/// the request names that type, and for any call where nothing else names a target of a type
+/// it acts on (a key's alias does not stand for the key a `GenerateDataKey` response names). ARNs
 /// inside what the rule found (a log stream of its log group) are not added.
 fn held_targets<'f>(
     record: &impl Record,
@@ -446,12 +447,12 @@ fn held_targets<'f>(
     };
     let acted_on =
         |arn: &str| crate::sar::type_of(arn).filter(|t| targets.iter().any(|a| a.same_type(t)));
-    let new = |arn: &String| !found.clone().any(|f| f == arn || inside(arn, f));
+    let new = |arn: &String| !found.clone().any(|f| f == arn || arn::inside(arn, f));
     let mut out: Vec<String> = arns_held(event, record, &["requestParameters"], false)
         .into_iter()
         .filter(|arn| acted_on(arn).is_some() && new(arn))
         .collect();
-    let nothing_else = out.is_empty() && found.clone().next().is_none();
+    let nothing_else = out.is_empty() && !found.clone().any(|f| acted_on(f).is_some());
     if makes(&event.event_name) || nothing_else {
         let mut named: Vec<&'static crate::sar::Format> =
             found.clone().filter_map(crate::sar::type_of).collect();
@@ -503,7 +504,7 @@ fn drop_contradicted<T>(found: &mut Vec<(crate::ruleset::Extracted, T)>, event: 
         same.is_empty()
             || same
                 .iter()
-                .any(|a| **a == e.arn || inside(a, &e.arn) || inside(&e.arn, a))
+                .any(|a| **a == e.arn || arn::inside(a, &e.arn) || arn::inside(&e.arn, a))
     });
 }
 
@@ -514,13 +515,6 @@ fn makes(event_name: &str) -> bool {
         "Submit", "Issue", "Request", "Publish",
     ];
     MAKING_VERBS.iter().any(|verb| event_name.starts_with(verb))
-}
-
-/// Whether `child` names something inside `parent` (`group/g/deployments/d` in `group/g`).
-pub fn inside(child: &str, parent: &str) -> bool {
-    child.len() > parent.len()
-        && child.starts_with(parent)
-        && matches!(child.as_bytes()[parent.len()], b'/' | b':')
 }
 
 /// The fallback for calls no rule covers: every full ARN of the call's own service (by its

@@ -132,7 +132,7 @@ pub const EXTRACT: &[Field] = &[
         "complete",
         Kind::String,
         false,
-        "Complete against the inventory: random-suffix, path or id-suffix.",
+        "Complete against the inventory: random-suffix, path, id-suffix or any-id (the template's `*` is an id no record names).",
     ),
 ];
 

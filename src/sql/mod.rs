@@ -535,7 +535,7 @@ fn construct(dialect: Dialect, name: &str, a: &[String]) -> String {
         // JSON strings that hold an ARN, read from a section's raw text (percent-encoded
         // too: REST APIs log path parameters so).
         ("RE_ARN_STRINGS", _) => re(r#""(arn(?::|%3[Aa])[^"\\]*)""#),
-        // resolve::inside: `a` names something inside `b` (`group/g/deployments/d` in `group/g`).
+        // arn::inside: `a` names something inside `b` (`group/g/deployments/d` in `group/g`).
         ("INSIDE", _) => format!(
             "(length({a}) > length({b}) AND {starts} AND substr({a}, length({b}) + 1, 1) IN ('/', ':'))",
             a = a[0],
@@ -578,15 +578,20 @@ fn construct(dialect: Dialect, name: &str, a: &[String]) -> String {
             r"^arn:([^:]+):iam::([^:]*):([^/]+)/(.*/)?([^/]+)$",
             "arn:$1:iam::$2:$3/$5",
         ),
-        // ArnIndex::complete by suffix: `full` is `stem` plus a dash and six characters
-        // (`random-suffix`) or plus `/` and one more segment (`id-suffix`).
+        // ArnIndex::complete: `full` is `stem` plus a dash and six characters (`random-suffix`)
+        // or plus `/` and one more segment (`id-suffix`), or `stem` with an id (no `:` or `/`)
+        // where its `*` is (`any-id`).
         ("COMPLETES", _) => {
             let (full, stem, how) = (&a[0], &a[1], &a[2]);
             let rest = format!("substr({full}, length({stem}) + 2)");
+            let star = format!("position('*' IN {stem})");
+            let after = format!("substr({stem}, {star} + 1)");
             format!(
-                "({how} IN ('random-suffix', 'id-suffix') \
+                "(({how} IN ('random-suffix', 'id-suffix') \
                  AND {starts} \
-                 AND (({how} = 'random-suffix' AND {six}) OR ({how} = 'id-suffix' AND {segment})))",
+                 AND (({how} = 'random-suffix' AND {six}) OR ({how} = 'id-suffix' AND {segment}))) \
+                 OR ({how} = 'any-id' AND {star} > 0 AND {before} \
+                 AND substr({full}, length({full}) - length({after}) + 1) = {after} AND {id}))",
                 starts = construct(
                     dialect,
                     "STARTS",
@@ -597,6 +602,19 @@ fn construct(dialect: Dialect, name: &str, a: &[String]) -> String {
                 ),
                 six = construct(dialect, "RLIKE", &[rest.clone(), re("^[A-Za-z0-9]{6}$")]),
                 segment = construct(dialect, "RLIKE", &[rest, re("^[^/]+$")]),
+                before = construct(
+                    dialect,
+                    "STARTS",
+                    &[full.clone(), format!("substr({stem}, 1, {star} - 1)")],
+                ),
+                id = construct(
+                    dialect,
+                    "RLIKE",
+                    &[
+                        format!("substr({full}, {star}, length({full}) - length({stem}) + 1)"),
+                        re("^[^:/]+$"),
+                    ],
+                ),
             )
         }
         ("NORM", _) => normalize(dialect, &a[0]),

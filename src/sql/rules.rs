@@ -363,6 +363,7 @@ pub fn compile_rules(rules: &RuleSet, policy: &Policy) -> (RuleTables, Vec<Untra
                     crate::inventory::Completion::RandomSuffix => "random-suffix",
                     crate::inventory::Completion::Path => "path",
                     crate::inventory::Completion::IdSuffix => "id-suffix",
+                    crate::inventory::Completion::AnyId => "any-id",
                 }),
                 "has_types": !x.types.is_empty(), "n_when": x.when.len(),
                 "var1_path": var_paths[0], "var2_path": var_paths[1], "var3_path": var_paths[2], "var4_path": var_paths[3],

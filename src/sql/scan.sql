@@ -451,7 +451,7 @@ kept_finds AS (
 ),
 -- The ARNs a record holds, of a type its call acts on (held_targets): those of its request
 -- beside what its rule found; those of its result for a call that makes something (or where
--- nothing else names a target), of a type nothing else names.
+-- nothing else names a target of a type the call acts on), of a type nothing else names.
 held_candidates AS (
   SELECT DISTINCT h.rk, h.part, @NORM(h.text) AS arn, t.skeleton
   FROM held_strings h
@@ -465,13 +465,21 @@ held_candidates AS (
     AND NOT EXISTS (SELECT 1 FROM kept_finds f WHERE f.rk = h.rk AND (f.arn = @NORM(h.text) OR @INSIDE(@NORM(h.text), f.arn)))
 ),
 held_given AS (SELECT rk, arn, skeleton FROM held_candidates WHERE part = 1),
+-- The records where the rule found something of a type the call acts on.
+acted_on_finds AS (
+  SELECT DISTINCT f.rk FROM kept_finds f
+  JOIN events e ON e.rk = f.rk
+  JOIN arn_types ft ON ft.arn = f.arn
+  JOIN tagtrail_sar_targets s ON s.action = concat(e.own_service, ':', e.base_name) AND s.skeleton = ft.skeleton
+),
 held_finds AS (
   SELECT DISTINCT rk, arn FROM held_given
   UNION ALL
   SELECT DISTINCT c.rk, c.arn FROM held_candidates c JOIN events e ON e.rk = c.rk
   WHERE c.part = 2
     AND (@RLIKE(e.event_name, @RE('^(Create|Register|Import|Allocate|Copy|Clone|Restore|Run|Start|Submit|Issue|Request|Publish)'))
-      OR (NOT EXISTS (SELECT 1 FROM kept_finds f WHERE f.rk = c.rk) AND NOT EXISTS (SELECT 1 FROM held_given g WHERE g.rk = c.rk)))
+      OR (NOT EXISTS (SELECT 1 FROM acted_on_finds a WHERE a.rk = c.rk)
+          AND NOT EXISTS (SELECT 1 FROM held_given g WHERE g.rk = c.rk)))
     AND NOT EXISTS (SELECT 1 FROM held_given g WHERE g.rk = c.rk AND g.skeleton = c.skeleton)
     AND NOT EXISTS (SELECT 1 FROM kept_finds f JOIN arn_types ft ON ft.arn = f.arn WHERE f.rk = c.rk AND ft.skeleton = c.skeleton)
 ),

@@ -97,10 +97,11 @@ fn broken_links(files: &[PathBuf]) -> Vec<String> {
             );
             if !resolved.exists() {
                 broken.push(format!("{where_} (no such file)"));
-            } else if !fragment.is_empty() && resolved.extension().is_some_and(|e| e == "md") {
-                if !anchors(&page(&resolved)).contains(fragment) {
-                    broken.push(format!("{where_} (no such heading)"));
-                }
+            } else if !fragment.is_empty()
+                && resolved.extension().is_some_and(|e| e == "md")
+                && !anchors(&page(&resolved)).contains(fragment)
+            {
+                broken.push(format!("{where_} (no such heading)"));
             }
         }
     }

@@ -142,7 +142,9 @@ pub(crate) fn sql_scan(
 }
 
 /// An inventory of every ARN a scan names (principals and resources), each with a product by
-/// its hash: a tenth left out, a tenth untagged, the rest `aaa` or `bbb`.
+/// its hash: a tenth left out, a tenth untagged, the rest `aaa` or `bbb`. What a rule built to
+/// be completed is listed completed, as the Tagging API would: an id for `*` (Auto Scaling
+/// groups), a random suffix for a secret named without one.
 fn synthetic_inventory(trail: &Path, dir: &Path) {
     use sha2::{Digest, Sha256};
     let empty = dir.join("empty");
@@ -158,7 +160,19 @@ fn synthetic_inventory(trail: &Path, dir: &Path) {
         &first.join("findings.parquet"),
         ["resource_arn", "principal_arn"],
     );
-    let arns: BTreeSet<String> = named.into_iter().flatten().flatten().collect();
+    let suffixed = regex::Regex::new(r"-[A-Za-z0-9]{6}$").unwrap();
+    let arns: BTreeSet<String> = named
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|arn| {
+            if arn.contains(":secret:") && !suffixed.is_match(&arn) {
+                format!("{arn}-Ab12Cd")
+            } else {
+                arn.replace(":*:", ":0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0:")
+            }
+        })
+        .collect();
     let rows: Vec<serde_json::Value> = arns
         .iter()
         .filter_map(|arn| {
