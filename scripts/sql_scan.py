@@ -17,6 +17,9 @@ import sys
 import tempfile
 import time
 
+# The warehouse of the session `--serve` keeps for all its scans (None: one scan, one session).
+SERVE_WAREHOUSE = None
+
 
 def records_of(path):
     """The CloudTrail records of one file: the S3 layout's `Records[]`, one record, a JSON
@@ -96,9 +99,10 @@ def prepare(args, dialect, work):
         sql += ["--add-rules", extra]
     if args.exclude_low_confidence:
         sql.append("--exclude-low-confidence")
-    subprocess.run(sql, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(sql, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     subprocess.run([args.tagtrail, "inventory", "export", "--inventory", args.inventory,
-                    "--out", f"{work}/inventory"], check=True, stdout=subprocess.DEVNULL)
+                    "--out", f"{work}/inventory"], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE, text=True)
     os.makedirs(f"{work}/records")
     schemas = json.load(open(f"{work}/sql/schemas.json"))
     names = field_names(schemas["cloudtrail"])
@@ -113,8 +117,8 @@ def prepare(args, dialect, work):
     return schemas, count
 
 
-def run_spark(args, work, schemas):
-    """Spark's form of the query: each step written as a table, then the findings."""
+def spark_session(warehouse):
+    """A local Spark session (the running one if there is one: `--serve` keeps it)."""
     from pyspark.sql import SparkSession
 
     spark = (SparkSession.builder.master("local[2]").appName("tagtrail")
@@ -125,10 +129,19 @@ def run_spark(args, work, schemas):
              .config("spark.driver.bindAddress", "127.0.0.1")
              .config("spark.sql.session.timeZone", "UTC")
              .config("spark.sql.shuffle.partitions", os.environ.get("TAGTRAIL_SPARK_PARTITIONS", "8"))
-             .config("spark.sql.warehouse.dir", f"{work}/warehouse")
+             .config("spark.sql.warehouse.dir", warehouse)
              .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MILLIS")
+             # Not Snappy: snappy-java takes a glibc host with musl installed (musl-tools, for
+             # static release builds) for a musl one and fails to load its native library.
+             .config("spark.sql.parquet.compression.codec", "zstd")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def run_spark(args, work, schemas):
+    """Spark's form of the query: each step written as a table, then the findings."""
+    spark = spark_session(SERVE_WAREHOUSE or f"{work}/warehouse")
     (spark.read.schema(schemas.pop("cloudtrail") + ", tagtrail_source STRING")
      .json(f"{work}/records").createOrReplaceTempView("cloudtrail"))
     for table, schema in schemas.items():
@@ -150,7 +163,8 @@ def run_spark(args, work, schemas):
     out = os.path.join(args.out, "findings.parquet")
     shutil.move(f"{work}/findings/{part}", out)
     rows = spark.read.parquet(out).count()
-    spark.stop()
+    if not SERVE_WAREHOUSE:
+        spark.stop()
     return rows
 
 
@@ -225,7 +239,47 @@ def duckdb_struct(columns):
     return "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items()) + "}"
 
 
+def serve(common):
+    """Many scans on one Spark session, as the test suite runs them: each line of stdin is a
+    JSON array of arguments (after `common`, the command line's); each answer one JSON line on
+    stdout with `ok`, `stdout` (what the scan printed) and `error`. Starting Spark costs more
+    than most scans."""
+    global SERVE_WAREHOUSE
+    import contextlib
+    import io
+    import traceback
+
+    SERVE_WAREHOUSE = tempfile.mkdtemp(prefix="tagtrail-spark-warehouse-")
+    # Answers go to the original stdout; anything else that writes there (the JVM) to stderr.
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    try:
+        for line in sys.stdin:
+            printed = io.StringIO()
+            try:
+                with contextlib.redirect_stdout(printed):
+                    scan(common + json.loads(line))
+                answer = {"ok": True, "stdout": printed.getvalue(), "error": ""}
+            except BaseException as e:  # noqa: BLE001 - every failure is the caller's answer
+                error = traceback.format_exc() + (getattr(e, "stderr", None) or "")
+                answer = {"ok": False, "stdout": printed.getvalue(), "error": error}
+            answers.write(json.dumps(answer) + "\n")
+            answers.flush()
+    finally:
+        shutil.rmtree(SERVE_WAREHOUSE, ignore_errors=True)
+
+
 def main():
+    argv = sys.argv[1:]
+    if "--serve" in argv:
+        return serve([a for a in argv if a != "--serve"])
+    try:
+        return scan(argv)
+    except subprocess.CalledProcessError as e:
+        sys.exit(f"{' '.join(e.cmd)} failed:\n{e.stderr}")
+
+
+def scan(argv):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("paths", nargs="+")
     ap.add_argument("--engine", choices=["spark", "duckdb"], default="spark")
@@ -238,7 +292,7 @@ def main():
     ap.add_argument("--since")
     ap.add_argument("--until")
     ap.add_argument("--exclude-low-confidence", action="store_true")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     work = tempfile.mkdtemp(prefix=f"tagtrail-{args.engine}-")
     try:

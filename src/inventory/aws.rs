@@ -523,9 +523,8 @@ async fn tagged_resources(
     let mut pages = request.into_paginator().send();
     let mut list = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            FetchError::of(format!("tagging:GetResources {}", region_of(client)), &e)
-        })?;
+        let page = page
+            .map_err(|e| FetchError::of(format!("tag:GetResources {}", region_of(client)), &e))?;
         for mapping in page.resource_tag_mapping_list() {
             let Some(arn) = mapping.resource_arn() else {
                 continue;

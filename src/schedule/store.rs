@@ -64,8 +64,9 @@ pub enum StoreError {
     State(#[from] StateError),
     #[error("{0}: another tagtrail run holds the lock ({1}); it is released when that run ends")]
     Locked(String, String),
-    #[error("{0}: {1}")]
-    S3(String, String),
+    /// A call to S3 that failed: the IAM action, the object, what S3 said.
+    #[error("{0} {1}: {2}")]
+    S3(&'static str, String, String),
     #[error("{0}: the state was changed by another run since this run read it; nothing was written (run again)")]
     Conflict(String),
 }
@@ -290,17 +291,19 @@ mod s3 {
                 {
                     Ok(out) => {
                         let etag = out.e_tag().unwrap_or_default().to_string();
-                        let body = out
-                            .body
-                            .collect()
-                            .await
-                            .map_err(|e| StoreError::S3(url.clone(), e.to_string()))?;
+                        let body = out.body.collect().await.map_err(|e| {
+                            StoreError::S3("s3:GetObject", url.clone(), e.to_string())
+                        })?;
                         Ok(Some((body.into_bytes().to_vec(), etag)))
                     }
                     Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
                         Ok(None)
                     }
-                    Err(err) => Err(StoreError::S3(url, crate::aws::describe(&err))),
+                    Err(err) => Err(StoreError::S3(
+                        "s3:GetObject",
+                        url,
+                        crate::aws::describe(&err),
+                    )),
                 }
             })
         }
@@ -340,7 +343,7 @@ mod s3 {
                     return Ok(());
                 }
                 Err(None) => {}
-                Err(Some(detail)) => return Err(StoreError::S3(url, detail)),
+                Err(Some(detail)) => return Err(StoreError::S3("s3:PutObject", url, detail)),
             }
             let Some((held, etag)) = self.get(&self.lock_key.clone())? else {
                 return Err(StoreError::Conflict(url));
@@ -364,7 +367,7 @@ mod s3 {
                         self.url(&self.key),
                         format!("{url}: taken over by another run"),
                     )),
-                    Err(Some(detail)) => Err(StoreError::S3(url, detail)),
+                    Err(Some(detail)) => Err(StoreError::S3("s3:PutObject", url, detail)),
                 },
             }
         }
@@ -389,6 +392,7 @@ mod s3 {
                     Err(StoreError::Conflict(self.url(&self.key)))
                 }
                 Err(err) => Err(StoreError::S3(
+                    "s3:PutObject",
                     self.url(&self.key),
                     crate::aws::describe(&err),
                 )),
@@ -407,7 +411,13 @@ mod s3 {
             self.runtime
                 .block_on(request.send())
                 .map(drop)
-                .map_err(|err| StoreError::S3(self.url(&self.lock_key), crate::aws::describe(&err)))
+                .map_err(|err| {
+                    StoreError::S3(
+                        "s3:DeleteObject",
+                        self.url(&self.lock_key),
+                        crate::aws::describe(&err),
+                    )
+                })
         }
     }
 }

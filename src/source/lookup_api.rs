@@ -22,7 +22,7 @@ pub const MIN_INTERVAL: Duration = Duration::from_millis(500);
 #[derive(Debug, Error)]
 pub enum LookupError {
     /// A page could not be read; the pages before it were sent.
-    #[error("page {page}: {detail}")]
+    #[error("cloudtrail:LookupEvents page {page}: {detail}")]
     Page { page: usize, detail: String },
     /// The receiver is gone: nobody reads the pages any more.
     #[error("the run stopped reading LookupEvents pages")]

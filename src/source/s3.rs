@@ -27,13 +27,13 @@ pub enum S3Error {
     NotAnS3Url(String),
     #[error("`{0}` names no bucket")]
     NoBucket(String),
-    #[error("listing s3://{bucket}/{prefix}: {detail}")]
+    #[error("s3:ListBucket s3://{bucket}/{prefix}: {detail}")]
     List {
         bucket: String,
         prefix: String,
         detail: String,
     },
-    #[error("{url}: {detail}")]
+    #[error("s3:GetObject {url}: {detail}")]
     Get { url: String, detail: String },
 }
 

@@ -5,7 +5,7 @@
 //! `history.rs` (tag calls, sessions, duplicates, snapshots) are compared there.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use polars::prelude::*;
@@ -104,8 +104,9 @@ fn scan(paths: &[&Path], inventory: &Path, out: &Path, extra: &[&str]) {
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
 }
 
-/// The scan as SQL: `spark` runs `scripts/spark-scan`; `duckdb` runs the Athena form
-/// translated for DuckDB with the test suite's Python. Returns what it printed.
+/// The scan as SQL: `spark` asks the test run's one Spark session (`scripts/spark-scan
+/// --serve`); `duckdb` runs the Athena form translated for DuckDB with the test suite's
+/// Python. Returns what it printed.
 pub(crate) fn sql_scan(
     engine: &str,
     paths: &[&Path],
@@ -113,32 +114,85 @@ pub(crate) fn sql_scan(
     out: &Path,
     extra: &[&str],
 ) -> String {
-    let mut command = match engine {
-        "spark" => {
-            let java = Command::new("java").arg("-version").output().is_ok();
-            crate::peer("Java 17 (for Apache Spark)", java.then(PathBuf::new));
-            Command::new(root().join("scripts/spark-scan"))
-        }
-        _ => {
-            let mut c = Command::new(crate::live::aws::moto_server().with_file_name("python"));
-            c.arg(root().join("scripts/sql_scan.py"))
-                .args(["--engine", engine, "--tagtrail"])
-                .arg(env!("CARGO_BIN_EXE_tagtrail"));
-            c
-        }
-    };
-    let run = command
-        .args(paths)
-        .arg("--inventory")
-        .arg(inventory)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .env("TAGTRAIL_BIN", env!("CARGO_BIN_EXE_tagtrail"))
+    let mut args: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    args.extend(["--inventory".into(), inventory.display().to_string()]);
+    args.extend(["--out".into(), out.display().to_string()]);
+    args.extend(extra.iter().map(|a| a.to_string()));
+    if engine == "spark" {
+        return spark::scan(&args);
+    }
+    let run = Command::new(crate::live::aws::moto_server().with_file_name("python"))
+        .arg(root().join("scripts/sql_scan.py"))
+        .args([
+            "--engine",
+            engine,
+            "--tagtrail",
+            env!("CARGO_BIN_EXE_tagtrail"),
+        ])
+        .args(&args)
         .output()
         .unwrap();
     assert!(run.status.success(), "{engine}: {}", stderr(&run));
     stdout(&run)
+}
+
+/// One Spark session for every Spark comparison of the test run: starting Spark costs more
+/// than most of the scans it runs. Scans take turns.
+mod spark {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+    use std::sync::Mutex;
+
+    use crate::root;
+
+    struct Session {
+        requests: ChildStdin,
+        answers: BufReader<ChildStdout>,
+        /// Ends when its stdin closes, with the test binary (statics are never dropped).
+        _process: Child,
+    }
+
+    static SESSION: Mutex<Option<Session>> = Mutex::new(None);
+
+    fn start() -> Session {
+        let java = Command::new("java").arg("-version").output().is_ok();
+        crate::peer("Java 17 (for Apache Spark)", java.then(Default::default));
+        let mut child = Command::new(root().join("scripts/spark-scan"))
+            .arg("--serve")
+            .env("TAGTRAIL_BIN", env!("CARGO_BIN_EXE_tagtrail"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("scripts/spark-scan --serve");
+        Session {
+            requests: child.stdin.take().unwrap(),
+            answers: BufReader::new(child.stdout.take().unwrap()),
+            _process: child,
+        }
+    }
+
+    /// Runs `scripts/spark-scan ARGS` on the shared session; returns what it printed.
+    pub(crate) fn scan(args: &[String]) -> String {
+        // A scan that failed in another test leaves the session usable.
+        let mut session = SESSION.lock().unwrap_or_else(|e| e.into_inner());
+        let session = session.get_or_insert_with(start);
+        writeln!(session.requests, "{}", serde_json::json!(args)).unwrap();
+        session.requests.flush().unwrap();
+        let mut line = String::new();
+        session.answers.read_line(&mut line).unwrap();
+        assert!(
+            !line.is_empty(),
+            "scripts/spark-scan --serve ended: see its stderr"
+        );
+        let answer: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("spark-scan --serve answered {line:?}: {e}"));
+        assert!(
+            answer["ok"] == true,
+            "spark: {}",
+            answer["error"].as_str().unwrap_or("")
+        );
+        answer["stdout"].as_str().unwrap().to_string()
+    }
 }
 
 /// An inventory of every ARN a scan names (principals and resources), each with a product by

@@ -1111,6 +1111,14 @@ fn a_failing_bucket_is_reported_and_the_scan_goes_on(moto: &Moto) {
             .contains("NoSuchBucket"),
         "{rejected:?}"
     );
+    // The IAM action the failing call needs is named, for the permission to be granted.
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("s3:ListBucket s3://no-such-bucket/AWSLogs/"),
+        "{rejected:?}"
+    );
     assert_eq!(
         summary["records"]["resolved"], 47,
         "the other bucket was read whole"
