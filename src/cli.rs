@@ -330,6 +330,14 @@ pub struct ScanArgs {
     /// Rejected (malformed) input does not make the exit code 2.
     #[arg(long, help_heading = "Outputs")]
     pub allow_partial: bool,
+    /// Exit 2 unless CloudTrail's digest files vouch for the trail read.
+    ///
+    /// The log files of local trail folders are checked against the digest files beside them
+    /// (hashes, the digest chain, files missing or in no digest) in every scan, and reported
+    /// in the summary; with this flag any failure, or no digest at all, makes the exit code 2
+    /// (for compliance runs). Not yet for S3 inputs and scheduled runs.
+    #[arg(long, help_heading = "Outputs")]
+    pub require_integrity: bool,
     /// Import the findings into AWS Security Hub.
     ///
     /// Into the credentials' account and the configured region, with BatchImportFindings;

@@ -2,7 +2,8 @@
 //!
 //! The pipeline, one module a stage, each importing only the stages below it: [`source`] finds
 //! and reads inputs (local files, and S3 objects and LookupEvents pages through
-//! `source::live`); [`event`] decodes their containers into records and types the fields we
+//! `source::live`); [`integrity`] checks what was read against CloudTrail's digest files;
+//! [`event`] decodes their containers into records and types the fields we
 //! use; [`principal`] names who acted; [`inventory`] knows the product tag of every ARN and the
 //! ARNs names are completed against; [`ruleset`] holds the TOML extractor rules as data;
 //! [`resolve`] names what was touched, from `resources[]`, LookupEvents names, the rules and
@@ -20,6 +21,7 @@ pub mod authoring;
 pub mod aws;
 pub mod event;
 pub mod history;
+pub mod integrity;
 pub mod inventory;
 pub mod pipeline;
 pub mod policy;

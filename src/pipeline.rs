@@ -14,6 +14,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use tracing_indicatif::span_ext::IndicatifSpanExt;
 
 use crate::event::{decode, Event, Item, Position, RecordSource};
+use crate::integrity::Evidence;
 use crate::resolve::{ResolvedEvent, Resolver};
 #[cfg(feature = "aws")]
 use crate::source::live::Live;
@@ -37,6 +38,9 @@ pub struct Plan {
     pub live: Option<Live>,
     /// What one input may inflate to; larger ones are rejected.
     pub max_file_bytes: usize,
+    /// Gathers the integrity evidence of local trail files (digests, and the hashes of the log
+    /// files they vouch for) as they are read.
+    pub integrity: Option<Arc<Evidence>>,
 }
 
 impl Plan {
@@ -57,6 +61,7 @@ impl Plan {
             #[cfg(feature = "aws")]
             live: None,
             max_file_bytes: source::DEFAULT_MAX_FILE_BYTES,
+            integrity: None,
         }
     }
 }
@@ -84,6 +89,8 @@ pub struct Run<'r, M, F> {
     triage: &'r Triage<'r>,
     map: M,
     out: Output<F>,
+    /// Where each input's integrity evidence goes, when it is gathered.
+    evidence: Option<&'r Evidence>,
 }
 
 /// Where finished inputs go: the caller's sink and the counts, in input order.
@@ -127,6 +134,7 @@ where
                 sink,
                 tally: Tally::default(),
             },
+            evidence: None,
         }
     }
 
@@ -165,6 +173,7 @@ where
         });
         let turn = Condvar::new();
         let (window, resolver, triage, map) = (self.window, self.resolver, self.triage, &self.map);
+        let evidence = self.evidence;
         let work = || {
             let mut spare = Vec::new();
             loop {
@@ -179,6 +188,9 @@ where
                     }
                 }
                 let result = read_one(pending, &mut spare, max_file_bytes, &span, |input| {
+                    if let Some(evidence) = evidence {
+                        evidence.observe(&input.name, &input.bytes);
+                    }
                     process(input, window, resolver, triage, map)
                 });
                 let mut guard = reorder.lock().unwrap_or_else(|e| e.into_inner());
@@ -249,7 +261,15 @@ pub fn run_plan_live<T: Send>(
     let mut run = Run::new(window, resolver, map, sink).with_triage(triage);
     let max = plan.max_file_bytes;
     if let Some(Inputs::Paths(paths)) = &plan.local {
-        run.pending(source::discover(paths, window)?.into_iter(), max);
+        let found = source::discover(paths, window)?;
+        // Log files are hashed only where digests vouch for them.
+        let digests = |p: &Pending| matches!(p, Pending::File(path) if path.to_string_lossy().contains("/CloudTrail-Digest/"));
+        run.evidence = plan
+            .integrity
+            .as_deref()
+            .filter(|_| found.iter().any(digests));
+        run.pending(found.into_iter(), max);
+        run.evidence = None;
     }
     // Standard input and the live sources can be read once only: a second pass replays them.
     if let LiveMode::Replay(spool) = live {

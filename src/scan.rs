@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use crate::event::Event;
 use crate::history::{self, Carried, History, Observed, TagCalls, Tags};
+use crate::integrity::Integrity;
 use crate::inventory::Snapshots;
 use crate::pipeline::{self, LiveMode, Plan};
 use crate::policy::Policy;
@@ -44,6 +45,8 @@ pub struct ScanOptions {
     pub fail_on: Option<Kind>,
     /// Rejected input does not fail the run.
     pub allow_partial: bool,
+    /// A trail that CloudTrail's digests do not vouch for fails the run (exit code 2).
+    pub require_integrity: bool,
     /// Findings held in memory before a sorted run is spilled to disk (see `report::sorter`).
     pub spill_rows: usize,
     /// What earlier scheduled runs carried of the history (tag changes, tagged sessions).
@@ -64,7 +67,8 @@ pub struct ScanOutcome {
     pub summary: Summary,
     pub written: Vec<PathBuf>,
     pub tally: Tally,
-    /// 0 clean, 1 findings at or above `--fail-on`, 2 rejected input (unless allowed).
+    /// 0 clean, 1 findings at or above `--fail-on`, 2 rejected input (unless allowed) or, with
+    /// `require_integrity`, a trail its digests do not vouch for.
     pub exit_code: u8,
     /// The tag changes and sessions the scan knew, for a scheduled run to carry on.
     pub history: History,
@@ -153,8 +157,13 @@ fn read_history(
         (!history::is_observed(event, calls)).then_some("not needed by the history pass")
     };
     let mut observed = Vec::new();
+    // The judging pass gathers the integrity evidence.
+    let plan = Plan {
+        integrity: None,
+        ..options.plan.clone()
+    };
     pipeline::run_plan_live(
-        &options.plan,
+        &plan,
         live,
         &options.window,
         resolver,
@@ -169,6 +178,28 @@ fn read_history(
     let (changes, sessions) = history.counts();
     tracing::info!(changes, sessions, "history read");
     Ok(history)
+}
+
+/// The trail read, checked against the digests read with it (none read: nothing to say).
+fn check_integrity(options: &ScanOptions) -> Option<Integrity> {
+    let evidence = options
+        .plan
+        .integrity
+        .as_ref()
+        .filter(|e| e.has_digests())?;
+    // A file a digest lists is expected where its day folder is in the window.
+    let expected = |key: &str| {
+        let folder = key.rsplit_once('/').map_or(key, |(folder, _)| folder);
+        options.window.admits_folder(std::path::Path::new(folder))
+    };
+    let integrity = evidence.check(None, &expected);
+    if integrity.failed() {
+        tracing::warn!(
+            faults = integrity.faults().count(),
+            "the trail read is not what CloudTrail's digests vouch for"
+        );
+    }
+    Some(integrity)
 }
 
 /// Runs a scan and writes its reports.
@@ -293,11 +324,18 @@ pub fn scan_reporting(
         ..summary.tag_history
     };
     summary.reported_before = reported_before;
+    summary.integrity = check_integrity(options);
 
     let rows = sorter.finish().map_err(spill)?;
     let written = write_reports(rows, &summary, options)?;
 
+    let vouched = summary.integrity.as_ref().is_some_and(|i| !i.failed());
     let exit_code = if tally.rejected > 0 && !options.allow_partial {
+        2
+    } else if options.require_integrity && !vouched {
+        tracing::error!(
+            "--require-integrity: CloudTrail's digests do not vouch for the trail read"
+        );
         2
     } else if failing {
         1

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Writes the tagtrail demo: a small trail in the S3 layout and its tag inventory.
 
-Deterministic (fixed ids, gzip mtime 0): running it again gives the same bytes. The committed
-files under trail/ and inventory/ are its output; edit this script, not them.
+Deterministic (fixed ids, gzip mtime 0): running it again gives the same bytes, but for the
+digests' signatures (a throwaway RSA key made by `openssl` each run, as CloudTrail's region key
+would sign them; the private key is not kept). The committed files under trail/ and inventory/
+are its output; edit this script, not them.
 
 Products `aaa` and `bbb` (and `shared`), two accounts, two regions, three days. Most calls stay
 within their product; a handful cross it (see VIOLATIONS below, checked by tests/it/scan.rs).
 """
-import gzip, io, json, os, shutil, uuid
+import gzip, hashlib, io, json, os, shutil, subprocess, tempfile, uuid
+from datetime import datetime, timedelta, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 A1, A2 = "401234567890", "402345678901"
@@ -180,12 +183,62 @@ def write_gz(path, obj):
         f.write(raw)
     with open(path, "wb") as f:
         f.write(buf.getvalue())
+    return raw
+
+
+def stamp(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def write_digests(trail, logs):
+    """CloudTrail's hourly digest files for each stream, as log file validation writes them:
+    each lists the log files delivered in its hour with the SHA-256 of their uncompressed
+    content, names the digest before it with its SHA-256 and signature, and is signed
+    (SHA256withRSA over CloudTrail's data-to-sign string) with a throwaway key."""
+    with tempfile.TemporaryDirectory() as tmp:
+        key = os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "genrsa", "-out", key, "2048"], check=True, capture_output=True)
+        der = subprocess.run(["openssl", "rsa", "-in", key, "-RSAPublicKey_out", "-outform", "DER"],
+                             check=True, capture_output=True).stdout
+        fingerprint = hashlib.md5(der).hexdigest()
+
+        def sign(text):
+            return subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=text.encode(),
+                                  check=True, capture_output=True).stdout.hex()
+
+        first = datetime(2026, 11, 20, 22, 59, tzinfo=timezone.utc)
+        for (account, region), files in sorted(logs.items()):
+            previous = None
+            for hour in range(49):
+                start, end = first + timedelta(hours=hour), first + timedelta(hours=hour + 1)
+                listed = [(k, raw) for at, k, raw in files if start <= at < end]
+                key_name = (f"AWSLogs/{account}/CloudTrail-Digest/{region}/{end:%Y/%m/%d}/"
+                            f"{account}_CloudTrail-Digest_{region}_demo_{region}_{end:%Y%m%dT%H%M%SZ}.json.gz")
+                times = sorted(r["eventTime"] for _, raw in listed for r in json.loads(raw)["Records"])
+                digest = {
+                    "awsAccountId": account, "digestStartTime": stamp(start), "digestEndTime": stamp(end),
+                    "digestS3Bucket": "demo-trail", "digestS3Object": key_name,
+                    "digestPublicKeyFingerprint": fingerprint, "digestSignatureAlgorithm": "SHA256withRSA",
+                    "newestEventTime": times[-1] if times else None, "oldestEventTime": times[0] if times else None,
+                    "previousDigestS3Bucket": previous and "demo-trail",
+                    "previousDigestS3Object": previous and previous[0],
+                    "previousDigestHashValue": previous and previous[1],
+                    "previousDigestHashAlgorithm": previous and "SHA-256",
+                    "previousDigestSignature": previous and previous[2],
+                    "logFiles": [{"s3Bucket": "demo-trail", "s3Object": k, "hashValue": hashlib.sha256(raw).hexdigest(),
+                                  "hashAlgorithm": "SHA-256"} for k, raw in listed],
+                }
+                raw = write_gz(os.path.join(trail, key_name), digest)
+                content_hash = hashlib.sha256(raw).hexdigest()
+                signature = sign(f"{digest['digestEndTime']}\ndemo-trail/{key_name}\n{content_hash}\n"
+                                 f"{previous[2] if previous else 'null'}")
+                previous = (key_name, content_hash, signature)
 
 
 def main():
     trail = os.path.join(HERE, "trail")
     shutil.rmtree(trail, ignore_errors=True)
-    files = {}
+    files, logs = {}, {}
     for i, e in enumerate(EVENTS):
         day, _, region, recipient = e[0], e[1], e[2], e[3]
         files.setdefault((recipient, region, day), []).append(record(i, e))
@@ -193,12 +246,10 @@ def main():
         records.sort(key=lambda r: r["eventTime"])
         folder = os.path.join(trail, "AWSLogs", account, "CloudTrail", region, "2026", "11", f"{day:02d}")
         name = f"{account}_CloudTrail_{region}_202611{day:02d}T2355Z_demo{day}{region[-1]}.json.gz"
-        write_gz(os.path.join(folder, name), {"Records": records})
-        digest = os.path.join(trail, "AWSLogs", account, "CloudTrail-Digest", region, "2026", "11", f"{day:02d}",
-                              f"{account}_CloudTrail-Digest_{region}_demo_{region}_202611{day:02d}T2359Z.json.gz")
-        write_gz(digest, {"awsAccountId": account, "digestStartTime": f"2026-11-{day:02d}T22:59:00Z",
-                          "digestEndTime": f"2026-11-{day:02d}T23:59:00Z", "digestS3Bucket": "demo-trail",
-                          "digestSignatureAlgorithm": "SHA256withRSA", "logFiles": [{"s3Object": name}]})
+        raw = write_gz(os.path.join(folder, name), {"Records": records})
+        key = f"AWSLogs/{account}/CloudTrail/{region}/2026/11/{day:02d}/{name}"
+        logs.setdefault((account, region), []).append((datetime(2026, 11, day, 23, 55, tzinfo=timezone.utc), key, raw))
+    write_digests(trail, logs)
     inventory = os.path.join(HERE, "inventory")
     os.makedirs(inventory, exist_ok=True)
     with open(os.path.join(inventory, "resources.json"), "w") as f:

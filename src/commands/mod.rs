@@ -152,6 +152,7 @@ fn plan(
         local,
         live,
         max_file_bytes: max_file_mib.saturating_mul(1 << 20),
+        integrity: None,
     })
 }
 

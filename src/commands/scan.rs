@@ -68,8 +68,12 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
             .context("reading the tag inventory")?;
         (snapshots, Vec::<Problem>::new())
     };
+    let mut plan = plan(paths, args.live, args.common.max_file_mib, &mut session)?;
+    if args.state.is_none() {
+        plan.integrity = Some(Default::default());
+    }
     let options = ScanOptions {
-        plan: plan(paths, args.live, args.common.max_file_mib, &mut session)?,
+        plan,
         window: window(&args.common)?,
         rules: load_rules(
             args.common.rules.as_deref(),
@@ -100,6 +104,7 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
             FailOn::Kind(kind) => Some(kind),
         },
         allow_partial: args.allow_partial,
+        require_integrity: args.require_integrity,
         spill_rows: args.spill_rows,
         carried: Default::default(),
     };

@@ -73,6 +73,7 @@ impl HtmlReport {
             total,
             summary.denied_attempts
         );
+        integrity(&mut page, summary);
         page.push_str("<section class=grid>");
         let buckets = [
             ("resolved", records.resolved),
@@ -196,6 +197,39 @@ fn urlencode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A clear block at the top when the trail read is not what CloudTrail's digests vouch for;
+/// one line when it is.
+fn integrity(page: &mut String, summary: &Summary) {
+    let Some(integrity) = &summary.integrity else {
+        return;
+    };
+    if !integrity.failed() {
+        let _ = write!(
+            page,
+            "<p class=meta>Integrity: {} log file(s) verified against {} CloudTrail digest file(s); \
+             {} signature(s) not verifiable here.</p>",
+            integrity.log_files_verified, integrity.digests, integrity.signatures_not_verifiable
+        );
+        return;
+    }
+    let _ = write!(
+        page,
+        "<section class=integrity role=alert><h2>Integrity check failed</h2><p>The trail read is \
+         not what CloudTrail's digest files vouch for: findings from it may be incomplete or \
+         forged.</p><ul>"
+    );
+    for (what, fault) in integrity.faults() {
+        let _ = write!(
+            page,
+            "<li><b>{}</b>: <code>{}</code>: {}</li>",
+            esc(what),
+            esc(&fault.object),
+            esc(&fault.detail)
+        );
+    }
+    page.push_str("</ul></section>");
 }
 
 fn card(page: &mut String, title: &str, body: &str) {
@@ -347,6 +381,7 @@ const HEAD: &str = r#"<!doctype html>
 body{font:14px/1.4 system-ui,sans-serif;margin:0 24px 40px;color:#1d2733;background:#f6f7f9}
 h1{margin:16px 0 2px;font-size:22px}h2{font-size:15px;margin:0 0 8px}
 .meta{color:#5a6572;margin:0 0 12px}
+.integrity{border:2px solid #b3261e;background:#fdecea;color:#5c1410;padding:8px 16px;margin:0 0 16px;border-radius:6px}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:14px}
 .card{background:#fff;border:1px solid #dde2e8;border-radius:8px;padding:12px 14px;overflow:auto}
 .chart{width:100%;max-width:520px;height:auto;max-height:240px}.bar{fill:#3b6fb6}.label,.value{font-size:11px;fill:#1d2733}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::FindingRow;
+use crate::integrity::Integrity;
 use crate::principal::PrincipalKind;
 use crate::tally::{Problem, Tally};
 use crate::verdict::{Counted, Kind};
@@ -59,6 +60,9 @@ pub struct Summary {
     /// Findings left out because an earlier run of a scheduled scan (`--state`) reported
     /// them: the same event id, resource and kind, read again from a duplicate delivery.
     pub reported_before: u64,
+    /// The trail files checked against CloudTrail's digest files, when digests were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<Integrity>,
 }
 
 /// What the scan knew of tags over time.
@@ -197,6 +201,7 @@ impl Summary {
                 ..TagHistory::default()
             },
             reported_before: 0,
+            integrity: None,
         }
     }
 
@@ -228,6 +233,23 @@ impl Summary {
             c.judged_on_current_tags,
             h.duplicates
         );
+        if let Some(i) = &self.integrity {
+            let _ = writeln!(
+                s,
+                "digests  {} digest file(s): {} log file(s) verified, {} modified, {} missing, {} in no digest, {} awaiting their digest; {} digest(s) missing, {} invalid; signatures {} verified, {} not verifiable here{}",
+                i.digests,
+                i.log_files_verified,
+                i.log_files_modified.len(),
+                i.log_files_missing.len(),
+                i.log_files_not_in_any_digest.len(),
+                i.log_files_awaiting_digest,
+                i.digests_missing.len(),
+                i.digests_invalid.len(),
+                i.signatures_verified,
+                i.signatures_not_verifiable,
+                if i.failed() { "   INTEGRITY FAILED" } else { "" }
+            );
+        }
         let _ = writeln!(s, "\nfindings");
         for kind in Kind::ALL {
             let n = self.findings.get(kind.as_str()).copied().unwrap_or(0);
@@ -261,6 +283,12 @@ impl Summary {
             let _ = writeln!(s, "\nprincipals with most findings");
             for p in self.top_principals.iter().take(5) {
                 let _ = writeln!(s, "  {:>7}   {}", p.findings, p.principal_arn);
+            }
+        }
+        if let Some(i) = self.integrity.as_ref().filter(|i| i.failed()) {
+            let _ = writeln!(s, "\nintegrity faults (CloudTrail digests)");
+            for (what, fault) in i.faults() {
+                let _ = writeln!(s, "  {what}: {}: {}", fault.object, fault.detail);
             }
         }
         if !self.rejected.is_empty() {

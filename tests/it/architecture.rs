@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["arn", "aws", "tally"],
     &["sar"],
     &["source"],
-    &["event"],
+    &["event", "integrity"],
     &["principal"],
     &["inventory"],
     &["ruleset"],

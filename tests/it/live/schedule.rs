@@ -506,7 +506,7 @@ fn the_example_config_runs_and_bad_keys_are_refused_where_they_are() {
     // The file's fail-on (product-mismatch) makes the demo's findings fail the run.
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("12 not read before"),
+        stdout(&out).contains("104 not read before"),
         "{}",
         stdout(&out)
     );

@@ -89,9 +89,10 @@ fn demo_findings_are_the_planted_ones() {
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
     assert_eq!(
         summary["records"],
-        serde_json::json!({"read": 57, "resolved": 47, "unresolved": 4, "skipped": 6, "rejected": 0})
+        serde_json::json!({"read": 149, "resolved": 47, "unresolved": 4, "skipped": 98, "rejected": 0})
     );
-    assert_eq!(summary["skipped_by_reason"]["CloudTrail digest file"], 6);
+    // Hourly digests of two streams over 49 hours.
+    assert_eq!(summary["skipped_by_reason"]["CloudTrail digest file"], 98);
     assert_eq!(summary["counted"]["matches"], 36);
     assert_eq!(
         summary["counted"]["allowed_by_policy"], 8,
@@ -310,7 +311,7 @@ fn a_scan_ends_with_one_status_line() {
     assert_eq!(last["target"], "tagtrail::done");
     let fields = &last["fields"];
     assert_eq!(fields["message"], "scan finished");
-    assert_eq!(fields["read"], 57);
+    assert_eq!(fields["read"], 149);
     assert_eq!(
         fields["read"].as_u64(),
         ["resolved", "unresolved", "skipped", "rejected"]

@@ -1,0 +1,772 @@
+//! Evidence that the trail read is complete and untampered: CloudTrail's digest files (log
+//! file integrity validation), checked while the trail is read.
+//!
+//! Every hour, per account and region, CloudTrail delivers a digest that lists the log files it
+//! delivered in the hour, each with the SHA-256 of its uncompressed content, and names the
+//! digest before it with that digest's SHA-256 (of its uncompressed content) and signature. A
+//! digest's own signature (SHA256withRSA, hex, in the `signature` metadata of its S3 object)
+//! signs [`string_to_sign`] with the region's private key; `ListPublicKeys` gives the public key
+//! by the fingerprint the digest names.
+//!
+//! Checked here: each log file read against the digest that lists it; each digest against the
+//! link the next one holds (its object, hash and signature); each digest's signature, when it
+//! was read with its metadata and the key is known; and completeness: files a digest lists that
+//! were not read, files read that no digest lists although digests of their hour arrived, and
+//! digests a later digest names that were not found. A local copy has no S3 metadata: its
+//! digests are chained by hash, and the newest digest of each stream is vouched for by its
+//! signature alone, which cannot be checked there.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::source::layout::{logs_of_digests, TrailFile};
+
+/// A digest file, as CloudTrail writes it (the fields the checks read).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DigestFile {
+    pub aws_account_id: String,
+    pub digest_start_time: String,
+    pub digest_end_time: String,
+    pub digest_s3_bucket: String,
+    pub digest_s3_object: String,
+    #[serde(default)]
+    pub digest_public_key_fingerprint: Option<String>,
+    #[serde(default)]
+    pub previous_digest_s3_bucket: Option<String>,
+    #[serde(default)]
+    pub previous_digest_s3_object: Option<String>,
+    #[serde(default)]
+    pub previous_digest_hash_value: Option<String>,
+    #[serde(default)]
+    pub previous_digest_signature: Option<String>,
+    #[serde(default)]
+    pub log_files: Vec<ListedLog>,
+}
+
+/// A log file a digest lists.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedLog {
+    pub s3_bucket: String,
+    pub s3_object: String,
+    /// Hex SHA-256 of the file's uncompressed content.
+    pub hash_value: String,
+}
+
+/// The data a digest's signature signs: its end time, `bucket/key`, the hex SHA-256 of its
+/// uncompressed content, and the previous digest's signature (`null` at a chain's start).
+pub fn string_to_sign(digest: &DigestFile, content_sha256: &str) -> String {
+    format!(
+        "{}\n{}/{}\n{}\n{}",
+        digest.digest_end_time,
+        digest.digest_s3_bucket,
+        digest.digest_s3_object,
+        content_sha256,
+        digest
+            .previous_digest_signature
+            .as_deref()
+            .unwrap_or("null")
+    )
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The part of a path or key from `AWSLogs/` on: what a local copy shares with the bucket.
+pub fn layout_key(name: &str) -> Option<&str> {
+    let name = name.strip_prefix("s3://").unwrap_or(name);
+    name.rfind("AWSLogs/").map(|at| &name[at..])
+}
+
+/// CloudTrail's public keys by fingerprint (`ListPublicKeys`: PKCS#1 DER).
+#[derive(Debug, Clone, Default)]
+pub struct PublicKeys(pub BTreeMap<String, Vec<u8>>);
+
+/// Whether `signature` (hex) is `key`'s SHA256withRSA signature of `message`.
+#[cfg(feature = "aws")]
+pub fn verify_signature(key: &[u8], message: &[u8], signature_hex: &str) -> bool {
+    use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
+    let Some(signature) = from_hex(signature_hex) else {
+        return false;
+    };
+    UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key)
+        .verify(message, &signature)
+        .is_ok()
+}
+
+#[cfg(feature = "aws")]
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// A digest as read: where, its content's hash, and its signature when its S3 metadata was
+/// read with it.
+#[derive(Debug, Clone)]
+pub struct ReadDigest {
+    pub source: String,
+    pub file: DigestFile,
+    pub sha256: String,
+    pub signature: Option<String>,
+}
+
+/// What a run read, gathered by the workers as they read: each log file's hash (of the content
+/// they inflate anyway) and each digest.
+#[derive(Debug, Default)]
+pub struct Evidence {
+    read: Mutex<Read>,
+}
+
+#[derive(Debug, Default)]
+struct Read {
+    /// Each log file's name and hash.
+    logs: Vec<(String, String)>,
+    digests: Vec<ReadDigest>,
+    /// Digest files that could not be parsed, with why.
+    unreadable: Vec<String>,
+}
+
+impl Evidence {
+    /// Notes one input, by its name: a log file of the trail layout is hashed, a digest file
+    /// parsed; anything else is not evidence.
+    pub fn observe(&self, name: &str, content: &[u8]) {
+        let Some(key) = layout_key(name) else {
+            return;
+        };
+        if key.contains("/CloudTrail-Digest/") {
+            let parsed = serde_json::from_slice::<DigestFile>(content);
+            let sha256 = sha256_hex(content);
+            let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+            match parsed {
+                Ok(file) => read.digests.push(ReadDigest {
+                    source: name.to_string(),
+                    file,
+                    sha256,
+                    signature: None,
+                }),
+                Err(err) => read
+                    .unreadable
+                    .push(format!("{name}: not a digest file: {err}")),
+            }
+        } else if key.contains("/CloudTrail/") {
+            let hash = sha256_hex(content);
+            let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+            read.logs.push((name.to_string(), hash));
+        }
+    }
+
+    /// Adds a digest read elsewhere (from S3, with its signature).
+    pub fn add_digest(&self, digest: ReadDigest) {
+        let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        read.digests.push(digest);
+    }
+
+    /// Whether any digest was read.
+    pub fn has_digests(&self) -> bool {
+        let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        !read.digests.is_empty()
+    }
+
+    /// Checks what was read. `expected` says whether an object (a key from `AWSLogs/` on)
+    /// lies in what the run set out to read: a file a digest lists outside the window is not
+    /// missing.
+    pub fn check(&self, keys: Option<&PublicKeys>, expected: &dyn Fn(&str) -> bool) -> Integrity {
+        let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        check(&read.logs, &read.digests, &read.unreadable, keys, expected)
+    }
+}
+
+/// One object that failed a check, and how.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Fault {
+    pub object: String,
+    pub detail: String,
+}
+
+/// The counts of one stream (an account's log files in one region).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct StreamCounts {
+    pub digests: u64,
+    pub log_files_verified: u64,
+    pub faults: u64,
+}
+
+/// The integrity of what a run read.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Integrity {
+    /// Digest files read.
+    pub digests: u64,
+    /// Log files read whose hash matches the digest that lists them.
+    pub log_files_verified: u64,
+    /// Log files read whose hash differs from the digest's: modified after delivery. Their
+    /// records are still counted and reported.
+    pub log_files_modified: Vec<Fault>,
+    /// Log files a digest lists that were not found.
+    pub log_files_missing: Vec<Fault>,
+    /// Log files read that no digest lists, although digests of their hour were read.
+    pub log_files_not_in_any_digest: Vec<Fault>,
+    /// Log files read after the newest digest of their stream: their digest has not arrived.
+    pub log_files_awaiting_digest: u64,
+    /// Log files read before the oldest digest of their stream, or in streams without digests.
+    pub log_files_without_digests: u64,
+    /// Digests a later digest names that were not found.
+    pub digests_missing: Vec<Fault>,
+    /// Digests whose content, place or signature differs from what vouches for them.
+    pub digests_invalid: Vec<Fault>,
+    /// Digests whose signature was checked against CloudTrail's public key.
+    pub signatures_verified: u64,
+    /// Digests whose signature could not be checked (a local copy: no S3 metadata).
+    pub signatures_not_verifiable: u64,
+    /// Digests that start a chain (no previous digest: validation or logging was off before).
+    pub chain_starts: u64,
+    /// Per stream (`AWSLogs/<account>/CloudTrail/<region>/`).
+    pub streams: BTreeMap<String, StreamCounts>,
+}
+
+impl Integrity {
+    /// Whether any check failed.
+    pub fn failed(&self) -> bool {
+        !(self.log_files_modified.is_empty()
+            && self.log_files_missing.is_empty()
+            && self.log_files_not_in_any_digest.is_empty()
+            && self.digests_missing.is_empty()
+            && self.digests_invalid.is_empty())
+    }
+
+    /// Every fault, in one list.
+    pub fn faults(&self) -> impl Iterator<Item = (&'static str, &Fault)> {
+        [
+            ("log file modified", &self.log_files_modified),
+            ("log file missing", &self.log_files_missing),
+            ("log file in no digest", &self.log_files_not_in_any_digest),
+            ("digest missing", &self.digests_missing),
+            ("digest invalid", &self.digests_invalid),
+        ]
+        .into_iter()
+        .flat_map(|(what, faults)| faults.iter().map(move |f| (what, f)))
+    }
+}
+
+/// The stream of a key of the layout (`AWSLogs/<account>/CloudTrail/<region>/`), digests
+/// under their log stream's name.
+fn stream_of(key: &str) -> Option<String> {
+    TrailFile::parse(key).map(|file| logs_of_digests(file.stream))
+}
+
+/// The delivery time in a log file's name (`…_20261121T2355Z_…`), as `YYYY-MM-DDTHH:MM`.
+fn delivered(key: &str) -> Option<String> {
+    let name = key.rsplit('/').next()?;
+    let stamp = name
+        .split('_')
+        .find(|part| part.len() == 14 && part.as_bytes()[8] == b'T' && part.ends_with('Z'))?;
+    let digits = |r: std::ops::Range<usize>| {
+        stamp
+            .get(r)
+            .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
+    };
+    Some(format!(
+        "{}-{}-{}T{}:{}",
+        digits(0..4)?,
+        digits(4..6)?,
+        digits(6..8)?,
+        digits(9..11)?,
+        digits(11..13)?
+    ))
+}
+
+/// `2026-11-21T23:59:00Z` → `2026-11-21T23:59`, as [`delivered`] writes times.
+fn minute(time: &str) -> &str {
+    time.get(..16).unwrap_or(time)
+}
+
+fn check(
+    logs: &[(String, String)],
+    digests: &[ReadDigest],
+    unreadable: &[String],
+    keys: Option<&PublicKeys>,
+    expected: &dyn Fn(&str) -> bool,
+) -> Integrity {
+    let mut out = Integrity {
+        digests: digests.len() as u64,
+        ..Integrity::default()
+    };
+    let fault = |object: &str, detail: String| Fault {
+        object: object.to_string(),
+        detail,
+    };
+    for problem in unreadable {
+        let (object, detail) = problem.split_once(": ").unwrap_or((problem, ""));
+        out.digests_invalid.push(fault(object, detail.to_string()));
+    }
+    // Log files read, by key.
+    let read: BTreeMap<&str, (&str, &str)> = logs
+        .iter()
+        .filter_map(|(name, hash)| Some((layout_key(name)?, (name.as_str(), hash.as_str()))))
+        .collect();
+    let mut listed: BTreeSet<&str> = BTreeSet::new();
+    // Each stream's digest hours: the earliest start and the latest end.
+    let mut hours: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let by_key: BTreeMap<&str, &ReadDigest> = digests
+        .iter()
+        .filter_map(|d| Some((layout_key(&d.file.digest_s3_object)?, d)))
+        .collect();
+    for digest in digests {
+        let file = &digest.file;
+        let stream = stream_of(&file.digest_s3_object).unwrap_or_default();
+        out.streams.entry(stream.clone()).or_default().digests += 1;
+        let span = hours
+            .entry(stream.clone())
+            .or_insert_with(|| (file.digest_start_time.clone(), file.digest_end_time.clone()));
+        if file.digest_start_time < span.0 {
+            span.0 = file.digest_start_time.clone();
+        }
+        if file.digest_end_time > span.1 {
+            span.1 = file.digest_end_time.clone();
+        }
+        // Where it was read must be where CloudTrail put it.
+        let placed = layout_key(&digest.source) == layout_key(&file.digest_s3_object);
+        if !placed {
+            out.digests_invalid.push(fault(
+                &digest.source,
+                format!(
+                    "not where CloudTrail delivered it ({})",
+                    file.digest_s3_object
+                ),
+            ));
+        }
+        verify_own_signature(digest, keys, &mut out);
+        // The link to the previous digest.
+        match (
+            &file.previous_digest_s3_object,
+            &file.previous_digest_hash_value,
+        ) {
+            (Some(previous), hash) => match layout_key(previous).and_then(|k| by_key.get(k)) {
+                Some(before) => {
+                    if hash.as_deref() != Some(before.sha256.as_str()) {
+                        out.digests_invalid.push(fault(
+                            &before.source,
+                            format!(
+                                "its content differs from the SHA-256 the next digest holds for it ({})",
+                                file.digest_s3_object
+                            ),
+                        ));
+                    }
+                    if let Some(signature) = &before.signature {
+                        if file.previous_digest_signature.as_deref() != Some(signature.as_str()) {
+                            out.digests_invalid.push(fault(
+                                &before.source,
+                                format!(
+                                    "its signature differs from the one the next digest holds for it ({})",
+                                    file.digest_s3_object
+                                ),
+                            ));
+                        }
+                    }
+                }
+                None if layout_key(previous).is_some_and(expected) => {
+                    out.digests_missing.push(fault(
+                        previous,
+                        format!("named as the previous digest by {}", file.digest_s3_object),
+                    ));
+                }
+                None => {}
+            },
+            (None, _) => out.chain_starts += 1,
+        }
+        // The log files it lists.
+        for log in &file.log_files {
+            let Some(key) = layout_key(&log.s3_object) else {
+                continue;
+            };
+            listed.insert(key);
+            match read.get(key) {
+                Some((_, hash)) if *hash == log.hash_value => {
+                    out.log_files_verified += 1;
+                    out.streams
+                        .entry(stream.clone())
+                        .or_default()
+                        .log_files_verified += 1;
+                }
+                Some((name, hash)) => out.log_files_modified.push(fault(
+                    name,
+                    format!(
+                        "SHA-256 {hash}, the digest says {} ({})",
+                        log.hash_value, file.digest_s3_object
+                    ),
+                )),
+                None if expected(key) => out.log_files_missing.push(fault(
+                    &format!("s3://{}/{}", log.s3_bucket, log.s3_object),
+                    format!("listed by {}, not found", file.digest_s3_object),
+                )),
+                None => {}
+            }
+        }
+    }
+    // Log files read that no digest lists.
+    for (key, (name, _)) in &read {
+        if listed.contains(key) {
+            continue;
+        }
+        let (Some(stream), Some(at)) = (stream_of(key), delivered(key)) else {
+            out.log_files_without_digests += 1;
+            continue;
+        };
+        match hours.get(&stream) {
+            Some((start, end)) if at.as_str() >= minute(start) && at.as_str() < minute(end) => {
+                out.log_files_not_in_any_digest.push(fault(
+                    name,
+                    format!("delivered {at}Z, in the hours the digests of {stream} cover"),
+                ))
+            }
+            Some((_, end)) if at.as_str() >= minute(end) => out.log_files_awaiting_digest += 1,
+            _ => out.log_files_without_digests += 1,
+        }
+    }
+    for faults in [
+        &mut out.log_files_modified,
+        &mut out.log_files_missing,
+        &mut out.log_files_not_in_any_digest,
+        &mut out.digests_missing,
+        &mut out.digests_invalid,
+    ] {
+        faults.sort();
+        faults.dedup();
+    }
+    let faults: Vec<String> = out.faults().map(|(_, f)| f.object.clone()).collect();
+    for object in faults {
+        if let Some(stream) = layout_key(&object).and_then(stream_of) {
+            out.streams.entry(stream).or_default().faults += 1;
+        }
+    }
+    out
+}
+
+/// Checks a digest's own signature, where its metadata was read and the key is known.
+fn verify_own_signature(digest: &ReadDigest, keys: Option<&PublicKeys>, out: &mut Integrity) {
+    let (Some(signature), Some(keys)) = (&digest.signature, keys) else {
+        out.signatures_not_verifiable += 1;
+        return;
+    };
+    let fingerprint = digest
+        .file
+        .digest_public_key_fingerprint
+        .as_deref()
+        .unwrap_or("");
+    let Some(key) = keys.0.get(fingerprint) else {
+        out.digests_invalid.push(Fault {
+            object: digest.source.clone(),
+            detail: format!("no CloudTrail public key has its fingerprint `{fingerprint}`"),
+        });
+        return;
+    };
+    #[cfg(feature = "aws")]
+    let valid = verify_signature(
+        key,
+        string_to_sign(&digest.file, &digest.sha256).as_bytes(),
+        signature,
+    );
+    #[cfg(not(feature = "aws"))]
+    let valid = {
+        let _ = (key, signature);
+        false
+    };
+    if valid {
+        out.signatures_verified += 1;
+    } else {
+        out.digests_invalid.push(Fault {
+            object: digest.source.clone(),
+            detail: "its signature does not verify with CloudTrail's public key".into(),
+        });
+    }
+}
+
+#[cfg(all(test, feature = "aws"))]
+mod tests {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::rsa::KeySize;
+    use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RSA_PKCS1_SHA256};
+    use serde_json::json;
+
+    use super::*;
+
+    const DAY: &str = "2026/11/21/";
+    const LOGS: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/";
+    const DIGESTS: &str = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/";
+    const FINGERPRINT: &str = "31e8b5433410dfb61a9dc45cc65b22ff";
+
+    fn log_key(hour: u32, n: u32) -> String {
+        format!(
+            "{LOGS}{DAY}111122223333_CloudTrail_us-east-1_20261121T{hour:02}{:02}Z_f{n}.json.gz",
+            10 + n * 20
+        )
+    }
+
+    fn digest_key(hour: u32) -> String {
+        format!("{DIGESTS}{DAY}111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261121T{:02}0000Z.json.gz", hour + 1)
+    }
+
+    /// Hours 9, 10 and 11 of a trail as CloudTrail delivers it: two log files an hour, a
+    /// digest an hour listing them, chained to the one before and signed with `key`.
+    struct Trail {
+        logs: Vec<(String, Vec<u8>)>,
+        digests: Vec<(String, Vec<u8>, String)>,
+    }
+
+    fn sign(key: &RsaKeyPair, message: &str) -> String {
+        let mut signature = vec![0; key.public_modulus_len()];
+        key.sign(
+            &RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            message.as_bytes(),
+            &mut signature,
+        )
+        .unwrap();
+        signature.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A digest of `hour` listing `logs`, after `previous` (its key, content and signature),
+    /// as CloudTrail writes it.
+    fn digest(
+        hour: u32,
+        logs: &[(String, Vec<u8>)],
+        previous: Option<&(String, Vec<u8>, String)>,
+    ) -> Vec<u8> {
+        let value = json!({
+            "awsAccountId": "111122223333",
+            "digestStartTime": format!("2026-11-21T{hour:02}:00:00Z"),
+            "digestEndTime": format!("2026-11-21T{:02}:00:00Z", hour + 1),
+            "digestS3Bucket": "trail-bucket",
+            "digestS3Object": digest_key(hour),
+            "digestPublicKeyFingerprint": FINGERPRINT,
+            "digestSignatureAlgorithm": "SHA256withRSA",
+            "previousDigestS3Bucket": previous.map(|_| "trail-bucket"),
+            "previousDigestS3Object": previous.map(|p| p.0.clone()),
+            "previousDigestHashValue": previous.map(|p| sha256_hex(&p.1)),
+            "previousDigestHashAlgorithm": previous.map(|_| "SHA-256"),
+            "previousDigestSignature": previous.map(|p| p.2.clone()),
+            "logFiles": logs.iter().map(|(key, content)| json!({
+                "s3Bucket": "trail-bucket", "s3Object": key,
+                "hashValue": sha256_hex(content), "hashAlgorithm": "SHA-256",
+            })).collect::<Vec<_>>(),
+        });
+        serde_json::to_vec(&value).unwrap()
+    }
+
+    fn trail(key: &RsaKeyPair) -> Trail {
+        let mut trail = Trail {
+            logs: Vec::new(),
+            digests: Vec::new(),
+        };
+        for hour in 9..12 {
+            let logs: Vec<(String, Vec<u8>)> = (0..2)
+                .map(|n| {
+                    (
+                        log_key(hour, n),
+                        format!(r#"{{"Records":[{{"eventID":"{hour}-{n}"}}]}}"#).into_bytes(),
+                    )
+                })
+                .collect();
+            let content = digest(hour, &logs, trail.digests.last());
+            let file: DigestFile = serde_json::from_slice(&content).unwrap();
+            let signature = sign(key, &string_to_sign(&file, &sha256_hex(&content)));
+            trail.digests.push((digest_key(hour), content, signature));
+            trail.logs.extend(logs);
+        }
+        trail
+    }
+
+    /// The evidence of reading `trail` from a local copy (`signed`: from S3, with metadata).
+    fn read(trail: &Trail, signed: bool) -> Evidence {
+        let evidence = Evidence::default();
+        for (key, content) in &trail.logs {
+            evidence.observe(&format!("copy/{key}"), content);
+        }
+        for (key, content, signature) in &trail.digests {
+            if signed {
+                evidence.add_digest(ReadDigest {
+                    source: format!("s3://trail-bucket/{key}"),
+                    file: serde_json::from_slice(content).unwrap(),
+                    sha256: sha256_hex(content),
+                    signature: Some(signature.clone()),
+                });
+            } else {
+                evidence.observe(&format!("copy/{key}"), content);
+            }
+        }
+        evidence
+    }
+
+    fn keys(key: &RsaKeyPair) -> PublicKeys {
+        PublicKeys(BTreeMap::from([(
+            FINGERPRINT.to_string(),
+            key.public_key().as_ref().to_vec(),
+        )]))
+    }
+
+    fn key() -> RsaKeyPair {
+        RsaKeyPair::generate(KeySize::Rsa2048).unwrap()
+    }
+
+    fn everything(_: &str) -> bool {
+        true
+    }
+
+    fn objects(faults: &[Fault]) -> Vec<&str> {
+        faults
+            .iter()
+            .map(|f| layout_key(&f.object).unwrap_or(&f.object))
+            .collect()
+    }
+
+    #[test]
+    fn an_intact_trail_passes_signed_and_as_a_local_copy() {
+        let key = key();
+        let trail = trail(&key);
+        let signed = read(&trail, true).check(Some(&keys(&key)), &everything);
+        assert!(!signed.failed(), "{signed:#?}");
+        assert_eq!(
+            (
+                signed.digests,
+                signed.log_files_verified,
+                signed.signatures_verified
+            ),
+            (3, 6, 3)
+        );
+        assert_eq!(signed.chain_starts, 1);
+        let local = read(&trail, false).check(None, &everything);
+        assert!(!local.failed(), "{local:#?}");
+        assert_eq!(
+            (local.log_files_verified, local.signatures_not_verifiable),
+            (6, 3)
+        );
+        assert_eq!(local.streams[LOGS].log_files_verified, 6);
+    }
+
+    #[test]
+    fn a_modified_a_deleted_and_an_extra_log_file_are_found() {
+        let key = key();
+        let mut trail = trail(&key);
+        trail.logs[1].1.extend_from_slice(b" ");
+        let deleted = trail.logs.remove(2).0;
+        let extra =
+            format!("{LOGS}{DAY}111122223333_CloudTrail_us-east-1_20261121T1015Z_x.json.gz");
+        trail.logs.push((extra.clone(), b"{}".to_vec()));
+        // Delivered after the newest digest: waiting for its digest, not a fault.
+        let late = format!("{LOGS}{DAY}111122223333_CloudTrail_us-east-1_20261121T1205Z_y.json.gz");
+        trail.logs.push((late, b"{}".to_vec()));
+        let found = read(&trail, false).check(None, &everything);
+        assert_eq!(objects(&found.log_files_modified), [log_key(9, 1)]);
+        assert_eq!(objects(&found.log_files_missing), [deleted.as_str()]);
+        assert_eq!(
+            objects(&found.log_files_not_in_any_digest),
+            [extra.as_str()]
+        );
+        assert_eq!(found.log_files_awaiting_digest, 1);
+        assert!(found.failed());
+        assert_eq!(found.streams[LOGS].faults, 3);
+        // A listed file outside what the run set out to read is not missing.
+        let deleted_day = |key: &str| key != deleted;
+        let found = read(&trail, false).check(None, &deleted_day);
+        assert!(found.log_files_missing.is_empty());
+    }
+
+    #[test]
+    fn a_forged_digest_breaks_its_signature_and_the_chain() {
+        let key = key();
+        let mut trail = trail(&key);
+        // The middle digest rewritten without a log file it listed, not signed again.
+        let logs: Vec<_> = trail.logs[2..3].to_vec();
+        let previous = trail.digests[0].clone();
+        trail.digests[1].1 = digest(10, &logs, Some(&previous));
+        let signed = read(&trail, true).check(Some(&keys(&key)), &everything);
+        let invalid = objects(&signed.digests_invalid);
+        assert_eq!(invalid, [digest_key(10), digest_key(10)], "{signed:#?}");
+        assert!(signed
+            .digests_invalid
+            .iter()
+            .any(|f| f.detail.contains("signature does not verify")));
+        // A local copy: the next digest's hash of it no longer matches.
+        let local = read(&trail, false).check(None, &everything);
+        assert_eq!(objects(&local.digests_invalid), [digest_key(10)]);
+        assert!(local.digests_invalid[0]
+            .detail
+            .contains("SHA-256 the next digest holds"));
+    }
+
+    #[test]
+    fn a_deleted_digest_breaks_the_chain() {
+        let key = key();
+        let mut trail = trail(&key);
+        trail.digests.remove(1);
+        let found = read(&trail, true).check(Some(&keys(&key)), &everything);
+        assert_eq!(objects(&found.digests_missing), [digest_key(10)]);
+        // Its log files are now in no digest read.
+        assert_eq!(found.log_files_not_in_any_digest.len(), 2);
+        assert!(found.failed());
+    }
+
+    #[test]
+    fn a_wrong_or_unknown_key_fails_every_signature() {
+        let trail = trail(&key());
+        let wrong = read(&trail, true).check(Some(&keys(&key())), &everything);
+        assert_eq!(wrong.digests_invalid.len(), 3, "{wrong:#?}");
+        assert_eq!(wrong.signatures_verified, 0);
+        let unknown = read(&trail, true).check(Some(&PublicKeys::default()), &everything);
+        assert!(unknown
+            .digests_invalid
+            .iter()
+            .all(|f| f.detail.contains("fingerprint")));
+    }
+
+    #[test]
+    fn the_data_to_sign_is_cloudtrails_on_its_documented_example() {
+        // The sample digest of CloudTrail's documentation (digest file structure), the first
+        // of its chain.
+        let file: DigestFile = serde_json::from_value(json!({
+            "awsAccountId": "111122223333",
+            "digestStartTime": "2015-08-17T14:01:31Z",
+            "digestEndTime": "2015-08-17T15:01:31Z",
+            "digestS3Bucket": "amzn-s3-demo-bucket",
+            "digestS3Object": "AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2015/08/17/111122223333_CloudTrail-Digest_us-east-2_your-trail-name_us-east-2_20150817T150131Z.json.gz",
+            "previousDigestSignature": null,
+            "logFiles": [],
+        }))
+        .unwrap();
+        let hash = sha256_hex(b"");
+        assert_eq!(
+            string_to_sign(&file, &hash),
+            format!("2015-08-17T15:01:31Z\namzn-s3-demo-bucket/AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2015/08/17/111122223333_CloudTrail-Digest_us-east-2_your-trail-name_us-east-2_20150817T150131Z.json.gz\n{hash}\nnull")
+        );
+        assert_eq!(
+            hash,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn delivery_times_are_read_from_log_file_names() {
+        assert_eq!(
+            delivered(&log_key(9, 1)).as_deref(),
+            Some("2026-11-21T09:30")
+        );
+        assert_eq!(
+            delivered("AWSLogs/1/CloudTrail/r/2026/11/21/x.json.gz"),
+            None
+        );
+        assert_eq!(layout_key("s3://b/p/AWSLogs/1/x"), Some("AWSLogs/1/x"));
+    }
+}
