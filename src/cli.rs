@@ -334,8 +334,9 @@ pub struct ScanArgs {
     ///
     /// The log files of local trail folders are checked against the digest files beside them
     /// (hashes, the digest chain, files missing or in no digest) in every scan, and reported
-    /// in the summary; with this flag any failure, or no digest at all, makes the exit code 2
-    /// (for compliance runs). Not yet for S3 inputs and scheduled runs.
+    /// in the summary; with this flag any failure, or a log file no digest covers (no digest
+    /// at all, a stream without digests), makes the exit code 2 (for compliance runs). Not yet
+    /// for S3 inputs and scheduled runs.
     #[arg(long, help_heading = "Outputs")]
     pub require_integrity: bool,
     /// Import the findings into AWS Security Hub.

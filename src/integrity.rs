@@ -247,6 +247,13 @@ impl Integrity {
             && self.digests_invalid.is_empty())
     }
 
+    /// Whether every log file read is vouched for: no check failed, and no file lies outside
+    /// the digests (a stream without digests, or hours before its first). Files whose digest
+    /// has not arrived yet are not held against it.
+    pub fn vouches_for_all(&self) -> bool {
+        !self.failed() && self.log_files_without_digests == 0
+    }
+
     /// Every fault, in one list.
     pub fn faults(&self) -> impl Iterator<Item = (&'static str, &Fault)> {
         [

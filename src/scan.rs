@@ -329,7 +329,10 @@ pub fn scan_reporting(
     let rows = sorter.finish().map_err(spill)?;
     let written = write_reports(rows, &summary, options)?;
 
-    let vouched = summary.integrity.as_ref().is_some_and(|i| !i.failed());
+    let vouched = summary
+        .integrity
+        .as_ref()
+        .is_some_and(Integrity::vouches_for_all);
     let exit_code = if tally.rejected > 0 && !options.allow_partial {
         2
     } else if options.require_integrity && !vouched {

@@ -68,6 +68,14 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
             .context("reading the tag inventory")?;
         (snapshots, Vec::<Problem>::new())
     };
+    if args.require_integrity
+        && (args.state.is_some() || !args.live.logs.is_empty() || args.live.lookup_events)
+    {
+        bail!(
+            "--require-integrity checks local trail folders against their digest files: not yet \
+             S3 inputs, LookupEvents or scheduled runs (--state)"
+        );
+    }
     let mut plan = plan(paths, args.live, args.common.max_file_mib, &mut session)?;
     if args.state.is_none() {
         plan.integrity = Some(Default::default());

@@ -236,12 +236,13 @@ impl Summary {
         if let Some(i) = &self.integrity {
             let _ = writeln!(
                 s,
-                "digests  {} digest file(s): {} log file(s) verified, {} modified, {} missing, {} in no digest, {} awaiting their digest; {} digest(s) missing, {} invalid; signatures {} verified, {} not verifiable here{}",
+                "digests  {} digest file(s): {} log file(s) verified, {} modified, {} missing, {} in no digest, {} outside the digests, {} awaiting their digest; {} digest(s) missing, {} invalid; signatures {} verified, {} not verifiable here{}",
                 i.digests,
                 i.log_files_verified,
                 i.log_files_modified.len(),
                 i.log_files_missing.len(),
                 i.log_files_not_in_any_digest.len(),
+                i.log_files_without_digests,
                 i.log_files_awaiting_digest,
                 i.digests_missing.len(),
                 i.digests_invalid.len(),

@@ -207,6 +207,38 @@ fn a_trail_without_digests_fails_only_when_integrity_is_required() {
     );
     let (code, _, _) = scan(&trail, &dir.path().join("b"), &["--require-integrity"]);
     assert_eq!(code, Some(2));
+    // Where digests are not checked yet, the flag is refused, not silently unmet.
+    let run = tagtrail(
+        &root(),
+        &[
+            "scan",
+            "--demo",
+            "--require-integrity",
+            "--state",
+            "s.json",
+            "--out",
+            "o",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("not yet"), "{}", stderr(&run));
+}
+
+#[test]
+fn a_stream_whose_digests_are_all_gone_is_not_vouched_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = demo_copy(dir.path());
+    std::fs::remove_dir_all(trail.join("AWSLogs/402345678901/CloudTrail-Digest")).unwrap();
+    let (code, text, summary) = scan(&trail, &dir.path().join("a"), &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(summary["integrity"]["log_files_verified"], 3);
+    assert_eq!(summary["integrity"]["log_files_without_digests"], 3);
+    let (code, _, _) = scan(&trail, &dir.path().join("b"), &["--require-integrity"]);
+    assert_eq!(
+        code,
+        Some(2),
+        "the other account's files are vouched for by nothing"
+    );
 }
 
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
