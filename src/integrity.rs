@@ -137,7 +137,7 @@ struct Read {
     logs: Vec<(String, String)>,
     digests: Vec<ReadDigest>,
     /// Digest files that could not be parsed, with why.
-    unreadable: Vec<String>,
+    unreadable: Vec<Fault>,
 }
 
 impl Evidence {
@@ -158,9 +158,10 @@ impl Evidence {
                     sha256,
                     signature: None,
                 }),
-                Err(err) => read
-                    .unreadable
-                    .push(format!("{name}: not a digest file: {err}")),
+                Err(err) => read.unreadable.push(Fault {
+                    object: name.to_string(),
+                    detail: format!("not a digest file: {err}"),
+                }),
             }
         } else if key.contains("/CloudTrail/") {
             let hash = sha256_hex(content);
@@ -175,10 +176,10 @@ impl Evidence {
         read.digests.push(digest);
     }
 
-    /// Whether any digest was read.
+    /// Whether any digest file was read (parsed or not).
     pub fn has_digests(&self) -> bool {
         let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
-        !read.digests.is_empty()
+        !(read.digests.is_empty() && read.unreadable.is_empty())
     }
 
     /// Checks what was read. `expected` says whether an object (a key from `AWSLogs/` on)
@@ -303,22 +304,19 @@ fn minute(time: &str) -> &str {
 fn check(
     logs: &[(String, String)],
     digests: &[ReadDigest],
-    unreadable: &[String],
+    unreadable: &[Fault],
     keys: Option<&PublicKeys>,
     expected: &dyn Fn(&str) -> bool,
 ) -> Integrity {
     let mut out = Integrity {
         digests: digests.len() as u64,
+        digests_invalid: unreadable.to_vec(),
         ..Integrity::default()
     };
     let fault = |object: &str, detail: String| Fault {
         object: object.to_string(),
         detail,
     };
-    for problem in unreadable {
-        let (object, detail) = problem.split_once(": ").unwrap_or((problem, ""));
-        out.digests_invalid.push(fault(object, detail.to_string()));
-    }
     // Log files read, by key.
     let read: BTreeMap<&str, (&str, &str)> = logs
         .iter()
@@ -762,6 +760,19 @@ mod tests {
             hash,
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    #[test]
+    fn a_digest_that_is_not_one_is_invalid_by_its_name() {
+        let evidence = Evidence::default();
+        let name = format!("copy/{}", digest_key(9));
+        evidence.observe(&name, b"{\"awsAccountId\": 1}");
+        let found = evidence.check(None, &everything);
+        assert_eq!(found.digests_invalid.len(), 1);
+        assert_eq!(found.digests_invalid[0].object, name);
+        assert!(found.digests_invalid[0]
+            .detail
+            .starts_with("not a digest file"));
     }
 
     #[test]
