@@ -64,6 +64,16 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
+/// The content of gzip `bytes`.
+pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
 /// The rows of a report folder's `findings.csv`, without the header.
 pub fn finding_rows(report: &Path) -> Vec<String> {
     let csv = std::fs::read_to_string(report.join("findings.csv")).unwrap();

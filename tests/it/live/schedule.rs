@@ -40,13 +40,7 @@ impl Trail {
             for day in ["20", "21", "22"] {
                 for file in std::fs::read_dir(days.join(day)).unwrap() {
                     let raw = std::fs::read(file.unwrap().path()).unwrap();
-                    let mut text = Vec::new();
-                    std::io::Read::read_to_end(
-                        &mut flate2::read::GzDecoder::new(&raw[..]),
-                        &mut text,
-                    )
-                    .unwrap();
-                    let records: Value = serde_json::from_slice(&text).unwrap();
+                    let records: Value = serde_json::from_slice(&crate::gunzip(&raw)).unwrap();
                     templates
                         .entry(account.to_string())
                         .or_default()

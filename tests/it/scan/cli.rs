@@ -343,12 +343,7 @@ fn a_trail_on_standard_input_is_scanned_in_both_passes() {
                 .collect::<Vec<_>>()
         })
         .flat_map(|path| {
-            let mut text = String::new();
-            std::io::Read::read_to_string(
-                &mut flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()),
-                &mut text,
-            )
-            .unwrap();
+            let text = String::from_utf8(crate::gunzip(&std::fs::read(path).unwrap())).unwrap();
             text.into_bytes()
         })
         .collect();

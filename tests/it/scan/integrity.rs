@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::{gzip, root, stderr, stdout, tagtrail};
+use crate::{gunzip, gzip, root, stderr, stdout, tagtrail};
 
 /// A copy of the demo's trail, to damage.
 fn demo_copy(dir: &Path) -> PathBuf {
@@ -239,13 +239,4 @@ fn a_stream_whose_digests_are_all_gone_is_not_vouched_for() {
         Some(2),
         "the other account's files are vouched for by nothing"
     );
-}
-
-fn gunzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Read;
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .unwrap();
-    out
 }

@@ -3,7 +3,6 @@
 //! appears in any column but the identifier columns.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 
 use serde_json::Value;
 
@@ -41,10 +40,7 @@ fn corpus_records() -> Vec<Value> {
         if !path.to_string_lossy().ends_with(".jsonl.gz") {
             continue;
         }
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
-            .read_to_string(&mut text)
-            .unwrap();
+        let text = String::from_utf8(crate::gunzip(&std::fs::read(&path).unwrap())).unwrap();
         records.extend(
             text.lines()
                 .map(|l| serde_json::from_str::<Value>(l).unwrap()),
