@@ -14,11 +14,6 @@ events="${1:-1000000}"
 rounds="${2:-5}"
 # shellcheck source=bench/corpus.sh
 . bench/corpus.sh
-digested="$corpus-digests"
-if [ ! -d "$digested/AWSLogs" ]; then
-  cp -al "$corpus" "$digested"
-  python3 "$synthetic/add_digests.py" "$digested" >&2
-fi
 bin="${TAGTRAIL_BIN:-}"
 if [ -z "$bin" ]; then
   cargo build --quiet --profile ci
@@ -53,5 +48,5 @@ print(f"{'':10} {'wall s':>8} {'cpu s':>8} {'peak MB':>8}")
 for name, (wall, cpu, peak) in med.items():
     print(f"{name:10} {wall:8.2f} {cpu:8.2f} {peak / 1024:8.0f}")
 (pw, pc, _), (dw, dc, _) = med["plain"], med["digests"]
-print(f"integrity check: +{(dw / pw - 1) * 100:.1f}% wall, +{(dc / pc - 1) * 100:.1f}% CPU")
+print(f"integrity check: {(dw / pw - 1) * 100:+.1f}% wall, {(dc / pc - 1) * 100:+.1f}% CPU")
 PY

@@ -3,10 +3,13 @@
 # with tagtrail's own gzip library (the floor) and a decompress-and-decode pass (every record
 # typed as the scan's reader does, and nothing else), on the synthetic corpus (bench/synthetic), alternating,
 # in one run. Prints wall time, events/s and peak RSS of each (median of ROUNDS), the ratios,
-# and how tagtrail's product-mismatch findings compare with the violations the generator planted.
+# and how tagtrail's product-mismatch findings compare with the violations the generator planted;
+# and the scan of the same corpus with CloudTrail digest files beside it, for the share the
+# integrity check takes (bench/integrity.sh measures it alone, with more rounds).
 #
 # usage: bench/run.sh [EVENTS] [ROUNDS]      (defaults: 1000000 3)
 # Not run by CI. Needs python3; installs duckdb into a virtual environment under target/.
+# TAGTRAIL_BIN names a binary (default: the release build, built if needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,8 +21,11 @@ if [ ! -x "$work/venv/bin/python" ] || ! "$work/venv/bin/python" -c "import duck
   python3 -m venv "$work/venv"
   "$work/venv/bin/pip" install --quiet duckdb
 fi
-cargo build --release --quiet
-bin="$target/release/tagtrail"
+bin="${TAGTRAIL_BIN:-}"
+if [ -z "$bin" ]; then
+  cargo build --release --quiet
+  bin="$target/release/tagtrail"
+fi
 
 measure() { # name, command...: appends "name seconds peak_kb" to $work/times
   local name="$1"; shift
@@ -34,6 +40,7 @@ for round in $(seq "$rounds"); do
   measure duckdb "$work/venv/bin/python" "$synthetic/duckdb_baseline.py" "$corpus"
   measure floor "$bin" bench-floor "$corpus/AWSLogs"
   measure decode "$bin" bench-floor --decode "$corpus/AWSLogs"
+  measure digests "$bin" scan "$digested/AWSLogs" --inventory "$digested/inventory" --out "$work/report-digests" --fail-on never
 done
 
 python3 - "$work" "$events" "$corpus.plan.json" <<'PY'
@@ -52,6 +59,8 @@ t, d, f, r = med["tagtrail"], med["duckdb"], med["floor"], med["decode"]
 print(f"tagtrail/duckdb speed: {d[0] / t[0]:.2f}x   memory: {t[1] / d[1]:.2f} of DuckDB's")
 print(f"tagtrail/floor time:   {t[0] / f[0]:.2f}x")
 print(f"decode alone/duckdb speed: {d[0] / r[0]:.2f}x (the most any scan built on this reader can reach)")
+g = med["digests"]
+print(f"integrity check (digests beside the logs): {g[0]:.2f} s, {(g[0] / t[0] - 1) * 100:+.1f}% of the scan's wall time")
 summary = json.load(open(f"{work}/report/summary.json"))
 plan = json.load(open(plan_file))
 duck = open(f"{work}/out.duckdb").read().split()

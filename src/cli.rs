@@ -332,13 +332,24 @@ pub struct ScanArgs {
     pub allow_partial: bool,
     /// Exit 2 unless CloudTrail's digest files vouch for the trail read.
     ///
-    /// The log files of local trail folders are checked against the digest files beside them
-    /// (hashes, the digest chain, files missing or in no digest) in every scan, and reported
-    /// in the summary; with this flag any failure, or a log file no digest covers (no digest
-    /// at all, a stream without digests), makes the exit code 2 (for compliance runs). Not yet
-    /// for S3 inputs and scheduled runs.
+    /// The log files of local trail folders and S3 are checked against the digest files
+    /// beside them (hashes, signatures, the digest chain, files missing or in no digest) in
+    /// every scan, and reported in the summary; with this flag any failure, a log file no
+    /// digest covers (no digest at all, a stream without digests), or signatures that cannot
+    /// be checked (`cloudtrail:ListPublicKeys` refused) make the exit code 2 (for compliance
+    /// runs).
     #[arg(long, help_heading = "Outputs")]
     pub require_integrity: bool,
+    /// Send this one-off scan's findings to the targets of the config file's `[notify]` table.
+    ///
+    /// Scheduled runs (`--state`) send their new findings whenever the table is there; a
+    /// one-off scan sends every finding it made, only when asked.
+    #[arg(long, help_heading = "Outputs", requires = "config")]
+    pub notify: bool,
+    /// Exit 2 when a notification could not be delivered (scheduled runs keep it in the
+    /// state's outbox and send it again next run either way).
+    #[arg(long, help_heading = "Outputs")]
+    pub require_notify: bool,
     /// Import the findings into AWS Security Hub.
     ///
     /// Into the credentials' account and the configured region, with BatchImportFindings;

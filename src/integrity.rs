@@ -75,10 +75,20 @@ pub fn string_to_sign(digest: &DigestFile, content_sha256: &str) -> String {
 
 /// Lower-case hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The region of a stream (`…/<region>/`).
+fn region_of(stream: &str) -> &str {
+    stream
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
 }
 
 /// The part of a path or key from `AWSLogs/` on: what a local copy shares with the bucket.
@@ -103,7 +113,6 @@ pub fn verify_signature(key: &[u8], message: &[u8], signature_hex: &str) -> bool
         .is_ok()
 }
 
-#[cfg(feature = "aws")]
 fn from_hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
@@ -124,8 +133,40 @@ pub struct ReadDigest {
     pub signature: Option<String>,
 }
 
+/// The newest digest of a stream that a run checked: the next run's first digest must name it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChainLink {
+    /// Where it was read.
+    pub source: String,
+    /// Its `digestS3Object`.
+    pub object: String,
+    pub end: String,
+    pub sha256: String,
+    pub signature: Option<String>,
+}
+
+/// What earlier runs of an incremental scan leave for the next one to check against.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Carried {
+    /// Log files read whose digest had not arrived: (name, SHA-256).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<(String, String)>,
+    /// The newest digest checked, by stream.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub chain: BTreeMap<String, ChainLink>,
+    /// CloudTrail's public keys fetched so far (hex DER, by fingerprint).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub public_keys: BTreeMap<String, String>,
+}
+
+impl Carried {
+    pub fn is_empty(&self) -> bool {
+        self.logs.is_empty() && self.chain.is_empty() && self.public_keys.is_empty()
+    }
+}
+
 /// What a run read, gathered by the workers as they read: each log file's hash (of the content
-/// they inflate anyway) and each digest.
+/// they inflate anyway) and each digest; and what earlier runs left (an incremental scan).
 #[derive(Debug, Default)]
 pub struct Evidence {
     read: Mutex<Read>,
@@ -138,12 +179,27 @@ struct Read {
     digests: Vec<ReadDigest>,
     /// Digest files that could not be parsed, with why.
     unreadable: Vec<Fault>,
+    /// Left by earlier runs; `None` for a one-off scan.
+    carried: Option<Carried>,
 }
 
 impl Evidence {
+    /// Evidence for one run of an incremental scan, which continues what earlier runs read.
+    /// Log files a digest lists that were not read are left to the schedule, which waits for
+    /// them until their folder closes.
+    pub fn continuing(carried: Carried) -> Self {
+        Evidence {
+            read: Mutex::new(Read {
+                carried: Some(carried),
+                ..Read::default()
+            }),
+        }
+    }
+
     /// Notes one input, by its name: a log file of the trail layout is hashed, a digest file
-    /// parsed; anything else is not evidence.
-    pub fn observe(&self, name: &str, content: &[u8]) {
+    /// parsed (with its signature, when it was read from S3 with its metadata); anything else
+    /// is not evidence.
+    pub fn observe(&self, name: &str, content: &[u8], signature: Option<&str>) {
         let Some(key) = layout_key(name) else {
             return;
         };
@@ -156,7 +212,7 @@ impl Evidence {
                     source: name.to_string(),
                     file,
                     sha256,
-                    signature: None,
+                    signature: signature.map(str::to_string),
                 }),
                 Err(err) => read.unreadable.push(Fault {
                     object: name.to_string(),
@@ -170,16 +226,49 @@ impl Evidence {
         }
     }
 
-    /// Adds a digest read elsewhere (from S3, with its signature).
-    pub fn add_digest(&self, digest: ReadDigest) {
-        let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
-        read.digests.push(digest);
+    /// The public keys known from earlier runs.
+    pub fn known_keys(&self) -> PublicKeys {
+        let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        let known = read.carried.iter().flat_map(|c| &c.public_keys);
+        PublicKeys(
+            known
+                .filter_map(|(fingerprint, hex)| Some((fingerprint.clone(), from_hex(hex)?)))
+                .collect(),
+        )
     }
 
-    /// Whether any digest file was read (parsed or not).
+    /// The keys to fetch: the regions of digests read from S3 with a signature whose
+    /// fingerprint `known` lacks, and the hours they span (first start, last end).
+    pub fn keys_wanted(&self, known: &PublicKeys) -> Option<(BTreeSet<String>, String, String)> {
+        let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        let mut regions = BTreeSet::new();
+        let (mut start, mut end) = (String::new(), String::new());
+        for digest in read.digests.iter().filter(|d| d.signature.is_some()) {
+            let fingerprint = digest.file.digest_public_key_fingerprint.as_deref();
+            if fingerprint.is_some_and(|f| known.0.contains_key(f)) {
+                continue;
+            }
+            let Some(file) = TrailFile::parse(layout_key(&digest.source).unwrap_or_default())
+            else {
+                continue;
+            };
+            regions.insert(region_of(file.stream).to_string());
+            if start.is_empty() || digest.file.digest_start_time < start {
+                start = digest.file.digest_start_time.clone();
+            }
+            if digest.file.digest_end_time > end {
+                end = digest.file.digest_end_time.clone();
+            }
+        }
+        (!regions.is_empty()).then_some((regions, start, end))
+    }
+
+    /// Whether there is anything to check: a digest file read (parsed or not), or a chain
+    /// that earlier runs began.
     pub fn has_digests(&self) -> bool {
         let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
-        !(read.digests.is_empty() && read.unreadable.is_empty())
+        let chained = read.carried.as_ref().is_some_and(|c| !c.chain.is_empty());
+        !(read.digests.is_empty() && read.unreadable.is_empty()) || chained
     }
 
     /// Checks what was read. `expected` says whether an object (a key from `AWSLogs/` on)
@@ -187,7 +276,39 @@ impl Evidence {
     /// missing.
     pub fn check(&self, keys: Option<&PublicKeys>, expected: &dyn Fn(&str) -> bool) -> Integrity {
         let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
-        check(&read.logs, &read.digests, &read.unreadable, keys, expected)
+        let mut logs = read.logs.clone();
+        let empty = Carried::default();
+        let carried = read.carried.as_ref().unwrap_or(&empty);
+        logs.extend(carried.logs.iter().cloned());
+        let continuing = read.carried.is_some();
+        // An incremental scan's log files that a digest lists but that were not read yet are
+        // the schedule's to wait for.
+        let log_expected = |key: &str| !continuing && expected(key);
+        let mut out = check(
+            &logs,
+            &read.digests,
+            &read.unreadable,
+            &carried.chain,
+            keys,
+            &log_expected,
+            expected,
+        );
+        // What the next run continues from.
+        if let Some(carried) = &read.carried {
+            out.carry = Carried {
+                logs: std::mem::take(&mut out.carry.logs),
+                chain: carried
+                    .chain
+                    .clone()
+                    .into_iter()
+                    .chain(std::mem::take(&mut out.carry.chain))
+                    .collect(),
+                public_keys: keys
+                    .map(|k| k.0.iter().map(|(f, der)| (f.clone(), hex(der))).collect())
+                    .unwrap_or_else(|| carried.public_keys.clone()),
+            };
+        }
+        out
     }
 }
 
@@ -236,6 +357,13 @@ pub struct Integrity {
     pub chain_starts: u64,
     /// Per stream (`AWSLogs/<account>/CloudTrail/<region>/`).
     pub streams: BTreeMap<String, StreamCounts>,
+    /// Why CloudTrail's public keys could not be had (`cloudtrail:ListPublicKeys`): the
+    /// signatures of digests read from S3 went unchecked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub public_keys_unavailable: Vec<String>,
+    /// What the next run of an incremental scan continues from.
+    #[serde(skip)]
+    pub carry: Carried,
 }
 
 impl Integrity {
@@ -252,7 +380,9 @@ impl Integrity {
     /// the digests (a stream without digests, or hours before its first). Files whose digest
     /// has not arrived yet are not held against it.
     pub fn vouches_for_all(&self) -> bool {
-        !self.failed() && self.log_files_without_digests == 0
+        !self.failed()
+            && self.log_files_without_digests == 0
+            && self.public_keys_unavailable.is_empty()
     }
 
     /// Every fault, in one list.
@@ -301,12 +431,17 @@ fn minute(time: &str) -> &str {
     time.get(..16).unwrap_or(time)
 }
 
+/// The checks. `log_expected` and `digest_expected` say whether a log file or digest not
+/// found was to be read; `chain` holds the newest digest of each stream that earlier runs
+/// checked.
 fn check(
     logs: &[(String, String)],
     digests: &[ReadDigest],
     unreadable: &[Fault],
+    chain: &BTreeMap<String, ChainLink>,
     keys: Option<&PublicKeys>,
-    expected: &dyn Fn(&str) -> bool,
+    log_expected: &dyn Fn(&str) -> bool,
+    digest_expected: &dyn Fn(&str) -> bool,
 ) -> Integrity {
     let mut out = Integrity {
         digests: digests.len() as u64,
@@ -324,10 +459,26 @@ fn check(
         .collect();
     let mut listed: BTreeSet<&str> = BTreeSet::new();
     // Each stream's digest hours: the earliest start and the latest end.
-    let mut hours: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let by_key: BTreeMap<&str, &ReadDigest> = digests
+    // An earlier run's newest digest: files delivered after it await theirs.
+    let mut hours: BTreeMap<String, (String, String)> = chain
         .iter()
-        .filter_map(|d| Some((layout_key(&d.file.digest_s3_object)?, d)))
+        .map(|(stream, link)| (stream.clone(), (link.end.clone(), link.end.clone())))
+        .collect();
+    // Every digest a link may name: those read, and the chain's ends from earlier runs.
+    let by_key: BTreeMap<&str, (&str, &str, Option<&str>)> = chain
+        .values()
+        .map(|l| (&l.object, &l.source, &l.sha256, &l.signature))
+        .chain(
+            digests
+                .iter()
+                .map(|d| (&d.file.digest_s3_object, &d.source, &d.sha256, &d.signature)),
+        )
+        .filter_map(|(object, source, sha256, signature)| {
+            Some((
+                layout_key(object)?,
+                (source.as_str(), sha256.as_str(), signature.as_deref()),
+            ))
+        })
         .collect();
     for digest in digests {
         let file = &digest.file;
@@ -357,21 +508,21 @@ fn check(
         // The link to the previous digest.
         match &file.previous_digest_s3_object {
             Some(previous) => match layout_key(previous).and_then(|k| by_key.get(k)) {
-                Some(before) => {
+                Some(&(source, sha256, signature)) => {
                     let hash = file.previous_digest_hash_value.as_deref();
-                    if hash != Some(before.sha256.as_str()) {
+                    if hash != Some(sha256) {
                         out.digests_invalid.push(fault(
-                            &before.source,
+                            source,
                             format!(
                                 "its content differs from the SHA-256 the next digest holds for it ({})",
                                 file.digest_s3_object
                             ),
                         ));
                     }
-                    if let Some(signature) = &before.signature {
-                        if file.previous_digest_signature.as_deref() != Some(signature.as_str()) {
+                    if let Some(signature) = signature {
+                        if file.previous_digest_signature.as_deref() != Some(signature) {
                             out.digests_invalid.push(fault(
-                                &before.source,
+                                source,
                                 format!(
                                     "its signature differs from the one the next digest holds for it ({})",
                                     file.digest_s3_object
@@ -380,7 +531,12 @@ fn check(
                         }
                     }
                 }
-                None if layout_key(previous).is_some_and(expected) => {
+                // After the newest digest an earlier run checked, or in the window.
+                None if match chain.get(&stream) {
+                    Some(link) => layout_key(previous) > layout_key(&link.object),
+                    None => layout_key(previous).is_some_and(digest_expected),
+                } =>
+                {
                     out.digests_missing.push(fault(
                         previous,
                         format!("named as the previous digest by {}", file.digest_s3_object),
@@ -411,7 +567,7 @@ fn check(
                         log.hash_value, file.digest_s3_object
                     ),
                 )),
-                None if expected(key) => out.log_files_missing.push(fault(
+                None if log_expected(key) => out.log_files_missing.push(fault(
                     &format!("s3://{}/{}", log.s3_bucket, log.s3_object),
                     format!("listed by {}, not found", file.digest_s3_object),
                 )),
@@ -419,8 +575,29 @@ fn check(
             }
         }
     }
+    // Each stream's newest digest, for the next run to continue the chain from.
+    for digest in digests {
+        let stream = stream_of(&digest.file.digest_s3_object).unwrap_or_default();
+        let newer = out
+            .carry
+            .chain
+            .get(&stream)
+            .is_none_or(|link| digest.file.digest_end_time > link.end);
+        if newer {
+            out.carry.chain.insert(
+                stream,
+                ChainLink {
+                    source: digest.source.clone(),
+                    object: digest.file.digest_s3_object.clone(),
+                    end: digest.file.digest_end_time.clone(),
+                    sha256: digest.sha256.clone(),
+                    signature: digest.signature.clone(),
+                },
+            );
+        }
+    }
     // Log files read that no digest lists.
-    for (key, (name, _)) in &read {
+    for (key, (name, hash)) in &read {
         if listed.contains(key) {
             continue;
         }
@@ -435,7 +612,10 @@ fn check(
                     format!("delivered {at}Z, in the hours the digests of {stream} cover"),
                 ))
             }
-            Some((_, end)) if at.as_str() >= minute(end) => out.log_files_awaiting_digest += 1,
+            Some((_, end)) if at.as_str() >= minute(end) => {
+                out.log_files_awaiting_digest += 1;
+                out.carry.logs.push((name.to_string(), hash.to_string()));
+            }
             _ => out.log_files_without_digests += 1,
         }
     }
@@ -460,6 +640,14 @@ fn check(
 
 /// Checks a digest's own signature, where its metadata was read and the key is known.
 fn verify_own_signature(digest: &ReadDigest, keys: Option<&PublicKeys>, out: &mut Integrity) {
+    if digest.signature.is_none() && digest.source.starts_with("s3://") {
+        out.digests_invalid.push(Fault {
+            object: digest.source.clone(),
+            detail: "no signature in its S3 metadata: CloudTrail signs every digest it delivers"
+                .into(),
+        });
+        return;
+    }
     let (Some(signature), Some(keys)) = (&digest.signature, keys) else {
         out.signatures_not_verifiable += 1;
         return;
@@ -524,6 +712,7 @@ mod tests {
 
     /// Hours 9, 10 and 11 of a trail as CloudTrail delivers it: two log files an hour, a
     /// digest an hour listing them, chained to the one before and signed with `key`.
+    #[derive(Clone)]
     struct Trail {
         logs: Vec<(String, Vec<u8>)>,
         digests: Vec<(String, Vec<u8>, String)>,
@@ -595,20 +784,13 @@ mod tests {
     /// The evidence of reading `trail` from a local copy (`signed`: from S3, with metadata).
     fn read(trail: &Trail, signed: bool) -> Evidence {
         let evidence = Evidence::default();
+        let place = if signed { "s3://trail-bucket" } else { "copy" };
         for (key, content) in &trail.logs {
-            evidence.observe(&format!("copy/{key}"), content);
+            evidence.observe(&format!("{place}/{key}"), content, None);
         }
         for (key, content, signature) in &trail.digests {
-            if signed {
-                evidence.add_digest(ReadDigest {
-                    source: format!("s3://trail-bucket/{key}"),
-                    file: serde_json::from_slice(content).unwrap(),
-                    sha256: sha256_hex(content),
-                    signature: Some(signature.clone()),
-                });
-            } else {
-                evidence.observe(&format!("copy/{key}"), content);
-            }
+            let signature = signed.then_some(signature.as_str());
+            evidence.observe(&format!("{place}/{key}"), content, signature);
         }
         evidence
     }
@@ -735,6 +917,109 @@ mod tests {
             .all(|f| f.detail.contains("fingerprint")));
     }
 
+    /// Two runs of an incremental scan: the first reads the digests of 9:00 and 10:00 and
+    /// every log file; the second only the digest of 11:00.
+    fn two_runs(trail: &Trail, keys: &PublicKeys, second: &[usize]) -> Integrity {
+        let first = Evidence::continuing(Carried::default());
+        for (key, content) in &trail.logs {
+            first.observe(&format!("s3://trail-bucket/{key}"), content, None);
+        }
+        for (key, content, signature) in &trail.digests[..2] {
+            first.observe(
+                &format!("s3://trail-bucket/{key}"),
+                content,
+                Some(signature),
+            );
+        }
+        let found = first.check(Some(keys), &everything);
+        assert!(!found.failed(), "{found:#?}");
+        // Those after 11:00 await their digest.
+        assert_eq!(
+            found.log_files_awaiting_digest as usize,
+            trail.logs.len() - 4
+        );
+        let then = Evidence::continuing(found.carry);
+        assert_eq!(then.known_keys().0, keys.0, "the keys are carried");
+        for &i in second {
+            let (key, content, signature) = &trail.digests[i];
+            then.observe(
+                &format!("s3://trail-bucket/{key}"),
+                content,
+                Some(signature),
+            );
+        }
+        then.check(Some(keys), &everything)
+    }
+
+    #[test]
+    fn an_incremental_scan_keeps_the_chain_and_the_hashes_across_runs() {
+        let key = key();
+        let trail = trail(&key);
+        let next = two_runs(&trail, &keys(&key), &[2]);
+        assert!(!next.failed(), "{next:#?}");
+        assert_eq!(
+            (
+                next.log_files_verified,
+                next.signatures_verified,
+                next.chain_starts
+            ),
+            (2, 1, 0),
+            "the files of 11:00, read by the first run, checked by the second"
+        );
+        assert_eq!(next.carry.chain[LOGS].object, digest_key(11));
+        assert!(next.carry.logs.is_empty());
+
+        // The digest the first run ended on, forged in between: its hash no longer matches.
+        let mut forged = trail.clone();
+        forged.digests[1].1.extend_from_slice(b" ");
+        let first = Evidence::continuing(Carried::default());
+        for (k, content, signature) in &forged.digests[..2] {
+            first.observe(&format!("s3://trail-bucket/{k}"), content, Some(signature));
+        }
+        let carry = first.check(Some(&keys(&key)), &everything).carry;
+        let then = Evidence::continuing(carry);
+        let (k, content, signature) = &trail.digests[2];
+        then.observe(&format!("s3://trail-bucket/{k}"), content, Some(signature));
+        let found = then.check(Some(&keys(&key)), &everything);
+        assert!(objects(&found.digests_invalid).contains(&digest_key(10).as_str()));
+    }
+
+    #[test]
+    fn a_digest_deleted_between_runs_breaks_the_chain() {
+        let key = key();
+        let mut trail = trail(&key);
+        // A fourth hour, so that the second run reads 12:00 while 11:00 is gone.
+        let logs = vec![(log_key(12, 0), b"{}".to_vec())];
+        let content = digest(12, &logs, trail.digests.last());
+        let file: DigestFile = serde_json::from_slice(&content).unwrap();
+        let signature = sign(&key, &string_to_sign(&file, &sha256_hex(&content)));
+        trail.digests.push((digest_key(12), content, signature));
+        trail.logs.extend(logs);
+        let found = two_runs(&trail, &keys(&key), &[3]);
+        assert_eq!(objects(&found.digests_missing), [digest_key(11)]);
+    }
+
+    #[test]
+    fn a_digest_in_s3_without_a_signature_is_not_cloudtrails() {
+        let key = key();
+        let trail = trail(&key);
+        let evidence = Evidence::default();
+        let (k, content, _) = &trail.digests[0];
+        evidence.observe(&format!("s3://trail-bucket/{k}"), content, None);
+        let found = evidence.check(Some(&keys(&key)), &everything);
+        assert!(found.digests_invalid[0].detail.contains("no signature"));
+        // The keys to fetch: those of signed digests whose fingerprint is not known.
+        let (k, content, signature) = &trail.digests[1];
+        evidence.observe(&format!("s3://trail-bucket/{k}"), content, Some(signature));
+        let (regions, start, end) = evidence.keys_wanted(&PublicKeys::default()).unwrap();
+        assert_eq!(regions.into_iter().collect::<Vec<_>>(), ["us-east-1"]);
+        assert_eq!(
+            (start.as_str(), end.as_str()),
+            ("2026-11-21T10:00:00Z", "2026-11-21T11:00:00Z")
+        );
+        assert!(evidence.keys_wanted(&keys(&key)).is_none());
+    }
+
     #[test]
     fn the_data_to_sign_is_cloudtrails_on_its_documented_example() {
         // The sample digest of CloudTrail's documentation (digest file structure), the first
@@ -764,7 +1049,7 @@ mod tests {
     fn a_digest_that_is_not_one_is_invalid_by_its_name() {
         let evidence = Evidence::default();
         let name = format!("copy/{}", digest_key(9));
-        evidence.observe(&name, b"{\"awsAccountId\": 1}");
+        evidence.observe(&name, b"{\"awsAccountId\": 1}", None);
         let found = evidence.check(None, &everything);
         assert_eq!(found.digests_invalid.len(), 1);
         assert_eq!(found.digests_invalid[0].object, name);

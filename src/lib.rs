@@ -23,6 +23,7 @@ pub mod event;
 pub mod history;
 pub mod integrity;
 pub mod inventory;
+pub mod notify;
 pub mod pipeline;
 pub mod policy;
 pub mod principal;

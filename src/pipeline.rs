@@ -38,8 +38,8 @@ pub struct Plan {
     pub live: Option<Live>,
     /// What one input may inflate to; larger ones are rejected.
     pub max_file_bytes: usize,
-    /// Gathers the integrity evidence of local trail files (digests, and the hashes of the log
-    /// files they vouch for) as they are read.
+    /// Gathers the integrity evidence of trail files (digests, and the hashes of the log files
+    /// they vouch for) as they are read.
     pub integrity: Option<Arc<Evidence>>,
 }
 
@@ -189,7 +189,7 @@ where
                 }
                 let result = read_one(pending, &mut spare, max_file_bytes, &span, |input| {
                     if let Some(evidence) = evidence {
-                        evidence.observe(&input.name, &input.bytes);
+                        evidence.observe(&input.name, &input.bytes, input.signature.as_deref());
                     }
                     process(input, window, resolver, triage, map)
                 });
@@ -262,15 +262,18 @@ pub fn run_plan_live<T: Send>(
     let max = plan.max_file_bytes;
     if let Some(Inputs::Paths(paths)) = &plan.local {
         let found = source::discover(paths, window)?;
-        // Log files are hashed only where digests vouch for them.
+        // Log files are hashed only where digests vouch for them: digests among the inputs, or
+        // a chain earlier runs began (their digests arrive with a later run).
         let digests = |p: &Pending| matches!(p, Pending::File(path) if path.to_string_lossy().contains("/CloudTrail-Digest/"));
         run.evidence = plan
             .integrity
             .as_deref()
-            .filter(|_| found.iter().any(digests));
+            .filter(|evidence| evidence.has_digests() || found.iter().any(digests));
         run.pending(found.into_iter(), max);
-        run.evidence = None;
     }
+    // S3 objects are hashed whenever evidence is gathered: their digests come later in the
+    // listing than their logs.
+    run.evidence = plan.integrity.as_deref();
     // Standard input and the live sources can be read once only: a second pass replays them.
     if let LiveMode::Replay(spool) = live {
         run.pending(spool.replay(), max);
@@ -447,10 +450,7 @@ mod tests {
                 let lines: Vec<String> = (0..(1 + (i * 37) % 200))
                     .map(|j| record(i * 1000 + j))
                     .collect();
-                Pending::Fetched {
-                    name: format!("in{i}"),
-                    raw: lines.join("\n").into_bytes(),
-                }
+                Pending::fetched(format!("in{i}"), lines.join("\n").into_bytes())
             })
             .collect();
         let expected: Vec<String> = (0..64)
@@ -479,10 +479,7 @@ mod tests {
     fn a_panic_rejects_its_input_and_the_run_goes_on() {
         let resolver = resolver();
         let window = Window::default();
-        let inputs = (0..20).map(|i| Pending::Fetched {
-            name: format!("in{i}"),
-            raw: record(i).into_bytes(),
-        });
+        let inputs = (0..20).map(|i| Pending::fetched(format!("in{i}"), record(i).into_bytes()));
         let mut seen = Vec::new();
         let mut run = Run::new(
             &window,
@@ -556,7 +553,7 @@ mod tests {
                     2 => raw.extend(&noise),
                     _ => {}
                 }
-                Pending::Fetched { name: format!("in{i}"), raw }
+                Pending::fetched(format!("in{i}"), raw)
             });
             let mut emitted = 0u64;
             let mut run = Run::new(&window, &resolver, |_, _: &Event, _: &str| (), |()| emitted += 1);

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use crate::event::Event;
 use crate::history::{self, Carried, History, Observed, TagCalls, Tags};
-use crate::integrity::Integrity;
+use crate::integrity::{Evidence, Integrity, PublicKeys};
 use crate::inventory::Snapshots;
 use crate::pipeline::{self, LiveMode, Plan};
 use crate::policy::Policy;
@@ -192,7 +192,9 @@ fn check_integrity(options: &ScanOptions) -> Option<Integrity> {
         let folder = key.rsplit_once('/').map_or(key, |(folder, _)| folder);
         options.window.admits_folder(std::path::Path::new(folder))
     };
-    let integrity = evidence.check(None, &expected);
+    let (keys, unavailable) = public_keys(options, evidence);
+    let mut integrity = evidence.check(keys.as_ref(), &expected);
+    integrity.public_keys_unavailable = unavailable;
     if integrity.failed() {
         tracing::warn!(
             faults = integrity.faults().count(),
@@ -200,6 +202,34 @@ fn check_integrity(options: &ScanOptions) -> Option<Integrity> {
         );
     }
     Some(integrity)
+}
+
+/// CloudTrail's public keys for the digests read from S3: those earlier runs fetched, and the
+/// rest fetched now, once per region; with why they could not be had. `None`: no digest was
+/// read with a signature, and none can be checked.
+fn public_keys(options: &ScanOptions, evidence: &Evidence) -> (Option<PublicKeys>, Vec<String>) {
+    let mut keys = evidence.known_keys();
+    let Some((regions, start, end)) = evidence.keys_wanted(&keys) else {
+        return ((!keys.0.is_empty()).then_some(keys), Vec::new());
+    };
+    #[cfg(feature = "aws")]
+    if let Some(live) = &options.plan.live {
+        let regions: Vec<String> = regions.into_iter().collect();
+        return match live.public_keys(&regions, &start, &end) {
+            Ok(fetched) => {
+                tracing::info!(keys = fetched.len(), ?regions, "CloudTrail public keys");
+                keys.0.extend(fetched);
+                (Some(keys), Vec::new())
+            }
+            Err(why) => {
+                tracing::warn!("digest signatures not checked: {why}");
+                ((!keys.0.is_empty()).then_some(keys), vec![why])
+            }
+        };
+    }
+    let _ = (options, start, end);
+    let why = format!("no AWS session to fetch the public keys of {regions:?}");
+    ((!keys.0.is_empty()).then_some(keys), vec![why])
 }
 
 /// Runs a scan and writes its reports.

@@ -72,6 +72,8 @@ Register-ArgumentCompleter -Native -CommandName 'tagtrail' -ScriptBlock {
             [CompletionResult]::new('--exclude-low-confidence', '--exclude-low-confidence', [CompletionResultType]::ParameterName, 'Leave out generated rules that no real record confirms (`confidence = "low"`)')
             [CompletionResult]::new('--allow-partial', '--allow-partial', [CompletionResultType]::ParameterName, 'Rejected (malformed) input does not make the exit code 2')
             [CompletionResult]::new('--require-integrity', '--require-integrity', [CompletionResultType]::ParameterName, 'Exit 2 unless CloudTrail''s digest files vouch for the trail read')
+            [CompletionResult]::new('--notify', '--notify', [CompletionResultType]::ParameterName, 'Send this one-off scan''s findings to the targets of the config file''s `[notify]` table')
+            [CompletionResult]::new('--require-notify', '--require-notify', [CompletionResultType]::ParameterName, 'Exit 2 when a notification could not be delivered (scheduled runs keep it in the state''s outbox and send it again next run either way)')
             [CompletionResult]::new('--security-hub', '--security-hub', [CompletionResultType]::ParameterName, 'Import the findings into AWS Security Hub')
             [CompletionResult]::new('--single-pass', '--single-pass', [CompletionResultType]::ParameterName, 'Read the inputs once and judge by the inventory alone')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides')

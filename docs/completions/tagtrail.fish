@@ -71,6 +71,8 @@ complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l ignore-tag-ca
 complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l exclude-low-confidence -d 'Leave out generated rules that no real record confirms (`confidence = "low"`)'
 complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l allow-partial -d 'Rejected (malformed) input does not make the exit code 2'
 complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l require-integrity -d 'Exit 2 unless CloudTrail\'s digest files vouch for the trail read'
+complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l notify -d 'Send this one-off scan\'s findings to the targets of the config file\'s `[notify]` table'
+complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l require-notify -d 'Exit 2 when a notification could not be delivered (scheduled runs keep it in the state\'s outbox and send it again next run either way)'
 complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l security-hub -d 'Import the findings into AWS Security Hub'
 complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l single-pass -d 'Read the inputs once and judge by the inventory alone'
 complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'

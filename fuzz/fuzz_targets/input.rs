@@ -20,10 +20,7 @@ fn rules() -> &'static RuleSet {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let pending = Pending::Fetched {
-        name: "fuzz".into(),
-        raw: data.to_vec(),
-    };
+    let pending = Pending::fetched("fuzz", data.to_vec());
     // 16 MiB: a gzip bomb is refused, not held.
     let Ok(input) = pending.load(Vec::new(), 16 << 20) else {
         return;

@@ -91,6 +91,10 @@ fn flags_from_file(file: &Path, given: &clap::ArgMatches) -> Result<Vec<Flag>> {
     let base = file.parent().unwrap_or(Path::new("."));
     let mut flags = Vec::new();
     for (key, _) in spans.get_ref().iter() {
+        // Routes and targets of notifications (`tagtrail::notify`), read by `scan`.
+        if key.get_ref() == "notify" {
+            continue;
+        }
         let key_text = key.get_ref().replace('_', "-");
         let arg = scan.get_arguments().find(|a| {
             a.get_long() == Some(key_text.as_str())

@@ -143,6 +143,7 @@ fn plan(
             regions: live.aws.regions,
             accounts: live.accounts,
             concurrency: live.concurrency,
+            digests: false,
             selected: None,
         })
     } else {

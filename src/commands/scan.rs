@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use chrono::Utc;
 
 use tagtrail::inventory::{self, Inventory, Snapshots, TagKey};
+use tagtrail::notify::{Delivered, Notice, Notifier, NotifyConfig, Transport};
 use tagtrail::policy::Policy;
 use tagtrail::report::{Format, Layout};
 use tagtrail::scan::{ScanOptions, ScanOutcome};
@@ -49,8 +50,20 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
     if args.security_hub && out_is_s3 {
         bail!("--security-hub imports from a local report folder: --out s3://… is not one");
     }
+    let notify = match &args.config {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading the config file {}", file.display()))?;
+            NotifyConfig::from_config_file(&text, &file.display().to_string())?
+        }
+        None => None,
+    };
+    if args.notify && notify.is_none() {
+        bail!("--notify needs a [notify] table in the --config file (see examples/tagtrail.toml)");
+    }
+    let notifying = notify.is_some() && (args.notify || args.state.is_some());
     let mut session = None;
-    if inventory_source == "aws" || out_is_s3 || state_is_s3 || args.security_hub {
+    if inventory_source == "aws" || out_is_s3 || state_is_s3 || args.security_hub || notifying {
         session = Some(AwsSession::new(&args.live.aws)?);
     }
     let (snapshots, inventory_problems) = if inventory_source == "aws" {
@@ -68,17 +81,17 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
             .context("reading the tag inventory")?;
         (snapshots, Vec::<Problem>::new())
     };
-    if args.require_integrity
-        && (args.state.is_some() || !args.live.logs.is_empty() || args.live.lookup_events)
-    {
+    if args.require_integrity && args.live.lookup_events {
         bail!(
-            "--require-integrity checks local trail folders against their digest files: not yet \
-             S3 inputs, LookupEvents or scheduled runs (--state)"
+            "--require-integrity checks trail files against their digest files: LookupEvents \
+             has neither (read the trail's S3 objects with --logs)"
         );
     }
     let mut plan = plan(paths, args.live, args.common.max_file_mib, &mut session)?;
-    if args.state.is_none() {
-        plan.integrity = Some(Default::default());
+    // A scheduled run's evidence continues the state's (`schedule`).
+    plan.integrity = Some(Default::default());
+    if let Some(live) = plan.live.as_mut() {
+        live.digests = true;
     }
     let options = ScanOptions {
         plan,
@@ -118,10 +131,15 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
     };
     if let Some(location) = args.state {
         let out = args.out.context("--state needs --out")?;
+        let notifier = match notify {
+            Some(config) => Some(notifier(config, session.as_ref())?),
+            None => None,
+        };
         let schedule = Schedule {
             root: report_root(&out, session.as_ref())?,
             lookback: args.lookback,
             now: args.now.unwrap_or_else(Utc::now),
+            notify: notifier,
         };
         let (store, state) = match &location {
             Location::Local(path) => Store::open_local(path)?,
@@ -154,15 +172,58 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
         for missing in &run.digests.files_missing {
             writeln!(out, "  listed by a digest, never found: {missing}")?;
         }
+        if let Some(queued) = &run.notifications {
+            writeln!(
+                out,
+                "notify: {} new finding(s) routed, {} unrouted, {} below the threshold; {} batch(es) queued",
+                queued.routed, queued.unrouted, queued.below_threshold, queued.batches
+            )?;
+        }
+        let undelivered = outcome
+            .notified
+            .as_ref()
+            .is_some_and(|d| !d.failed.is_empty());
+        if let Some(delivered) = &outcome.notified {
+            print_delivered(&mut out, delivered, outcome.outbox)?;
+        }
         drop(out);
         let mut outcome = outcome.scan;
+        if undelivered && args.require_notify {
+            tracing::error!("--require-notify: notifications were not all delivered");
+            outcome.exit_code = 2;
+        }
         if args.security_hub {
             // Scheduled runs report each finding once: earlier runs' findings stay active.
             import_to_security_hub(session.as_ref(), &mut outcome, None)?;
         }
         return finish(outcome, &schedule.root.name());
     }
-    let mut outcome = tagtrail::scan::scan(&options)?;
+    let mut outcome = match notify.filter(|_| args.notify) {
+        None => tagtrail::scan::scan(&options)?,
+        Some(config) => {
+            let mut found = Vec::new();
+            let mut outcome = tagtrail::scan::scan_reporting(&options, &mut |row| {
+                found.push(Notice::new(row));
+                true
+            })?;
+            let notifier = notifier(config, session.as_ref())?;
+            let run = options.out_dir.display().to_string();
+            let mut routed = notifier.config.route(found, &run);
+            let delivered = notifier.deliver(&mut routed.batches);
+            let mut out = io::stdout().lock();
+            writeln!(
+                out,
+                "notify: {} finding(s) routed, {} unrouted, {} below the threshold",
+                routed.routed, routed.unrouted, routed.below_threshold
+            )?;
+            print_delivered(&mut out, &delivered, routed.batches.len())?;
+            if !delivered.failed.is_empty() && args.require_notify {
+                tracing::error!("--require-notify: notifications were not all delivered");
+                outcome.exit_code = 2;
+            }
+            outcome
+        }
+    };
     if args.security_hub {
         import_to_security_hub(session.as_ref(), &mut outcome, Some(&options.window))?;
     }
@@ -253,6 +314,31 @@ fn report_root(out: &str, session: Option<&AwsSession>) -> Result<Root> {
         bucket: url.bucket,
         prefix,
     }))
+}
+
+/// The notifier of a `[notify]` table, sending through the run's AWS session.
+fn notifier(config: NotifyConfig, session: Option<&AwsSession>) -> Result<Notifier> {
+    let aws = session.context("the AWS session")?;
+    Ok(Notifier {
+        config,
+        transport: Transport {
+            runtime: aws.runtime.handle().clone(),
+            config: aws.config.clone(),
+        },
+    })
+}
+
+/// What delivery did, for people.
+fn print_delivered(out: &mut impl Write, delivered: &Delivered, left: usize) -> Result<()> {
+    writeln!(
+        out,
+        "notify: {} batch(es) delivered ({} finding(s)), {} left in the outbox",
+        delivered.batches, delivered.findings, left
+    )?;
+    for why in &delivered.failed {
+        writeln!(out, "  not delivered: {why}")?;
+    }
+    Ok(())
 }
 
 /// Prints the summary and the report files, and logs the final line.

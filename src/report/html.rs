@@ -209,8 +209,16 @@ fn integrity(page: &mut String, summary: &Summary) {
         let _ = write!(
             page,
             "<p class=meta>Integrity: {} log file(s) verified against {} CloudTrail digest file(s); \
-             {} signature(s) not verifiable here.</p>",
-            integrity.log_files_verified, integrity.digests, integrity.signatures_not_verifiable
+             {} signature(s) verified, {} not verifiable here{}.</p>",
+            integrity.log_files_verified,
+            integrity.digests,
+            integrity.signatures_verified,
+            integrity.signatures_not_verifiable,
+            esc(&integrity
+                .public_keys_unavailable
+                .iter()
+                .map(|why| format!(" ({why})"))
+                .collect::<String>())
         );
         return;
     }

@@ -250,6 +250,9 @@ impl Summary {
                 i.signatures_not_verifiable,
                 if i.failed() { "   INTEGRITY FAILED" } else { "" }
             );
+            for why in &i.public_keys_unavailable {
+                let _ = writeln!(s, "         signatures not checked: {why}");
+            }
         }
         let _ = writeln!(s, "\nfindings");
         for kind in Kind::ALL {

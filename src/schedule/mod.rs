@@ -15,6 +15,8 @@ pub mod store;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::integrity::Evidence;
+use crate::notify::{Delivered, Notice, Notifier};
 use crate::pipeline::{Inputs, Plan};
 use crate::report::Layout;
 use crate::scan::{ScanError, ScanOptions, ScanOutcome};
@@ -36,6 +38,8 @@ pub struct Schedule {
     pub lookback: Duration,
     /// The run's clock.
     pub now: DateTime<Utc>,
+    /// Where new findings are sent (`[notify]`).
+    pub notify: Option<Notifier>,
 }
 
 /// A failure that stops a scheduled run; the state is left as the last committed run left it.
@@ -72,6 +76,18 @@ pub struct RunRecord {
     pub open_folders: usize,
     /// The state's size after this run, in bytes.
     pub state_bytes: usize,
+    /// What routing made of this run's new findings (`[notify]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<Queued>,
+}
+
+/// A run's new findings, routed and queued in the outbox.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Queued {
+    pub routed: u64,
+    pub unrouted: u64,
+    pub below_threshold: u64,
+    pub batches: usize,
 }
 
 /// Completeness from digest files (trails with log file validation).
@@ -95,6 +111,10 @@ pub struct ScheduledOutcome {
     pub run: RunRecord,
     /// The report files this run added under the root.
     pub published: Vec<String>,
+    /// What was sent from the outbox after the commit (`None`: nothing to send).
+    pub notified: Option<Delivered>,
+    /// Batches still in the outbox.
+    pub outbox: usize,
 }
 
 /// A name for a run, sortable by time and unique.
@@ -151,7 +171,20 @@ pub fn run(
     };
     // Tag changes and sessions of earlier runs judge this run's records too.
     options.carried = std::mem::take(&mut state.history);
-    let mut outcome = crate::scan::scan_reporting(&options, &mut |row| state.first_report(row))?;
+    // And the digests' chain, the hashes of log files whose digest had not come, the keys.
+    if options.plan.integrity.is_some() {
+        let carried = std::mem::take(&mut state.integrity);
+        options.plan.integrity = Some(std::sync::Arc::new(Evidence::continuing(carried)));
+    }
+    let collect = schedule.notify.is_some();
+    let mut new = Vec::new();
+    let mut outcome = crate::scan::scan_reporting(&options, &mut |row| {
+        let first = state.first_report(row);
+        if first && collect {
+            new.push(Notice::new(row));
+        }
+        first
+    })?;
     state.history = if options.single_pass {
         std::mem::take(&mut options.carried)
     } else {
@@ -189,8 +222,33 @@ pub fn run(
     }
     state.digests.extend(digests.found);
     record.digests = check_digests(&mut state, digests.unreadable, cutoff);
+    if let Some(integrity) = outcome.summary.integrity.as_mut() {
+        let mut carry = std::mem::take(&mut integrity.carry);
+        // A file whose folder closes without a digest listing it never will be.
+        carry
+            .logs
+            .retain(|(name, _)| TrailFile::parse(name).is_some_and(|f| f.day > cutoff));
+        state.integrity = carry;
+    }
+    if options.require_integrity && !record.digests.files_missing.is_empty() {
+        tracing::error!(
+            files = record.digests.files_missing.len(),
+            "--require-integrity: files the digests list were never found"
+        );
+        outcome.exit_code = 2;
+    }
     state.close_through(streams.iter().map(String::as_str), cutoff);
     state.forget_reported_before(cutoff - schedule.lookback);
+    if let Some(notify) = &schedule.notify {
+        let routed = notify.config.route(new, &run);
+        record.notifications = Some(Queued {
+            routed: routed.routed,
+            unrouted: routed.unrouted,
+            below_threshold: routed.below_threshold,
+            batches: routed.batches.len(),
+        });
+        state.outbox.extend(routed.batches);
+    }
     state.runs += 1;
     record.open_folders = state.streams.values().map(|s| s.open.len()).sum();
     record.state_bytes = state.to_json().len();
@@ -220,6 +278,16 @@ pub fn run(
         fail::fail_point!("schedule::published");
         store.save(&state)?;
     }
+    // The outbox, this run's batches and those earlier runs could not deliver: what is sent
+    // leaves it. A run stopped before the save sends them again, under the same ids.
+    let notified = match &schedule.notify {
+        Some(notify) if !state.outbox.is_empty() => {
+            let delivered = notify.deliver(&mut state.outbox);
+            store.save(&state)?;
+            Some(delivered)
+        }
+        _ => None,
+    };
     root.clean(None)?;
     store.release()?;
     outcome.written = published
@@ -232,6 +300,8 @@ pub fn run(
         scan: outcome,
         run: record,
         published,
+        notified,
+        outbox: state.outbox.len(),
     })
 }
 
@@ -443,13 +513,10 @@ fn fetch_s3(plan: &Plan, urls: &[String]) -> Vec<Result<Vec<u8>, String>> {
     urls.iter()
         .zip(live.get_all(urls))
         .map(|(url, raw)| {
-            Pending::Fetched {
-                name: url.clone(),
-                raw: raw.map_err(|e| e.to_string())?,
-            }
-            .load(Vec::new(), plan.max_file_bytes)
-            .map(|input| input.bytes)
-            .map_err(|problem| problem.reason)
+            Pending::fetched(url.clone(), raw.map_err(|e| e.to_string())?.bytes)
+                .load(Vec::new(), plan.max_file_bytes)
+                .map(|input| input.bytes)
+                .map_err(|problem| problem.reason)
         })
         .collect()
 }

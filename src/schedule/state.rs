@@ -49,6 +49,12 @@ pub struct State {
     /// Tag changes and tagged sessions a later run's records may come after.
     #[serde(default, skip_serializing_if = "Carried::is_empty")]
     pub history: Carried,
+    /// The digests' chain and what else the next run's integrity check continues from.
+    #[serde(default, skip_serializing_if = "crate::integrity::Carried::is_empty")]
+    pub integrity: crate::integrity::Carried,
+    /// Notification batches not delivered yet (`[notify]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbox: Vec<crate::notify::Batch>,
 }
 
 /// One stream of the trail layout.

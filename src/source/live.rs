@@ -34,6 +34,8 @@ pub struct Live {
     pub accounts: Vec<String>,
     /// S3 downloads in flight at once.
     pub concurrency: usize,
+    /// Whether to read the digest files beside each log stream too (integrity).
+    pub digests: bool,
     /// The objects to read of each `s3` URL, chosen beforehand (an incremental scan lists with
     /// [`Live::list`] and leaves out what it read before); `None`: list them.
     pub selected: Option<std::sync::Arc<Vec<Vec<s3::Object>>>>,
@@ -62,7 +64,7 @@ impl Live {
 
     /// The bytes of objects (`s3://bucket/key`), as stored, in order; one client per bucket.
     /// Must be called outside the runtime.
-    pub fn get_all(&self, urls: &[String]) -> Vec<Result<Vec<u8>, s3::S3Error>> {
+    pub fn get_all(&self, urls: &[String]) -> Vec<Result<s3::Got, s3::S3Error>> {
         self.runtime.block_on(async {
             let mut clients = std::collections::BTreeMap::new();
             let mut out = Vec::with_capacity(urls.len());
@@ -77,6 +79,55 @@ impl Live {
                 out.push(s3::get(&clients[bucket], bucket, key).await);
             }
             out
+        })
+    }
+
+    /// CloudTrail's public keys of each of `regions` valid between `start` and `end` (RFC 3339),
+    /// as (fingerprint, PKCS#1 DER): `cloudtrail:ListPublicKeys`. Must be called outside the
+    /// runtime.
+    pub fn public_keys(
+        &self,
+        regions: &[String],
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let time = |text: &str| {
+            use aws_sdk_cloudtrail::primitives::{DateTime, DateTimeFormat};
+            DateTime::from_str(text, DateTimeFormat::DateTime).map_err(|e| format!("`{text}`: {e}"))
+        };
+        let (start, end) = (time(start)?, time(end)?);
+        self.runtime.block_on(async {
+            let mut keys = Vec::new();
+            for region in regions {
+                let client =
+                    aws_sdk_cloudtrail::Client::new(&crate::aws::in_region(&self.config, region));
+                let mut token = None;
+                loop {
+                    let page = client
+                        .list_public_keys()
+                        .start_time(start)
+                        .end_time(end)
+                        .set_next_token(token)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            format!(
+                                "cloudtrail:ListPublicKeys in {region}: {}",
+                                crate::aws::describe(&e)
+                            )
+                        })?;
+                    for key in page.public_key_list() {
+                        if let (Some(fingerprint), Some(value)) = (key.fingerprint(), key.value()) {
+                            keys.push((fingerprint.to_string(), value.as_ref().to_vec()));
+                        }
+                    }
+                    token = page.next_token().map(str::to_string);
+                    if token.is_none() {
+                        break;
+                    }
+                }
+            }
+            Ok(keys)
         })
     }
 
@@ -128,7 +179,7 @@ async fn produce(live: Live, window: Window, sender: mpsc::Sender<Pending>) {
         let client = live.client_for(&url.bucket).await;
         let listed = match &live.selected {
             Some(selected) => Ok(selected.get(index).cloned().unwrap_or_default()),
-            None => s3::list(&client, url, &window, &filter).await,
+            None => s3::list(&client, url, &window, &filter, live.digests).await,
         };
         let sent = match listed {
             Ok(objects) => {

@@ -77,10 +77,10 @@ pub async fn pull(
                 })
             })
             .collect();
-        let page = Pending::Fetched {
-            name: format!("lookup-events:{label}:page {count}"),
-            raw: json!({ "Events": events }).to_string().into_bytes(),
-        };
+        let page = Pending::fetched(
+            format!("lookup-events:{label}:page {count}"),
+            json!({ "Events": events }).to_string().into_bytes(),
+        );
         if sender.send(page).await.is_err() {
             return Err(LookupError::Closed);
         }

@@ -56,6 +56,8 @@ pub struct Input {
     pub bytes: Vec<u8>,
     /// Set when decompression failed part-way: what was decoded before it is in `bytes`.
     pub damage: Option<String>,
+    /// A digest file's signature, from its S3 object's metadata (`x-amz-meta-signature`).
+    pub signature: Option<String>,
 }
 
 /// One input not read yet: a local file, bytes fetched elsewhere (stdin, an S3 object, a
@@ -66,11 +68,14 @@ pub enum Pending {
     Fetched {
         name: String,
         raw: Vec<u8>,
+        /// See [`Input::signature`].
+        signature: Option<String>,
     },
     /// A fetched input kept on disk (`spool`), reported under its own name.
     Spooled {
         name: String,
         path: PathBuf,
+        signature: Option<String>,
     },
     Unreadable(Problem),
 }
@@ -82,10 +87,19 @@ impl Pending {
     pub fn load(self, buffer: Vec<u8>, max_bytes: usize) -> Result<Input, Problem> {
         match self {
             Pending::File(path) => read_file_reusing(&path, buffer, max_bytes),
-            Pending::Fetched { name, raw } => decompress(name, raw, buffer, max_bytes),
-            Pending::Spooled { name, path } => read_file_reusing(&path, buffer, max_bytes)
+            Pending::Fetched {
+                name,
+                raw,
+                signature,
+            } => decompress(name, raw, buffer, max_bytes).map(|input| Input { signature, ..input }),
+            Pending::Spooled {
+                name,
+                path,
+                signature,
+            } => read_file_reusing(&path, buffer, max_bytes)
                 .map(|input| Input {
                     name: name.clone(),
+                    signature,
                     ..input
                 })
                 .map_err(|problem| Problem {
@@ -93,6 +107,15 @@ impl Pending {
                     ..problem
                 }),
             Pending::Unreadable(problem) => Err(problem),
+        }
+    }
+
+    /// Bytes fetched elsewhere, with no signature.
+    pub fn fetched(name: impl Into<String>, raw: Vec<u8>) -> Self {
+        Pending::Fetched {
+            name: name.into(),
+            raw,
+            signature: None,
         }
     }
 
@@ -205,10 +228,7 @@ pub fn read_stdin(max_bytes: usize) -> Result<Pending, SourceError> {
             reason: too_large(max_bytes),
         }));
     }
-    Ok(Pending::Fetched {
-        name: "-".into(),
-        raw,
-    })
+    Ok(Pending::fetched("-", raw))
 }
 
 fn too_large(max_bytes: usize) -> String {
@@ -235,6 +255,7 @@ fn decompress(
             name,
             bytes: raw,
             damage: None,
+            signature: None,
         });
     }
     buffer.clear();
@@ -243,6 +264,7 @@ fn decompress(
             name,
             bytes: buffer,
             damage,
+            signature: None,
         }),
         Err(TooLarge) => Err(Problem {
             source: name,

@@ -108,16 +108,24 @@ pub async fn bucket_client(config: &aws_config::SdkConfig, bucket: &str) -> Clie
     }
 }
 
-/// Lists the objects of `url` that the window and filter admit, in key order.
+/// Lists the objects of `url` that the window and filter admit, in key order; with `digests`,
+/// the digest files beside each log stream too (`CloudTrail-Digest/`).
 pub async fn list(
     client: &Client,
     url: &S3Url,
     window: &Window,
     filter: &LayoutFilter,
+    digests: bool,
 ) -> Result<Vec<Object>, S3Error> {
-    Ok(list_resuming(client, url, window, filter, None)
-        .await?
-        .objects)
+    let mut listing = Listing::default();
+    for (_, prefixes) in plan(client, url, window, filter, None, digests).await? {
+        for prefix in prefixes {
+            listing
+                .objects
+                .extend(list_all(client, &url.bucket, &prefix).await?);
+        }
+    }
+    Ok(listing.sorted().objects)
 }
 
 /// The first day of a stream (`s3://bucket/…/CloudTrail/<region>/`) an incremental scan has
@@ -144,7 +152,7 @@ pub async fn list_resuming(
     first_open: Option<&FirstOpenDay<'_>>,
 ) -> Result<Listing, S3Error> {
     let mut listing = Listing::default();
-    for (stream, prefixes) in plan(client, url, window, filter, first_open).await? {
+    for (stream, prefixes) in plan(client, url, window, filter, first_open, true).await? {
         for prefix in prefixes {
             listing
                 .objects
@@ -152,10 +160,17 @@ pub async fn list_resuming(
         }
         listing.streams.extend(stream);
     }
-    listing.objects.retain(|o| !o.key.ends_with('/'));
-    listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
-    listing.objects.dedup();
-    Ok(listing)
+    Ok(listing.sorted())
+}
+
+impl Listing {
+    /// Objects in key order, once each, folder markers left out.
+    fn sorted(mut self) -> Self {
+        self.objects.retain(|o| !o.key.ends_with('/'));
+        self.objects.sort_by(|a, b| a.key.cmp(&b.key));
+        self.objects.dedup();
+        self
+    }
 }
 
 /// The prefixes to list in full, by the stream they belong to (`None`: outside the layout).
@@ -165,6 +180,7 @@ async fn plan(
     window: &Window,
     filter: &LayoutFilter,
     first_open: Option<&FirstOpenDay<'_>>,
+    digests: bool,
 ) -> Result<Vec<(Option<String>, Vec<String>)>, S3Error> {
     let mut base = url.prefix.clone();
     if !base.is_empty() && !base.ends_with('/') {
@@ -228,7 +244,7 @@ async fn plan(
                 continue;
             }
             let mut streams = vec![region.clone()];
-            if first_open.is_some() {
+            if digests {
                 streams.push(format!(
                     "{account}CloudTrail-Digest/{}/",
                     last_component(&region)
@@ -350,7 +366,11 @@ pub async fn fetch(
         while let Some(joined) = downloads.next().await {
             tracing::Span::current().pb_inc(1);
             let pending = match joined {
-                Ok((name, Ok(raw))) => Pending::Fetched { name, raw },
+                Ok((name, Ok(got))) => Pending::Fetched {
+                    name,
+                    raw: got.bytes,
+                    signature: got.signature,
+                },
                 Ok((source, Err(err))) => Pending::Unreadable(Problem {
                     source,
                     reason: err.to_string(),
@@ -370,8 +390,16 @@ pub async fn fetch(
     .await
 }
 
-/// One object's bytes.
-pub async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, S3Error> {
+/// One object as read: its bytes, and the signature CloudTrail puts in a digest object's
+/// metadata (`x-amz-meta-signature`).
+#[derive(Debug)]
+pub struct Got {
+    pub bytes: Vec<u8>,
+    pub signature: Option<String>,
+}
+
+/// One object's bytes and signature.
+pub async fn get(client: &Client, bucket: &str, key: &str) -> Result<Got, S3Error> {
     let url = || format!("s3://{bucket}/{key}");
     let response = client
         .get_object()
@@ -389,11 +417,18 @@ pub async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, S3
                 detail: format!("{}{hint}", describe(&err)),
             }
         })?;
+    let signature = response
+        .metadata()
+        .and_then(|meta| meta.get("signature"))
+        .cloned();
     let body = response.body.collect().await.map_err(|err| S3Error::Get {
         url: url(),
         detail: err.to_string(),
     })?;
-    Ok(body.into_bytes().to_vec())
+    Ok(Got {
+        bytes: body.into_bytes().to_vec(),
+        signature,
+    })
 }
 
 /// Why an object that can be listed may still be refused.

@@ -37,12 +37,17 @@ impl Spool {
         inputs.inspect(move |pending| {
             let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
             let copy = match pending {
-                Pending::Fetched { name, raw } => {
+                Pending::Fetched {
+                    name,
+                    raw,
+                    signature,
+                } => {
                     let path = self.dir.path().join(format!("{:09}", kept.len()));
                     match fs::write(&path, raw) {
                         Ok(()) => Pending::Spooled {
                             name: name.clone(),
                             path,
+                            signature: signature.clone(),
                         },
                         Err(e) => Pending::Unreadable(Problem {
                             source: name.clone(),
@@ -54,9 +59,14 @@ impl Spool {
                     }
                 }
                 Pending::File(path) => Pending::File(path.clone()),
-                Pending::Spooled { name, path } => Pending::Spooled {
+                Pending::Spooled {
+                    name,
+                    path,
+                    signature,
+                } => Pending::Spooled {
                     name: name.clone(),
                     path: path.clone(),
+                    signature: signature.clone(),
                 },
                 Pending::Unreadable(problem) => Pending::Unreadable(problem.clone()),
             };
@@ -85,6 +95,7 @@ mod tests {
             Pending::Fetched {
                 name: "s3://b/one".into(),
                 raw: b"{\"Records\":[]}".to_vec(),
+                signature: Some("5ign".into()),
             },
             Pending::Unreadable(Problem {
                 source: "s3://b/two".into(),
@@ -103,6 +114,11 @@ mod tests {
             .unwrap();
         assert_eq!(input.name, "s3://b/one");
         assert_eq!(input.bytes, b"{\"Records\":[]}");
+        assert_eq!(
+            input.signature.as_deref(),
+            Some("5ign"),
+            "a digest's signature is kept"
+        );
         let dir = spool.dir.path().to_path_buf();
         drop(spool);
         assert!(!dir.exists());

@@ -25,6 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["report"],
     &["pipeline"],
     &["scan"],
+    &["notify"],
     &["schedule"],
     &["authoring", "sql"],
 ];

@@ -336,6 +336,12 @@ fn live_aws_against_moto() {
     moto.reset();
     scheduled_runs_over_s3_report_each_finding_once(&moto);
     moto.reset();
+    s3_digests_are_verified_with_cloudtrail_s_public_keys(&moto);
+    moto.reset();
+    scheduled_runs_keep_the_digest_chain(&moto);
+    moto.reset();
+    new_findings_reach_their_owners_once(&moto);
+    moto.reset();
     findings_round_trip_through_security_hub(&moto);
 }
 
@@ -948,12 +954,24 @@ fn scan_reads_trail_objects_from_s3(moto: &Moto) {
         moto.tagtrail(dir.path(), &refs)
     };
 
-    // The whole bucket: the demo's findings, from S3 this time; digests are never listed.
+    // The whole bucket: the demo's findings, from S3 this time, and its 98 digests read
+    // beside (uploaded without CloudTrail's signature metadata, so they are not vouched for).
     let out = run(&["--out", "all"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let summary = json_file(&dir.path().join("all/summary.json"));
-    assert_eq!(summary["inputs"], 6 + 1001);
-    assert_eq!(summary["records"]["read"], 51 + 1001);
+    assert_eq!(summary["inputs"], 104 + 1001);
+    assert_eq!(summary["records"]["read"], 149 + 1001);
+    let integrity = &summary["integrity"];
+    assert_eq!(integrity["digests"], 98);
+    assert_eq!(integrity["log_files_verified"], 6, "{integrity:#}");
+    assert!(integrity["digests_invalid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no signature in its S3 metadata")));
     assert_eq!(summary["findings"]["product-mismatch"], 8);
     let local = tempfile::tempdir().unwrap();
     let demo_out = local.path().join("demo");
@@ -993,9 +1011,11 @@ fn scan_reads_trail_objects_from_s3(moto: &Moto) {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let summary = json_file(&dir.path().join("day/summary.json"));
     assert_eq!(
-        summary["inputs"], 1,
-        "one object: account 401234567890, us-east-1, 2026/11/21"
+        summary["inputs"],
+        1 + 24,
+        "one log object (account 401234567890, us-east-1, 2026/11/21) and the day's digests"
     );
+    assert_eq!(summary["integrity"]["log_files_verified"], 1);
 
     // An organisation trail, AWSLogs/<org-id>/<account>/..., read for one account only.
     moto.upload(
@@ -1023,10 +1043,14 @@ fn scan_reads_trail_objects_from_s3(moto: &Moto) {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let summary = json_file(&dir.path().join("org/summary.json"));
     assert_eq!(
-        summary["inputs"], 3,
-        "the three days of account 402345678901, no digest"
+        summary["inputs"],
+        3 + 49,
+        "the three days of account 402345678901 and their hourly digests"
     );
-    assert_eq!(summary["skipped_by_reason"], serde_json::json!({}));
+    assert_eq!(
+        summary["skipped_by_reason"],
+        serde_json::json!({"CloudTrail digest file": 49})
+    );
     assert_eq!(
         summary["findings"]["product-mismatch"], 2,
         "that day alice reads a bbb secret and bbb-batch writes to an aaa queue"
@@ -1071,8 +1095,9 @@ fn the_bucket_region_is_looked_up_not_taken_from_regions(moto: &Moto) {
     );
     let summary = json_file(&dir.path().join("eu/summary.json"));
     assert_eq!(
-        summary["inputs"], 3,
-        "the us-east-1 folders of the demo, from an eu-west-1 bucket"
+        summary["inputs"],
+        3 + 49,
+        "the us-east-1 folders of the demo and their digests, from an eu-west-1 bucket"
     );
 }
 
@@ -1124,4 +1149,479 @@ fn a_failing_bucket_is_reported_and_the_scan_goes_on(moto: &Moto) {
         "the other bucket was read whole"
     );
     assert_no_credentials_in(dir.path());
+}
+
+/// A trail with log file validation in S3 (`signed_trail.py`: digests signed as CloudTrail
+/// signs them, the signature in each digest object's metadata) and CloudTrail's
+/// `ListPublicKeys` served in its wire format by a loopback server (moto has no such call).
+struct SignedTrail {
+    dir: tempfile::TempDir,
+    /// The ListPublicKeys calls the key server had.
+    calls: Arc<Mutex<usize>>,
+    /// Whether the key server refuses (AccessDenied).
+    refuse: Arc<Mutex<bool>>,
+    endpoint: String,
+}
+
+impl SignedTrail {
+    fn new(moto: &Moto) -> SignedTrail {
+        let dir = tempfile::tempdir().unwrap();
+        moto.python(
+            &root().join("tests/it/live/signed_trail.py"),
+            &[dir.path().to_str().unwrap()],
+        );
+        let public: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("public.json")).unwrap())
+                .unwrap();
+        let (calls, refuse) = (Arc::new(Mutex::new(0)), Arc::new(Mutex::new(false)));
+        let (seen, refusing, answer) = (calls.clone(), refuse.clone(), public);
+        let endpoint = crate::input::loopback::start(Arc::new(move |target, _| {
+            assert_eq!(target, "ListPublicKeys");
+            *seen.lock().unwrap() += 1;
+            if *refusing.lock().unwrap() {
+                return (
+                    400,
+                    serde_json::json!({"__type": "AccessDeniedException", "message": "not authorized to perform: cloudtrail:ListPublicKeys"}),
+                );
+            }
+            let mut key = answer.clone();
+            key["ValidityStartTime"] = 1.7e9.into();
+            key["ValidityEndTime"] = 1.9e9.into();
+            (200, serde_json::json!({ "PublicKeyList": [key] }))
+        }));
+        moto.boto3("s3.create_bucket(Bucket='signed')");
+        SignedTrail {
+            dir,
+            calls,
+            refuse,
+            endpoint,
+        }
+    }
+
+    /// Uploads the files of `hours` (their log files, and their digests when `digests`), each
+    /// digest with its signature in its metadata.
+    fn upload(&self, moto: &Moto, hours: &[u32], digests: bool) {
+        let code = format!(
+            "base = {:?}\nsignatures = json.load(open(os.path.join(base, 'signatures.json')))\n\
+             for d, _, files in os.walk(os.path.join(base, 'files')):\n    \
+                 for f in files:\n        \
+                     path = os.path.join(d, f)\n        \
+                     key = os.path.relpath(path, os.path.join(base, 'files'))\n        \
+                     hour = int(f.split('_')[-1 if 'Digest' in f else -2][9:11]) - (1 if 'Digest' in f else 0)\n        \
+                     if hour not in {hours:?} or ('Digest' in f and not {digests}):\n            \
+                         continue\n        \
+                     meta = {{'signature': signatures[key], 'signature-algorithm': 'SHA256withRSA'}} if key in signatures else {{}}\n        \
+                     s3.put_object(Bucket='signed', Key=key, Body=open(path, 'rb').read(), Metadata=meta)",
+            self.dir.path().display().to_string(),
+            digests = if digests { "True" } else { "False" },
+        );
+        moto.boto3(&code);
+    }
+
+    fn scan(&self, moto: &Moto, dir: &Path, extra: &[&str]) -> Output {
+        let inv = root().join("examples/demo/inventory");
+        let mut args = vec![
+            "scan",
+            "--logs",
+            "s3://signed/",
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--fail-on",
+            "never",
+            "--require-integrity",
+        ];
+        args.extend(extra);
+        moto.tagtrail_with(
+            dir,
+            &args,
+            &[("AWS_ENDPOINT_URL_CLOUDTRAIL", &self.endpoint)],
+        )
+    }
+}
+
+/// Digests read from S3: each signature checked against the key `ListPublicKeys` gives (one
+/// call per run and region); a modified log file, a forged signature and unavailable keys each
+/// fail `--require-integrity` (exit 2).
+fn s3_digests_are_verified_with_cloudtrail_s_public_keys(moto: &Moto) {
+    let trail = SignedTrail::new(moto);
+    trail.upload(moto, &[9, 10, 11], true);
+    let dir = tempfile::tempdir().unwrap();
+    let integrity =
+        |out: &str| json_file(&dir.path().join(out).join("summary.json"))["integrity"].clone();
+
+    let out = trail.scan(moto, dir.path(), &["--out", "intact"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let found = integrity("intact");
+    assert_eq!(
+        (
+            &found["digests"],
+            &found["log_files_verified"],
+            &found["signatures_verified"]
+        ),
+        (&3.into(), &6.into(), &3.into()),
+        "{found:#}"
+    );
+    assert_eq!(
+        *trail.calls.lock().unwrap(),
+        1,
+        "one call for the one region"
+    );
+
+    // A log file rewritten after delivery.
+    let modified = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/21/111122223333_CloudTrail_us-east-1_20261121T1030Z_1030.json.gz";
+    moto.boto3(&format!(
+        "import gzip\ns3.put_object(Bucket='signed', Key='{modified}', Body=gzip.compress(b'{{\"Records\":[]}}'))"
+    ));
+    let out = trail.scan(moto, dir.path(), &["--out", "modified"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let found = integrity("modified");
+    assert!(
+        found["log_files_modified"][0]["object"]
+            .as_str()
+            .unwrap()
+            .ends_with(modified),
+        "{found:#}"
+    );
+    assert_eq!(found["signatures_verified"], 3);
+
+    // The 10:00 digest's signature replaced by the 09:00 one's: it no longer verifies.
+    trail.upload(moto, &[10], false);
+    let signatures: Value =
+        serde_json::from_slice(&std::fs::read(trail.dir.path().join("signatures.json")).unwrap())
+            .unwrap();
+    let digests: Vec<&String> = signatures.as_object().unwrap().keys().collect();
+    moto.boto3(&format!(
+        "o = s3.get_object(Bucket='signed', Key='{key}')\n\
+         s3.put_object(Bucket='signed', Key='{key}', Body=o['Body'].read(), Metadata={{'signature': '{forged}'}})",
+        key = digests[1],
+        forged = signatures[digests[0]].as_str().unwrap(),
+    ));
+    let out = trail.scan(moto, dir.path(), &["--out", "forged"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let found = integrity("forged");
+    let invalid: Vec<&str> = found["digests_invalid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["detail"].as_str().unwrap())
+        .collect();
+    assert!(
+        invalid
+            .iter()
+            .any(|d| d.contains("signature does not verify")),
+        "{invalid:?}"
+    );
+    assert!(
+        invalid
+            .iter()
+            .any(|d| d.contains("signature differs from the one the next digest holds")),
+        "{invalid:?}"
+    );
+
+    // Keys that cannot be had: nothing is vouched for, and the summary says why.
+    trail.upload(moto, &[10], true);
+    *trail.refuse.lock().unwrap() = true;
+    let out = trail.scan(moto, dir.path(), &["--out", "nokeys"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let found = integrity("nokeys");
+    assert!(
+        found["public_keys_unavailable"][0]
+            .as_str()
+            .unwrap()
+            .contains("cloudtrail:ListPublicKeys"),
+        "{found:#}"
+    );
+    assert_eq!(found["signatures_not_verifiable"], 3);
+}
+
+/// Scheduled runs keep the chain: the second run checks its first digest against the last
+/// one the first run read, and the log files the first run read against the digest that
+/// arrives later; the keys are fetched once; a digest deleted between runs breaks the chain.
+fn scheduled_runs_keep_the_digest_chain(moto: &Moto) {
+    let trail = SignedTrail::new(moto);
+    moto.boto3("s3.create_bucket(Bucket='reports')");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |now: &str| {
+        trail.scan(
+            moto,
+            dir.path(),
+            &[
+                "--state",
+                "s3://reports/state.json",
+                "--out",
+                "s3://reports/root/",
+                "--now",
+                now,
+            ],
+        )
+    };
+    let newest_summary = || -> Value {
+        let listing = moto.boto3(
+            "keys = [o['Key'] for o in s3.list_objects_v2(Bucket='reports', Prefix='root/').get('Contents', []) if o['Key'].endswith('summary.json')]\n\
+             print(json.dumps(json.load(s3.get_object(Bucket='reports', Key=sorted(keys)[-1])['Body'])))",
+        );
+        serde_json::from_str(listing.trim()).unwrap()
+    };
+    trail.upload(moto, &[9, 10], true);
+    trail.upload(moto, &[11], false);
+    let out = run("2026-11-21T11:50:00Z");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let first = newest_summary()["integrity"].clone();
+    assert_eq!(
+        (
+            &first["log_files_verified"],
+            &first["log_files_awaiting_digest"],
+            &first["chain_starts"]
+        ),
+        (&4.into(), &2.into(), &1.into()),
+        "{first:#}"
+    );
+
+    trail.upload(moto, &[11], true);
+    let out = run("2026-11-21T12:10:00Z");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let second = newest_summary()["integrity"].clone();
+    assert_eq!(
+        (&second["digests"], &second["log_files_verified"], &second["signatures_verified"], &second["chain_starts"]),
+        (&1.into(), &2.into(), &1.into(), &0.into()),
+        "the 11:00 files read by the first run, checked against the digest read by the second: {second:#}"
+    );
+    assert_eq!(
+        *trail.calls.lock().unwrap(),
+        1,
+        "the keys are kept in the state"
+    );
+
+    // The 12:00 digest never arrives (deleted): 13:00's names it.
+    trail.upload(moto, &[12], false);
+    trail.upload(moto, &[13], true);
+    let out = run("2026-11-21T14:10:00Z");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let third = newest_summary()["integrity"].clone();
+    let missing = third["digests_missing"][0]["object"].as_str().unwrap();
+    assert!(missing.contains("20261121T130000Z"), "{third:#}");
+}
+
+/// The notification peers: an SNS topic with an SQS subscription (raw delivery), an
+/// EventBridge rule on the default bus sending tagtrail's events to SQS, and a loopback
+/// webhook that refuses its first two posts.
+struct Owners {
+    webhook: String,
+    /// Posts answered with 200: the text of each.
+    posts: Arc<Mutex<Vec<String>>>,
+}
+
+impl Owners {
+    fn new(moto: &Moto) -> Owners {
+        moto.boto3(
+            "kw = dict(endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='a', aws_secret_access_key='b')\n\
+             sqs = boto3.client('sqs', **kw); sns = boto3.client('sns', **kw); events = boto3.client('events', **kw)\n\
+             arn = lambda url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['QueueArn'])['Attributes']['QueueArn']\n\
+             topic = sns.create_topic(Name='aaa-findings')['TopicArn']\n\
+             q = sqs.create_queue(QueueName='aaa-q')['QueueUrl']\n\
+             sns.subscribe(TopicArn=topic, Protocol='sqs', Endpoint=arn(q), Attributes={'RawMessageDelivery': 'true'})\n\
+             e = sqs.create_queue(QueueName='events-q')['QueueUrl']\n\
+             events.put_rule(Name='tagtrail', EventPattern=json.dumps({'source': ['tagtrail'], 'detail-type': ['tagtrail finding']}))\n\
+             events.put_targets(Rule='tagtrail', Targets=[{'Id': 'q', 'Arn': arn(e)}])",
+        );
+        let (calls, posts) = (Arc::new(Mutex::new(0)), Arc::new(Mutex::new(Vec::new())));
+        let (seen, kept) = (calls.clone(), posts.clone());
+        let webhook = crate::input::loopback::start(Arc::new(move |_, body| {
+            let mut calls = seen.lock().unwrap();
+            *calls += 1;
+            if *calls <= 2 {
+                return (500, serde_json::json!({}));
+            }
+            kept.lock()
+                .unwrap()
+                .push(body["text"].as_str().unwrap().to_string());
+            (200, serde_json::json!({"ok": true}))
+        }));
+        Owners { webhook, posts }
+    }
+
+    /// Every message of an SQS queue, read and deleted.
+    fn drain(&self, moto: &Moto, queue: &str) -> Vec<Value> {
+        let out = moto.boto3(&format!(
+            "sqs = boto3.client('sqs', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='a', aws_secret_access_key='b')\n\
+             url = sqs.get_queue_url(QueueName='{queue}')['QueueUrl']\n\
+             while True:\n    \
+                 got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get('Messages', [])\n    \
+                 if not got: break\n    \
+                 for m in got:\n        \
+                     print(m['Body'].replace('\\n', ' '))\n        \
+                     sqs.delete_message(QueueUrl=url, ReceiptHandle=m['ReceiptHandle'])"
+        ));
+        out.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// Three scheduled runs with `[notify]` routes: findings on `aaa` resources to an SNS topic
+/// and a webhook, the rest to EventBridge. The second run reaches no target (its batches stay
+/// in the outbox, `--require-notify` exits 2); the third delivers them with its own. In the
+/// end every finding reached its owners exactly once, routed as configured.
+fn new_findings_reach_their_owners_once(moto: &Moto) {
+    use crate::live::schedule::{full_scan, Trail};
+    let owners = Owners::new(moto);
+    let work = tempfile::tempdir().unwrap();
+    let trail = Trail::new(&work.path().join("trail"));
+    let demo = root().join("examples/demo");
+    let config = work.path().join("tagtrail.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "paths = [\"trail\"]\ninventory = {:?}\npolicy = {:?}\nstate = \"state.json\"\nout = \"root\"\nfail-on = \"never\"\n\n\
+             [notify]\non = \"tag-change\"\ndefault = \"ops\"\nreport-url = \"https://reports.example/{{run}}/report.html\"\n\
+             [notify.targets.aaa]\nsns = \"arn:aws:sns:us-east-1:123456789012:aaa-findings\"\n\
+             [notify.targets.ops]\neventbridge = \"default\"\n\
+             [notify.targets.chat]\nwebhook-env = \"TAGTRAIL_TEST_WEBHOOK\"\n\
+             [[notify.routes]]\nresource-product = \"aaa\"\nto = [\"aaa\", \"chat\"]\n",
+            demo.join("inventory"),
+            demo.join("policy.toml"),
+        ),
+    )
+    .unwrap();
+    let closed = "http://127.0.0.1:9";
+    let run = |now: &str, reachable: bool| {
+        let webhook = if reachable {
+            owners.webhook.as_str()
+        } else {
+            closed
+        };
+        let mut env = vec![("TAGTRAIL_TEST_WEBHOOK", webhook)];
+        if !reachable {
+            env.extend([
+                ("AWS_ENDPOINT_URL_SNS", closed),
+                ("AWS_ENDPOINT_URL_EVENTBRIDGE", closed),
+            ]);
+        }
+        let config = config.to_str().unwrap();
+        moto.tagtrail_with(
+            work.path(),
+            &["scan", "--config", config, "--now", now, "--require-notify"],
+            &env,
+        )
+    };
+
+    trail.file(0, "2026-11-09T10:05:00Z", "a", 40);
+    trail.file(1, "2026-11-09T10:35:00Z", "b", 40);
+    let out = run("2026-11-09T12:00:00Z", true);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("0 left in the outbox"),
+        "{}",
+        stdout(&out)
+    );
+
+    trail.file(0, "2026-11-09T13:05:00Z", "c", 30);
+    trail.file(1, "2026-11-09T13:35:00Z", "d", 30);
+    let out = run("2026-11-09T14:00:00Z", false);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stdout(&out).contains("not delivered"), "{}", stdout(&out));
+    let state: Value = json_file(&work.path().join("state.json"));
+    let waiting = state["outbox"].as_array().unwrap().len();
+    assert!(
+        waiting >= 3,
+        "one batch per target at least stays: {state:#}"
+    );
+
+    trail.file(0, "2026-11-09T15:05:00Z", "e", 20);
+    let out = run("2026-11-09T16:00:00Z", true);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let state: Value = json_file(&work.path().join("state.json"));
+    assert!(
+        state.get("outbox").is_none(),
+        "the outbox is empty: {state:#}"
+    );
+
+    // Every finding of the three runs, once per owner.
+    let key = |f: &Value| {
+        (
+            f["event_id"].as_str().unwrap().to_string(),
+            f["resource_arn"].as_str().unwrap_or("").to_string(),
+            f["kind"].as_str().unwrap().to_string(),
+        )
+    };
+    let (messages, bus) = (owners.drain(moto, "aaa-q"), owners.drain(moto, "events-q"));
+    let sns: Vec<Value> = messages
+        .iter()
+        .flat_map(|m| m["findings"].as_array().unwrap().clone())
+        .collect();
+    let events: Vec<Value> = bus
+        .iter()
+        .map(|e| {
+            assert_eq!(
+                (e["source"].as_str(), e["detail-type"].as_str()),
+                (Some("tagtrail"), Some("tagtrail finding"))
+            );
+            e["detail"]["finding"].clone()
+        })
+        .collect();
+    // What arrived is what the documented schema says (Python's `jsonschema`).
+    let sent = tempfile::NamedTempFile::new().unwrap();
+    let details: Vec<&Value> = bus.iter().map(|e| &e["detail"]).collect();
+    std::fs::write(
+        sent.path(),
+        serde_json::to_vec(&(&messages, details)).unwrap(),
+    )
+    .unwrap();
+    let script = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        script.path(),
+        "import json, sys, jsonschema\n\
+         schema = json.load(open(sys.argv[1]))\n\
+         messages, details = json.load(open(sys.argv[2]))\n\
+         for m in messages + details:\n    jsonschema.validate(m, schema)\n\
+         print(len(messages) + len(details))",
+    )
+    .unwrap();
+    let checked = moto.python(
+        script.path(),
+        &[
+            root().join("docs/src/notice.schema.json").to_str().unwrap(),
+            sent.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(checked.trim(), (messages.len() + bus.len()).to_string());
+    assert!(
+        sns.iter().all(|f| f["resource_product"] == "aaa"),
+        "routed by resource product"
+    );
+    assert!(
+        events.iter().all(|f| f["resource_product"] != "aaa"),
+        "the default takes the rest"
+    );
+    let mut delivered: Vec<_> = sns.iter().chain(&events).map(key).collect();
+    delivered.sort();
+    let total = delivered.len();
+    delivered.dedup();
+    assert_eq!(total, delivered.len(), "a finding was delivered twice");
+    let expected: Vec<_> = full_scan(&trail.dir).into_iter().collect();
+    assert_eq!(delivered, expected, "every finding, to its owners");
+    // The webhook: two refusals retried, then one post per run that had `aaa` findings, each
+    // counting them and linking the report.
+    let posts = owners.posts.lock().unwrap().clone();
+    let counted: usize = posts
+        .iter()
+        .map(|p| p.split(' ').nth(1).unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(counted, sns.len(), "{posts:#?}");
+    assert!(
+        posts.iter().all(|p| p.contains("https://reports.example/")),
+        "{posts:#?}"
+    );
 }

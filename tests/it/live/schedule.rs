@@ -483,6 +483,19 @@ fn the_example_config_runs_and_bad_keys_are_refused_where_they_are() {
     let example = root().join("examples/tagtrail.toml");
     let state = work.path().join("state.json");
     let out_dir = work.path().join("root");
+    // Its two webhooks: the `aaa` team's and the security team's.
+    let hook = || {
+        let posts = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let kept = posts.clone();
+        let url = crate::input::loopback::start(std::sync::Arc::new(move |_, body| {
+            kept.lock()
+                .unwrap()
+                .push(body["text"].as_str().unwrap().to_string());
+            (200, serde_json::json!({"ok": true}))
+        }));
+        (url, posts)
+    };
+    let ((aaa, aaa_posts), (security, security_posts)) = (hook(), hook());
     let run = |extra: &[&str]| {
         let mut args = vec![
             "scan",
@@ -494,11 +507,53 @@ fn the_example_config_runs_and_bad_keys_are_refused_where_they_are() {
             out_dir.to_str().unwrap(),
         ];
         args.extend(extra);
-        crate::tagtrail(work.path(), &args)
+        Command::new(env!("CARGO_BIN_EXE_tagtrail"))
+            .args(&args)
+            .current_dir(work.path())
+            .env("TAGTRAIL_AAA_WEBHOOK", &aaa)
+            .env("TAGTRAIL_SECURITY_WEBHOOK", &security)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
     };
     let out = run(&[]);
     // The file's fail-on (product-mismatch) makes the demo's findings fail the run.
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // The 8 product mismatches, routed by the resource's product.
+    let lines = |posts: &std::sync::Mutex<Vec<String>>| -> Vec<String> {
+        let posts = posts.lock().unwrap();
+        assert_eq!(posts.len(), 1, "{posts:?}");
+        posts[0]
+            .lines()
+            .skip(1)
+            .filter(|l| l.starts_with('•'))
+            .map(str::to_string)
+            .collect()
+    };
+    let (to_aaa, to_security) = (lines(&aaa_posts), lines(&security_posts));
+    assert_eq!(
+        to_aaa.len() + to_security.len(),
+        8,
+        "{to_aaa:?} {to_security:?}"
+    );
+    let product = |line: &String| {
+        line.rsplit_once(" (")
+            .unwrap()
+            .1
+            .split(')')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        !to_aaa.is_empty() && to_aaa.iter().all(|l| product(l) == "aaa"),
+        "{to_aaa:?}"
+    );
+    assert!(
+        to_security.iter().all(|l| product(l) != "aaa"),
+        "{to_security:?}"
+    );
     assert!(
         stdout(&out).contains("104 not read before"),
         "{}",

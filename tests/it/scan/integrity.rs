@@ -207,21 +207,26 @@ fn a_trail_without_digests_fails_only_when_integrity_is_required() {
     );
     let (code, _, _) = scan(&trail, &dir.path().join("b"), &["--require-integrity"]);
     assert_eq!(code, Some(2));
-    // Where digests are not checked yet, the flag is refused, not silently unmet.
+    // LookupEvents has no digests: the flag is refused, not silently unmet.
+    let inventory = root().join("examples/demo/inventory");
     let run = tagtrail(
-        &root(),
+        dir.path(),
         &[
             "scan",
-            "--demo",
+            "--lookup-events",
             "--require-integrity",
-            "--state",
-            "s.json",
+            "--inventory",
+            inventory.to_str().unwrap(),
             "--out",
             "o",
         ],
     );
     assert_eq!(run.status.code(), Some(2));
-    assert!(stderr(&run).contains("not yet"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("LookupEvents has neither"),
+        "{}",
+        stderr(&run)
+    );
 }
 
 #[test]
@@ -238,5 +243,117 @@ fn a_stream_whose_digests_are_all_gone_is_not_vouched_for() {
         code,
         Some(2),
         "the other account's files are vouched for by nothing"
+    );
+}
+
+/// Scheduled runs over a local copy (signed by `tests/it/live/signed_trail.py`, read without
+/// S3 metadata): the second run checks the log files the first read against the digest that
+/// arrived since, and its first digest against the last one the first run read; a digest
+/// deleted between runs breaks the chain and fails `--require-integrity`.
+#[test]
+fn scheduled_runs_over_a_local_copy_keep_the_chain_and_the_hashes() {
+    let python = crate::live::aws::moto_server().with_file_name("python");
+    let work = tempfile::tempdir().unwrap();
+    let made = work.path().join("made");
+    let generated = std::process::Command::new(python)
+        .arg(root().join("tests/it/live/signed_trail.py"))
+        .arg(&made)
+        .output()
+        .unwrap();
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    let trail = work.path().join("trail");
+    // Copies the log files of `hours`, and their digests when `digests`.
+    let deliver = |hours: &[u32], digests: bool| {
+        for entry in walkdir::WalkDir::new(made.join("files")) {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_str().unwrap().to_string();
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let parts: Vec<&str> = name.split('_').collect();
+            let is_digest = name.contains("CloudTrail-Digest");
+            let stamp = parts[parts.len() - if is_digest { 1 } else { 2 }];
+            let hour: u32 = stamp[9..11].parse::<u32>().unwrap() - u32::from(is_digest);
+            if !hours.contains(&hour) || (is_digest && !digests) {
+                continue;
+            }
+            let to = trail.join(entry.path().strip_prefix(made.join("files")).unwrap());
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(entry.path(), to).unwrap();
+        }
+    };
+    let demo = root().join("examples/demo");
+    let run = |now: &str| {
+        let out = tagtrail(
+            work.path(),
+            &[
+                "scan",
+                trail.to_str().unwrap(),
+                "--inventory",
+                demo.join("inventory").to_str().unwrap(),
+                "--state",
+                "state.json",
+                "--out",
+                "root",
+                "--now",
+                now,
+                "--fail-on",
+                "never",
+                "--require-integrity",
+            ],
+        );
+        let mut summaries: Vec<PathBuf> = walkdir::WalkDir::new(work.path().join("root"))
+            .into_iter()
+            .map(|e| e.unwrap().into_path())
+            .filter(|p| p.ends_with("summary.json"))
+            .collect();
+        summaries.sort();
+        let newest = summaries.last().unwrap();
+        let summary: Value = serde_json::from_slice(&std::fs::read(newest).unwrap()).unwrap();
+        (
+            out.status.code(),
+            summary["integrity"].clone(),
+            stderr(&out),
+        )
+    };
+
+    deliver(&[9], true);
+    let (code, first, err) = run("2026-11-21T10:10:00Z");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        (&first["log_files_verified"], &first["chain_starts"]),
+        (&2.into(), &1.into()),
+        "{first:#}"
+    );
+    // Log files alone: hashed all the same, and kept for the digest to come.
+    deliver(&[10], false);
+    let (code, second, err) = run("2026-11-21T10:50:00Z");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(second["log_files_awaiting_digest"], 2, "{second:#}");
+
+    deliver(&[10], true);
+    let (code, third, err) = run("2026-11-21T11:10:00Z");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        (
+            &third["digests"],
+            &third["log_files_verified"],
+            &third["chain_starts"]
+        ),
+        (&1.into(), &2.into(), &0.into()),
+        "the 10:00 files read by the run before, checked now: {third:#}"
+    );
+
+    // The 11:00 digest never arrives: 12:00's names it.
+    deliver(&[11], false);
+    deliver(&[12], true);
+    let (code, fourth, err) = run("2026-11-21T13:10:00Z");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        fourth["digests_missing"][0]["object"]
+            .as_str()
+            .unwrap()
+            .contains("20261121T120000Z"),
+        "{fourth:#}"
     );
 }
