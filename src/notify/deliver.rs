@@ -109,6 +109,7 @@ fn client_config(transport: &Transport, arn: &str) -> SdkConfig {
 /// One SNS message per batch; FIFO topics deduplicate by the batch id themselves.
 async fn publish(transport: &Transport, topic: &str, batch: &Batch) -> Result<(), String> {
     let client = aws_sdk_sns::Client::new(&client_config(transport, topic));
+    let ids: Vec<&str> = batch.notices.iter().map(|n| n.id.as_str()).collect();
     let attribute = |value: &str| {
         MessageAttributeValue::builder()
             .data_type("String")
@@ -122,7 +123,15 @@ async fn publish(transport: &Transport, topic: &str, batch: &Batch) -> Result<()
         .subject(format!("tagtrail: {} new finding(s)", batch.notices.len()))
         .message(batch.message().to_string())
         .message_attributes("tagtrail_batch_id", attribute(&batch.id)?)
-        .message_attributes("tagtrail_schema", attribute(SCHEMA)?);
+        .message_attributes("tagtrail_schema", attribute(SCHEMA)?)
+        .message_attributes(
+            "tagtrail_finding_ids",
+            MessageAttributeValue::builder()
+                .data_type("String.Array")
+                .string_value(serde_json::json!(ids).to_string())
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
     if topic.ends_with(".fifo") {
         request = request
             .message_group_id(SOURCE)

@@ -43,7 +43,7 @@ pub enum NotifyError {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct NotifyConfig {
     /// Findings of this kind or a more severe one are sent (like `--fail-on`).
-    #[serde(default = "default_on")]
+    #[serde(default = "default_on", alias = "notify-on", alias = "notify_on")]
     pub on: String,
     /// The target of findings no route matches; none: they are counted, not sent.
     #[serde(default)]

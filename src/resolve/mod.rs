@@ -225,16 +225,16 @@ impl Resolver<'_> {
                 }
             }
         }
+        let ctx = context_of(event);
         if self.sources.error_message {
             if let Some(arn) = event
                 .error_message
                 .as_deref()
-                .and_then(|m| denied_resource(m, event))
+                .and_then(|m| denied_resource(m, event, ctx))
             {
                 add(arn, Via::ErrorMessage);
             }
         }
-        let ctx = context_of(event);
         let unknown_type = if self.sources.lookup {
             self.add_lookup_names(lookup, ctx, &mut add)
         } else {
@@ -584,8 +584,14 @@ const MAX_ARNS_IN_RECORD: usize = 100;
 /// The resource an access-denied message names, when the refused action is the event's own
 /// (`User: arn:... is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::1:role/x
 /// because ...`). A message about another action (`iam:PassRole` refused during `RunInstances`)
-/// names a resource the call only mentions, and is not used.
-fn denied_resource(message: &str, event: &Event) -> Option<String> {
+/// names a resource the call only mentions, and is not used. IAM names its own resources by
+/// type and name (`on resource: role deploy because ...`): their ARN is built in the event's
+/// account, without a path (the message gives none).
+fn denied_resource(
+    message: &str,
+    event: &Event,
+    (partition, _, account): (&str, &str, &str),
+) -> Option<String> {
     let (_, after) = message.split_once("perform: ")?;
     let (action, after) = after.split_once(' ')?;
     let (_, action_name) = action.split_once(':')?;
@@ -593,6 +599,21 @@ fn denied_resource(message: &str, event: &Event) -> Option<String> {
         return None;
     }
     let target = after.strip_prefix("on resource: ")?.trim_start_matches('"');
+    if let Some((kind, rest)) = target.split_once(' ') {
+        let iam_kind = matches!(kind, "role" | "user" | "group" | "instance-profile");
+        let name = rest.split(char::is_whitespace).next().unwrap_or("");
+        let valid = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
+        if iam_kind
+            && event.event_source == "iam.amazonaws.com"
+            && !name.is_empty()
+            && name.chars().all(valid)
+            && !account.is_empty()
+        {
+            return Some(format!("arn:{partition}:iam::{account}:{kind}/{name}"));
+        }
+    }
+    // `on resource: policy arn:aws:iam::1:policy/p version v1`
+    let target = target.strip_prefix("policy ").unwrap_or(target);
     let end = target
         .find(|c: char| c.is_whitespace() || c == '"' || c == ',')
         .unwrap_or(target.len());
@@ -610,7 +631,11 @@ mod tests {
         })
         .to_string();
         let event = Event::parse(&json).unwrap();
-        denied_resource(event.error_message.as_deref().unwrap(), &event)
+        denied_resource(
+            event.error_message.as_deref().unwrap(),
+            &event,
+            context_of(&event),
+        )
     }
 
     fn resolve(json: &str) -> Vec<(String, String)> {
@@ -813,6 +838,50 @@ mod tests {
             denied("AddPermission20150331v2", with_reason).as_deref(),
             Some("arn:aws:lambda:us-east-1:1:function:f")
         );
+    }
+
+    /// IAM's messages name its resources by type and name; the ARN is built in the event's
+    /// account.
+    #[test]
+    fn an_iam_refusal_names_its_role_or_user_by_name() {
+        let record = |name: &str, message: &str| {
+            serde_json::json!({
+                "eventSource": "iam.amazonaws.com", "eventName": name, "errorCode": "AccessDenied",
+                "awsRegion": "us-east-1", "recipientAccountId": "111111111111",
+                "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111111111111:user/TrailDiscover", "accountId": "111111111111"},
+                "errorMessage": message, "requestParameters": null,
+            })
+            .to_string()
+        };
+        let role = "User: arn:aws:iam::111111111111:user/TrailDiscover is not authorized to perform: iam:AttachRolePolicy on resource: role TrailDiscover-Role because no identity-based policy allows the iam:AttachRolePolicy action";
+        assert_eq!(
+            resolve(&record("AttachRolePolicy", role)),
+            [(
+                "arn:aws:iam::111111111111:role/TrailDiscover-Role".to_string(),
+                "error-message".to_string()
+            )]
+        );
+        let user = "User: arn:aws:iam::111111111111:user/a is not authorized to perform: iam:CreateAccessKey on resource: user bob because no identity-based policy allows the iam:CreateAccessKey action";
+        assert_eq!(
+            resolve(&record("CreateAccessKey", user))[0].0,
+            "arn:aws:iam::111111111111:user/bob"
+        );
+        let policy = "User: arn:aws:iam::111111111111:user/a is not authorized to perform: iam:SetDefaultPolicyVersion on resource: policy arn:aws:iam::111111111111:policy/TrailDiscover version v2 because no identity-based policy allows the iam:SetDefaultPolicyVersion action";
+        assert_eq!(
+            resolve(&record("SetDefaultPolicyVersion", policy))[0].0,
+            "arn:aws:iam::111111111111:policy/TrailDiscover"
+        );
+        // No name (`on resource: user  because`), or another service's message in the same
+        // form (no ARN to build): nothing.
+        let nameless = user.replace("user bob", "user ");
+        assert!(resolve(&record("CreateAccessKey", &nameless))
+            .iter()
+            .all(|(_, via)| via != "error-message"));
+        let json =
+            record("AttachRolePolicy", role).replace("iam.amazonaws.com", "sts.amazonaws.com");
+        let event = Event::parse(&json).unwrap();
+        let message = event.error_message.as_deref().unwrap();
+        assert_eq!(denied_resource(message, &event, context_of(&event)), None);
     }
 
     #[test]

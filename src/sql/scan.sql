@@ -489,11 +489,22 @@ touched_all AS (
   FROM events e @POSEXPLODE(rs, transform(e.resources, x -> COALESCE(x.arn, x.arnprefix)), r, r_pos)
   UNION ALL
   SELECT rk, @NORM(denied), 2, '', 'error-message' FROM (
-    SELECT e.rk, regexp_replace(regexp_extract(e.error_message, @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*([^\s",]*)'), 2), @RE('\.+$'), '') AS denied
+    SELECT e.rk, regexp_replace(regexp_extract(e.error_message, @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*(?:policy )?([^\s",]*)'), 2), @RE('\.+$'), '') AS denied
     FROM events e
-    WHERE @RLIKE(COALESCE(e.error_message, ''), @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*([^\s",]*)'))
-      AND regexp_extract(e.error_message, @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*([^\s",]*)'), 1) = e.base_name
+    WHERE @RLIKE(COALESCE(e.error_message, ''), @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*(?:policy )?([^\s",]*)'))
+      AND regexp_extract(e.error_message, @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: "*(?:policy )?([^\s",]*)'), 1) = e.base_name
   ) d
+  UNION ALL
+  -- IAM names its own resources by type and name (`on resource: role deploy because ...`).
+  SELECT rk, concat('arn:', ctx_partition, ':iam::', account_id, ':', kind, '/', name), 2, '', 'error-message' FROM (
+    SELECT e.rk, e.ctx_partition, e.account_id,
+      regexp_extract(e.error_message, @RE('(?s)^.*?perform: [^ :]*:[^ ]* on resource: (role|user|group|instance-profile) ([A-Za-z0-9+=,.\x40_-]+)(\s|$)'), 1) AS kind,
+      regexp_extract(e.error_message, @RE('(?s)^.*?perform: [^ :]*:[^ ]* on resource: (role|user|group|instance-profile) ([A-Za-z0-9+=,.\x40_-]+)(\s|$)'), 2) AS name
+    FROM events e
+    WHERE e.event_source = 'iam.amazonaws.com' AND COALESCE(e.account_id, '') <> ''
+      AND @RLIKE(COALESCE(e.error_message, ''), @RE('(?s)^.*?perform: [^ :]*:[^ ]* on resource: (role|user|group|instance-profile) [A-Za-z0-9+=,.\x40_-]+(\s|$)'))
+      AND regexp_extract(e.error_message, @RE('(?s)^.*?perform: [^ :]*:([^ ]*) on resource: '), 1) = e.base_name
+  ) i
   UNION ALL
   SELECT rk, arn, 3 + companion, concat(lpad(CAST(ext_no AS @STR), 6, '0'), ordpath),
     CASE WHEN by_inventory THEN 'inventory' ELSE concat('rule:', rule_id) END

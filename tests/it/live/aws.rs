@@ -1440,16 +1440,19 @@ impl Owners {
         Owners { webhook, posts }
     }
 
-    /// Every message of an SQS queue, read and deleted.
+    /// Every message of an SQS queue, read and deleted: its body, and its attributes under
+    /// `attributes` (object bodies only).
     fn drain(&self, moto: &Moto, queue: &str) -> Vec<Value> {
         let out = moto.boto3(&format!(
             "sqs = boto3.client('sqs', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='a', aws_secret_access_key='b')\n\
              url = sqs.get_queue_url(QueueName='{queue}')['QueueUrl']\n\
              while True:\n    \
-                 got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get('Messages', [])\n    \
+                 got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=['All']).get('Messages', [])\n    \
                  if not got: break\n    \
                  for m in got:\n        \
-                     print(m['Body'].replace('\\n', ' '))\n        \
+                     body = json.loads(m['Body'])\n        \
+                     body['attributes'] = {{k: v.get('StringValue') for k, v in m.get('MessageAttributes', {{}}).items()}}\n        \
+                     print(json.dumps(body))\n        \
                      sqs.delete_message(QueueUrl=url, ReceiptHandle=m['ReceiptHandle'])"
         ));
         out.lines()
@@ -1556,7 +1559,26 @@ fn new_findings_reach_their_owners_once(moto: &Moto) {
             f["kind"].as_str().unwrap().to_string(),
         )
     };
-    let (messages, bus) = (owners.drain(moto, "aaa-q"), owners.drain(moto, "events-q"));
+    let (mut messages, bus) = (owners.drain(moto, "aaa-q"), owners.drain(moto, "events-q"));
+    // SNS message attributes: the batch id and the ids of its findings, for receivers to
+    // drop repeats without reading the message.
+    for message in &mut messages {
+        let attributes = message
+            .as_object_mut()
+            .unwrap()
+            .remove("attributes")
+            .unwrap();
+        assert_eq!(attributes["tagtrail_batch_id"], message["batch_id"]);
+        let ids: Vec<Value> = message["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].clone())
+            .collect();
+        let listed: Value =
+            serde_json::from_str(attributes["tagtrail_finding_ids"].as_str().unwrap()).unwrap();
+        assert_eq!(listed, Value::from(ids));
+    }
     let sns: Vec<Value> = messages
         .iter()
         .flat_map(|m| m["findings"].as_array().unwrap().clone())
@@ -1568,6 +1590,7 @@ fn new_findings_reach_their_owners_once(moto: &Moto) {
                 (e["source"].as_str(), e["detail-type"].as_str()),
                 (Some("tagtrail"), Some("tagtrail finding"))
             );
+            assert!(e["attributes"].as_object().unwrap().is_empty());
             e["detail"]["finding"].clone()
         })
         .collect();
