@@ -35,6 +35,8 @@ pub mod sar;
 pub mod scan;
 #[cfg(feature = "reports")]
 pub mod schedule;
+#[cfg(feature = "aws")]
+pub mod security_hub;
 pub mod source;
 #[cfg(feature = "reports")]
 pub mod sql;

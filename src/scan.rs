@@ -62,14 +62,36 @@ pub enum ScanError {
     Report(#[from] ReportError),
 }
 
+/// How a run ends, most severe last: what schedulers and CI read from the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitStatus {
+    /// Nothing at or above `--fail-on`.
+    Clean,
+    /// Findings at or above `--fail-on`.
+    Findings,
+    /// The run cannot vouch for its result: rejected input (unless allowed), a trail its
+    /// digests do not vouch for (`--require-integrity`), notifications not delivered
+    /// (`--require-notify`), findings Security Hub refused.
+    Failed,
+}
+
+impl ExitStatus {
+    /// The process exit code: 0, 1 or 2.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Clean => 0,
+            ExitStatus::Findings => 1,
+            ExitStatus::Failed => 2,
+        }
+    }
+}
+
 /// What a scan found and wrote.
 pub struct ScanOutcome {
     pub summary: Summary,
     pub written: Vec<PathBuf>,
     pub tally: Tally,
-    /// 0 clean, 1 findings at or above `--fail-on`, 2 rejected input (unless allowed) or, with
-    /// `require_integrity`, a trail its digests do not vouch for.
-    pub exit_code: u8,
+    pub exit: ExitStatus,
     /// The tag changes and sessions the scan knew, for a scheduled run to carry on.
     pub history: History,
 }
@@ -363,23 +385,23 @@ pub fn scan_reporting(
         .integrity
         .as_ref()
         .is_some_and(Integrity::vouches_for_all);
-    let exit_code = if tally.rejected > 0 && !options.allow_partial {
-        2
+    let exit = if tally.rejected > 0 && !options.allow_partial {
+        ExitStatus::Failed
     } else if options.require_integrity && !vouched {
         tracing::error!(
             "--require-integrity: CloudTrail's digests do not vouch for the trail read"
         );
-        2
+        ExitStatus::Failed
     } else if failing {
-        1
+        ExitStatus::Findings
     } else {
-        0
+        ExitStatus::Clean
     };
     Ok(ScanOutcome {
         summary,
         written,
         tally,
-        exit_code,
+        exit,
         history,
     })
 }

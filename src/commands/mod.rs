@@ -17,7 +17,7 @@ use chrono::Utc;
 
 use tagtrail::inventory::{Inventory, TagKey};
 use tagtrail::pipeline::{Inputs, Plan};
-use tagtrail::ruleset::RuleSet;
+use tagtrail::ruleset::{RuleSet, RuleSource};
 use tagtrail::source::live::Live;
 use tagtrail::source::window::parse_instant;
 use tagtrail::source::Window;
@@ -185,54 +185,22 @@ fn demo_dir() -> Result<(PathBuf, Option<tempfile::TempDir>)> {
     Ok((temp.path().to_path_buf(), Some(temp)))
 }
 
-/// The rule set: a folder or the built-in pack, with the files of `add` beside it.
+/// The rules of a folder or of the built-in pack, with `--add-rules`.
 fn load_rules(
     dir: Option<&Path>,
     add: &[PathBuf],
     exclude_low_confidence: bool,
 ) -> Result<RuleSet> {
-    let rules = compile_rules(&rule_files(dir, add)?, dir, add)?;
-    Ok(if exclude_low_confidence {
-        rules.without_low_confidence()
-    } else {
-        rules
-    })
+    let source = rule_source(dir, add, exclude_low_confidence);
+    RuleSet::load(&source).with_context(|| format!("loading {}", source.describe()))
 }
 
-/// The rule set of `files`, read by [`rule_files`] from `dir` and `add`, which errors name.
-fn compile_rules(
-    files: &[(String, String)],
-    dir: Option<&Path>,
-    add: &[PathBuf],
-) -> Result<RuleSet> {
-    RuleSet::from_files(files).with_context(|| {
-        let base = match dir {
-            Some(dir) => format!("loading rules from {}", dir.display()),
-            None => "the built-in rule pack".to_string(),
-        };
-        match add.is_empty() {
-            true => base,
-            false => format!("{base} with --add-rules"),
-        }
-    })
-}
-
-/// The rule files of a folder or of the built-in pack, then those of `add` (files or folders).
-fn rule_files(dir: Option<&Path>, add: &[PathBuf]) -> Result<Vec<(String, String)>> {
-    let mut files = match dir {
-        Some(dir) => tagtrail::ruleset::read_dir(dir)
-            .with_context(|| format!("loading rules from {}", dir.display()))?,
-        None => RuleSet::builtin_files(),
-    };
-    for path in add {
-        let more = if path.is_dir() {
-            tagtrail::ruleset::read_dir(path)
-        } else {
-            tagtrail::ruleset::read_file(path).map(|file| vec![file])
-        };
-        files.extend(more.with_context(|| format!("--add-rules {}", path.display()))?);
+fn rule_source(dir: Option<&Path>, add: &[PathBuf], exclude_low_confidence: bool) -> RuleSource {
+    RuleSource {
+        dir: dir.map(Path::to_path_buf),
+        add: add.to_vec(),
+        exclude_low_confidence,
     }
-    Ok(files)
 }
 
 fn window(common: &CommonArgs) -> Result<Window> {

@@ -444,8 +444,10 @@ fn rules_learn(args: LearnArgs) -> Result<u8> {
             args.out.display()
         );
     }
-    let mut files = super::rule_files(args.rules.as_deref(), &args.add_rules)?;
-    let rules = super::compile_rules(&files, args.rules.as_deref(), &args.add_rules)?;
+    let source = super::rule_source(args.rules.as_deref(), &args.add_rules, false);
+    let context = || format!("loading {}", source.describe());
+    let mut files = source.files().with_context(context)?;
+    let rules = RuleSet::from_files(&files).with_context(context)?;
     let inventory = super::load_inventory(
         &args.inventory,
         TagKey {

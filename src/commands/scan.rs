@@ -10,7 +10,7 @@ use tagtrail::inventory::{self, Inventory, Snapshots, TagKey};
 use tagtrail::notify::{Delivered, Notice, Notifier, NotifyConfig, Transport};
 use tagtrail::policy::Policy;
 use tagtrail::report::{Format, Layout};
-use tagtrail::scan::{ScanOptions, ScanOutcome};
+use tagtrail::scan::{ExitStatus, ScanOptions, ScanOutcome};
 use tagtrail::schedule::root::{s3::S3Root, Root};
 use tagtrail::schedule::store::{Location, Store};
 use tagtrail::schedule::Schedule;
@@ -190,7 +190,7 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
         let mut outcome = outcome.scan;
         if undelivered && args.require_notify {
             tracing::error!("--require-notify: notifications were not all delivered");
-            outcome.exit_code = 2;
+            outcome.exit = ExitStatus::Failed;
         }
         if args.security_hub {
             // Scheduled runs report each finding once: earlier runs' findings stay active.
@@ -201,9 +201,12 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
     let mut outcome = match notify.filter(|_| args.notify) {
         None => tagtrail::scan::scan(&options)?,
         Some(config) => {
-            let mut found = Vec::new();
+            let (mut found, mut below) = (Vec::new(), 0);
             let mut outcome = tagtrail::scan::scan_reporting(&options, &mut |row| {
-                found.push(Notice::new(row));
+                match config.wants(row) {
+                    true => found.push(Notice::new(row)),
+                    false => below += 1,
+                }
                 true
             })?;
             let notifier = notifier(config, session.as_ref())?;
@@ -214,12 +217,14 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
             writeln!(
                 out,
                 "notify: {} finding(s) routed, {} unrouted, {} below the threshold",
-                routed.routed, routed.unrouted, routed.below_threshold
+                routed.routed,
+                routed.unrouted,
+                routed.below_threshold + below
             )?;
             print_delivered(&mut out, &delivered, routed.batches.len())?;
             if !delivered.failed.is_empty() && args.require_notify {
                 tracing::error!("--require-notify: notifications were not all delivered");
-                outcome.exit_code = 2;
+                outcome.exit = ExitStatus::Failed;
             }
             outcome
         }
@@ -237,7 +242,7 @@ fn import_to_security_hub(
     outcome: &mut ScanOutcome,
     archive: Option<&tagtrail::source::Window>,
 ) -> Result<()> {
-    use tagtrail::report::security_hub::{publish, Hub};
+    use tagtrail::security_hub::{publish, Hub};
     let aws = session.context("the AWS session")?;
     let path = outcome
         .written
@@ -286,7 +291,7 @@ fn import_to_security_hub(
         writeln!(out, "  refused {id}: {why}")?;
     }
     if !published.failed.is_empty() {
-        outcome.exit_code = outcome.exit_code.max(2);
+        outcome.exit = ExitStatus::Failed;
     }
     Ok(())
 }
@@ -356,7 +361,7 @@ fn finish(outcome: ScanOutcome, reports: &str) -> Result<u8> {
         findings = findings.values().sum::<u64>(),
         duplicates = outcome.summary.tag_history.duplicates,
         reports,
-        exit_code = outcome.exit_code,
+        exit_code = outcome.exit.code(),
         "scan finished"
     );
     let mut out = io::stdout().lock();
@@ -365,5 +370,5 @@ fn finish(outcome: ScanOutcome, reports: &str) -> Result<u8> {
     for path in &outcome.written {
         writeln!(out, "  {}", path.display())?;
     }
-    Ok(outcome.exit_code)
+    Ok(outcome.exit.code())
 }

@@ -186,6 +186,12 @@ impl NotifyConfig {
         Kind::parse(&self.on).unwrap_or(Kind::ProductMismatch)
     }
 
+    /// Whether a finding is at or above the threshold (the others are only counted, never
+    /// held).
+    pub fn wants(&self, row: &FindingRow) -> bool {
+        row.kind <= self.threshold()
+    }
+
     /// Routes `notices` at or above the threshold to their targets and cuts them into batches
     /// (`run` names the run they come from).
     pub fn route(&self, notices: Vec<Notice>, run: &str) -> Routed {
@@ -216,7 +222,11 @@ impl NotifyConfig {
             }
         }
         for (target, notices) in by_target {
-            let kind = self.targets[target].kind().unwrap_or(TargetKind::Webhook);
+            let kind = self
+                .targets
+                .get(target)
+                .and_then(Target::kind)
+                .unwrap_or(TargetKind::Webhook);
             routed.batches.extend(batches(
                 target,
                 kind,

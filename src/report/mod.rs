@@ -12,8 +12,6 @@ pub mod html;
 #[cfg(feature = "reports")]
 pub mod inventory_tables;
 pub(crate) mod rows;
-#[cfg(feature = "aws")]
-pub mod security_hub;
 pub mod sorter;
 pub mod summary;
 #[cfg(feature = "reports")]

@@ -583,6 +583,57 @@ impl Rule {
     }
 }
 
+/// Where a run's rules come from: a folder of rule files or the built-in pack, then rule files
+/// or folders added to it (`--add-rules`), and whether rules marked low-confidence are left out.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSource {
+    /// `None`: the built-in pack.
+    pub dir: Option<std::path::PathBuf>,
+    pub add: Vec<std::path::PathBuf>,
+    pub exclude_low_confidence: bool,
+}
+
+impl RuleSource {
+    /// The rule files, as (name, text): the folder's (or the pack's), then each added one's.
+    pub fn files(&self) -> Result<Vec<(String, String)>, RuleSetError> {
+        let mut files = match &self.dir {
+            Some(dir) => read_dir(dir)?,
+            None => RuleSet::builtin_files(),
+        };
+        for path in &self.add {
+            if path.is_dir() {
+                files.extend(read_dir(path)?);
+            } else {
+                files.push(read_file(path)?);
+            }
+        }
+        Ok(files)
+    }
+
+    /// What the rules were loaded from, for messages.
+    pub fn describe(&self) -> String {
+        let base = match &self.dir {
+            Some(dir) => format!("the rules of {}", dir.display()),
+            None => "the built-in rule pack".to_string(),
+        };
+        match self.add.is_empty() {
+            true => base,
+            false => format!("{base} with --add-rules"),
+        }
+    }
+}
+
+impl RuleSet {
+    /// The rule set of `source`, low-confidence rules left out when it says so.
+    pub fn load(source: &RuleSource) -> Result<RuleSet, RuleSetError> {
+        let rules = RuleSet::from_files(&source.files()?)?;
+        Ok(match source.exclude_low_confidence {
+            true => rules.without_low_confidence(),
+            false => rules,
+        })
+    }
+}
+
 /// Reads the `*.toml` files of a folder, sorted by name.
 pub fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, RuleSetError> {
     let io = |source| RuleSetError::Io {
@@ -612,6 +663,42 @@ pub fn read_file(path: &Path) -> Result<(String, String), RuleSetError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A folder, a file added to it, the low-confidence rules left out; a missing file is
+    /// named.
+    #[test]
+    fn rules_load_from_their_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let rule = |id: &str, event: &str, confidence: &str| {
+            format!(
+                "source = \"x.amazonaws.com\"\n[[rule]]\nid = \"{id}\"\nevents = [\"{event}\"]\n{confidence}\n\
+                 [[rule.extract]]\npath = \"requestParameters.name\"\narn = \"arn:{{partition}}:x:{{region}}:{{account}}:thing/{{value}}\"\n\
+                 [[rule.test]]\nevent = '{{\"eventSource\": \"x.amazonaws.com\", \"eventName\": \"{event}\", \"awsRegion\": \"r\", \"recipientAccountId\": \"111122223333\", \"requestParameters\": {{\"name\": \"n\"}}}}'\n\
+                 expect = [\"arn:aws:x:r:111122223333:thing/n\"]\n"
+            )
+        };
+        std::fs::write(dir.path().join("a.toml"), rule("sure", "Get", "")).unwrap();
+        let added = dir.path().join("extra.rules");
+        std::fs::write(&added, rule("guess", "Put", "confidence = \"low\"")).unwrap();
+        let mut source = RuleSource {
+            dir: Some(dir.path().to_path_buf()),
+            add: vec![added.clone()],
+            exclude_low_confidence: false,
+        };
+        let all = RuleSet::load(&source).unwrap();
+        assert!(all.rule_for("x.amazonaws.com", "Put").is_some());
+        source.exclude_low_confidence = true;
+        let sure = RuleSet::load(&source).unwrap();
+        assert!(sure.rule_for("x.amazonaws.com", "Get").is_some());
+        assert!(sure.rule_for("x.amazonaws.com", "Put").is_none());
+        source.add = vec![dir.path().join("missing.toml")];
+        let err = RuleSet::load(&source).unwrap_err().to_string();
+        assert!(err.contains("missing.toml"), "{err}");
+        assert!(
+            RuleSet::load(&RuleSource::default()).is_ok(),
+            "the built-in pack"
+        );
+    }
 
     #[test]
     fn api_version_suffixes() {

@@ -19,7 +19,7 @@ use crate::integrity::Evidence;
 use crate::notify::{Delivered, Notice, Notifier};
 use crate::pipeline::{Inputs, Plan};
 use crate::report::Layout;
-use crate::scan::{ScanError, ScanOptions, ScanOutcome};
+use crate::scan::{ExitStatus, ScanError, ScanOptions, ScanOutcome};
 use crate::source::layout::TrailFile;
 use crate::source::{self, Pending, SourceError};
 use root::{Root, RootError};
@@ -176,12 +176,14 @@ pub fn run(
         let carried = std::mem::take(&mut state.integrity);
         options.plan.integrity = Some(std::sync::Arc::new(Evidence::continuing(carried)));
     }
-    let collect = schedule.notify.is_some();
-    let mut new = Vec::new();
+    let notify = schedule.notify.as_ref().map(|n| &n.config);
+    let (mut new, mut below) = (Vec::new(), 0);
     let mut outcome = crate::scan::scan_reporting(&options, &mut |row| {
         let first = state.first_report(row);
-        if first && collect {
-            new.push(Notice::new(row));
+        match notify {
+            Some(config) if first && config.wants(row) => new.push(Notice::new(row)),
+            Some(_) if first => below += 1,
+            _ => {}
         }
         first
     })?;
@@ -235,7 +237,7 @@ pub fn run(
             files = record.digests.files_missing.len(),
             "--require-integrity: files the digests list were never found"
         );
-        outcome.exit_code = 2;
+        outcome.exit = ExitStatus::Failed;
     }
     state.close_through(streams.iter().map(String::as_str), cutoff);
     state.forget_reported_before(cutoff - schedule.lookback);
@@ -244,7 +246,7 @@ pub fn run(
         record.notifications = Some(Queued {
             routed: routed.routed,
             unrouted: routed.unrouted,
-            below_threshold: routed.below_threshold,
+            below_threshold: routed.below_threshold + below,
             batches: routed.batches.len(),
         });
         state.outbox.extend(routed.batches);

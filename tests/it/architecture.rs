@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["report"],
     &["pipeline"],
     &["scan"],
-    &["notify"],
+    &["notify", "security_hub"],
     &["schedule"],
     &["authoring", "sql"],
 ];
