@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -345,7 +346,8 @@ pub struct Integrity {
     pub log_files_awaiting_digest: u64,
     /// Log files read before the oldest digest of their stream, or in streams without digests.
     pub log_files_without_digests: u64,
-    /// Digests a later digest names that were not found.
+    /// Digests a later digest names that were not found, and hours without a digest after
+    /// the newest one although log files were delivered well after it.
     pub digests_missing: Vec<Fault>,
     /// Digests whose content, place or signature differs from what vouches for them.
     pub digests_invalid: Vec<Fault>,
@@ -425,6 +427,10 @@ fn delivered(key: &str) -> Option<String> {
         digits(11..13)?
     ))
 }
+
+/// How long after a log file's delivery the digest of its hour is surely delivered: the hour
+/// ends within one hour, and CloudTrail delivers the hour's digest after it.
+const DIGEST_DELAY: chrono::TimeDelta = chrono::TimeDelta::hours(2);
 
 /// `2026-11-21T23:59:00Z` → `2026-11-21T23:59`, as [`delivered`] writes times.
 fn minute(time: &str) -> &str {
@@ -596,7 +602,9 @@ fn check(
             );
         }
     }
-    // Log files read that no digest lists.
+    // Log files read that no digest lists; the first and last delivery after each stream's
+    // newest digest.
+    let mut awaiting: BTreeMap<String, (String, String)> = BTreeMap::new();
     for (key, (name, hash)) in &read {
         if listed.contains(key) {
             continue;
@@ -615,8 +623,35 @@ fn check(
             Some((_, end)) if at.as_str() >= minute(end) => {
                 out.log_files_awaiting_digest += 1;
                 out.carry.logs.push((name.to_string(), hash.to_string()));
+                let (first, last) = awaiting
+                    .entry(stream)
+                    .or_insert_with(|| (at.clone(), at.clone()));
+                if at < *first {
+                    *first = at.clone();
+                }
+                if at > *last {
+                    *last = at;
+                }
             }
             _ => out.log_files_without_digests += 1,
+        }
+    }
+    // The newest digests of a stream have no later one to name them: a log file after the
+    // newest digest whose hour's digest was due before a later file was delivered means the
+    // digests from that hour on are gone.
+    for (stream, (first, last)) in awaiting {
+        let time = |t: &str| NaiveDateTime::parse_from_str(minute(t), "%Y-%m-%dT%H:%M").ok();
+        if let (Some(first_time), Some(last_time)) = (time(&first), time(&last)) {
+            if last_time - first_time >= DIGEST_DELAY {
+                out.digests_missing.push(fault(
+                    &stream.replacen("/CloudTrail/", "/CloudTrail-Digest/", 1),
+                    format!(
+                        "no digest lists the log files delivered from {first}Z on, although \
+                         files were delivered until {last}Z: the digest of {first}Z's hour was \
+                         due by then",
+                    ),
+                ));
+            }
         }
     }
     for faults in [
@@ -997,6 +1032,26 @@ mod tests {
         trail.logs.extend(logs);
         let found = two_runs(&trail, &keys(&key), &[3]);
         assert_eq!(objects(&found.digests_missing), [digest_key(11)]);
+    }
+
+    /// The newest digests deleted: no later digest names them, but log files delivered hours
+    /// after the first file the last digest left does not list do.
+    #[test]
+    fn digests_deleted_at_the_end_of_the_trail_are_missed_by_the_log_files_after_them() {
+        let key = key();
+        let mut trail = trail(&key);
+        // 11:00's digest gone: its files (11:30, 11:40) are only awaiting one, not yet late.
+        trail.digests.pop();
+        let found = read(&trail, false).check(None, &everything);
+        assert!(found.digests_missing.is_empty(), "{found:#?}");
+        assert_eq!(found.log_files_awaiting_digest, 2);
+        // A file delivered at 14:05: 11:10's digest was due by then.
+        let late = format!("{LOGS}{DAY}111122223333_CloudTrail_us-east-1_20261121T1405Z_z.json.gz");
+        trail.logs.push((late, b"{}".to_vec()));
+        let found = read(&trail, false).check(None, &everything);
+        assert_eq!(found.digests_missing.len(), 1, "{found:#?}");
+        assert_eq!(found.digests_missing[0].object, DIGESTS);
+        assert!(found.failed());
     }
 
     #[test]
