@@ -645,3 +645,65 @@ fn digests_tell_complete_hours_pending_files_and_files_never_found() {
     );
     assert_eq!(digests["hours_pending"], 0, "{digests}");
 }
+
+/// A one-off scan notifies only when asked (`--notify`), every finding at or above `on`, in
+/// one webhook post; without a `[notify]` table the flag is refused.
+#[test]
+fn a_one_off_scan_notifies_only_when_asked() {
+    let posts = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let kept = posts.clone();
+    let hook = crate::input::loopback::start(std::sync::Arc::new(move |_, body| {
+        kept.lock()
+            .unwrap()
+            .push(body["text"].as_str().unwrap().to_string());
+        (200, serde_json::json!({"ok": true}))
+    }));
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("notify.toml");
+    std::fs::write(
+        &config,
+        "[notify]\non = \"product-mismatch\"\ndefault = \"chat\"\n\
+         [notify.targets.chat]\nwebhook-env = \"TAGTRAIL_TEST_HOOK\"\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str], config: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_tagtrail"))
+            .args(["scan", "--demo", "--config"])
+            .arg(config)
+            .args(extra)
+            .current_dir(work.path())
+            .env("TAGTRAIL_TEST_HOOK", &hook)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--out", "quiet"], &config);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(posts.lock().unwrap().is_empty(), "not asked, nothing sent");
+
+    let out = run(&["--out", "told", "--notify", "--require-notify"], &config);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("notify: 8 finding(s) routed, 0 unrouted"),
+        "{text}"
+    );
+    let posts = posts.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(
+        posts[0].starts_with("tagtrail: 8 new finding(s) (8 product-mismatch)"),
+        "{}",
+        posts[0]
+    );
+
+    let bare = work.path().join("bare.toml");
+    std::fs::write(&bare, "fail-on = \"never\"\n").unwrap();
+    let out = run(&["--out", "refused", "--notify"], &bare);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--notify needs a [notify] table"),
+        "{}",
+        stderr(&out)
+    );
+}
