@@ -231,27 +231,37 @@ fn check_integrity(options: &ScanOptions) -> Option<Integrity> {
 /// read with a signature, and none can be checked.
 fn public_keys(options: &ScanOptions, evidence: &Evidence) -> (Option<PublicKeys>, Vec<String>) {
     let mut keys = evidence.known_keys();
-    let Some((regions, start, end)) = evidence.keys_wanted(&keys) else {
-        return ((!keys.0.is_empty()).then_some(keys), Vec::new());
-    };
-    #[cfg(feature = "aws")]
-    if let Some(live) = &options.plan.live {
+    let (mut fetched, mut unavailable) = (false, Vec::new());
+    if let Some((regions, start, end)) = evidence.keys_wanted(&keys) {
         let regions: Vec<String> = regions.into_iter().collect();
-        return match live.public_keys(&regions, &start, &end) {
-            Ok(fetched) => {
-                tracing::info!(keys = fetched.len(), ?regions, "CloudTrail public keys");
-                keys.0.extend(fetched);
-                (Some(keys), Vec::new())
+        #[cfg(feature = "aws")]
+        let answer = match &options.plan.live {
+            Some(live) => live.public_keys(&regions, &start, &end),
+            None => Err(format!(
+                "no AWS session to fetch the public keys of {regions:?}"
+            )),
+        };
+        #[cfg(not(feature = "aws"))]
+        let answer: Result<Vec<(String, Vec<u8>)>, String> = {
+            let _ = (options, start, end);
+            Err(format!(
+                "no AWS session to fetch the public keys of {regions:?}"
+            ))
+        };
+        match answer {
+            Ok(found) => {
+                tracing::info!(keys = found.len(), ?regions, "CloudTrail public keys");
+                keys.0.extend(found);
+                fetched = true;
             }
             Err(why) => {
                 tracing::warn!("digest signatures not checked: {why}");
-                ((!keys.0.is_empty()).then_some(keys), vec![why])
+                unavailable.push(why);
             }
-        };
+        }
     }
-    let _ = (options, start, end);
-    let why = format!("no AWS session to fetch the public keys of {regions:?}");
-    ((!keys.0.is_empty()).then_some(keys), vec![why])
+    // Keys fetched (even none) check signatures: an unknown fingerprint is then a fault.
+    ((fetched || !keys.0.is_empty()).then_some(keys), unavailable)
 }
 
 /// Runs a scan and writes its reports.

@@ -179,19 +179,13 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
                 queued.routed, queued.unrouted, queued.below_threshold, queued.batches
             )?;
         }
-        let undelivered = outcome
-            .notified
-            .as_ref()
-            .is_some_and(|d| !d.failed.is_empty());
-        if let Some(delivered) = &outcome.notified {
-            print_delivered(&mut out, delivered, outcome.outbox)?;
-        }
+        let undelivered = match &outcome.notified {
+            Some(delivered) => print_delivered(&mut out, delivered, outcome.outbox)?,
+            None => false,
+        };
         drop(out);
         let mut outcome = outcome.scan;
-        if undelivered && args.require_notify {
-            tracing::error!("--require-notify: notifications were not all delivered");
-            outcome.exit = ExitStatus::Failed;
-        }
+        require_delivery(&mut outcome, undelivered, args.require_notify);
         if args.security_hub {
             // Scheduled runs report each finding once: earlier runs' findings stay active.
             import_to_security_hub(session.as_ref(), &mut outcome, None)?;
@@ -221,11 +215,8 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
                 routed.unrouted,
                 routed.below_threshold + below
             )?;
-            print_delivered(&mut out, &delivered, routed.batches.len())?;
-            if !delivered.failed.is_empty() && args.require_notify {
-                tracing::error!("--require-notify: notifications were not all delivered");
-                outcome.exit = ExitStatus::Failed;
-            }
+            let undelivered = print_delivered(&mut out, &delivered, routed.batches.len())?;
+            require_delivery(&mut outcome, undelivered, args.require_notify);
             outcome
         }
     };
@@ -333,8 +324,8 @@ fn notifier(config: NotifyConfig, session: Option<&AwsSession>) -> Result<Notifi
     })
 }
 
-/// What delivery did, for people.
-fn print_delivered(out: &mut impl Write, delivered: &Delivered, left: usize) -> Result<()> {
+/// What delivery did, for people; whether anything was not delivered.
+fn print_delivered(out: &mut impl Write, delivered: &Delivered, left: usize) -> Result<bool> {
     writeln!(
         out,
         "notify: {} batch(es) delivered ({} finding(s)), {} left in the outbox",
@@ -343,7 +334,15 @@ fn print_delivered(out: &mut impl Write, delivered: &Delivered, left: usize) -> 
     for why in &delivered.failed {
         writeln!(out, "  not delivered: {why}")?;
     }
-    Ok(())
+    Ok(!delivered.failed.is_empty())
+}
+
+/// `--require-notify`: a notification not delivered fails the run.
+fn require_delivery(outcome: &mut ScanOutcome, undelivered: bool, required: bool) {
+    if undelivered && required {
+        tracing::error!("--require-notify: notifications were not all delivered");
+        outcome.exit = ExitStatus::Failed;
+    }
 }
 
 /// Prints the summary and the report files, and logs the final line.

@@ -15,7 +15,6 @@ mod deliver;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use thiserror::Error;
 
 #[cfg(feature = "aws")]
@@ -370,16 +369,13 @@ fn batches(
 
 impl Batch {
     fn new(target: &str, run: &str, report_url: Option<&str>, notices: Vec<Notice>) -> Self {
-        let mut hash = Sha256::new();
-        hash.update(target.as_bytes());
+        let mut named = target.to_string();
         for notice in &notices {
-            hash.update(b"\n");
-            hash.update(notice.id.as_bytes());
+            named.push('\n');
+            named.push_str(&notice.id);
         }
-        let id = hash.finalize()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        // The first 16 bytes of the SHA-256, as hex.
+        let id = crate::integrity::sha256_hex(named.as_bytes())[..32].to_string();
         Batch {
             id,
             target: target.to_string(),

@@ -117,15 +117,9 @@ pub async fn list(
     filter: &LayoutFilter,
     digests: bool,
 ) -> Result<Vec<Object>, S3Error> {
-    let mut listing = Listing::default();
-    for (_, prefixes) in plan(client, url, window, filter, None, digests).await? {
-        for prefix in prefixes {
-            listing
-                .objects
-                .extend(list_all(client, &url.bucket, &prefix).await?);
-        }
-    }
-    Ok(listing.sorted().objects)
+    Ok(list_planned(client, url, window, filter, None, digests)
+        .await?
+        .objects)
 }
 
 /// The first day of a stream (`s3://bucket/…/CloudTrail/<region>/`) an incremental scan has
@@ -151,8 +145,21 @@ pub async fn list_resuming(
     filter: &LayoutFilter,
     first_open: Option<&FirstOpenDay<'_>>,
 ) -> Result<Listing, S3Error> {
+    list_planned(client, url, window, filter, first_open, true).await
+}
+
+/// Lists every prefix [`plan`] gives: objects in key order, once each, folder markers left
+/// out.
+async fn list_planned(
+    client: &Client,
+    url: &S3Url,
+    window: &Window,
+    filter: &LayoutFilter,
+    first_open: Option<&FirstOpenDay<'_>>,
+    digests: bool,
+) -> Result<Listing, S3Error> {
     let mut listing = Listing::default();
-    for (stream, prefixes) in plan(client, url, window, filter, first_open, true).await? {
+    for (stream, prefixes) in plan(client, url, window, filter, first_open, digests).await? {
         for prefix in prefixes {
             listing
                 .objects
@@ -160,17 +167,10 @@ pub async fn list_resuming(
         }
         listing.streams.extend(stream);
     }
-    Ok(listing.sorted())
-}
-
-impl Listing {
-    /// Objects in key order, once each, folder markers left out.
-    fn sorted(mut self) -> Self {
-        self.objects.retain(|o| !o.key.ends_with('/'));
-        self.objects.sort_by(|a, b| a.key.cmp(&b.key));
-        self.objects.dedup();
-        self
-    }
+    listing.objects.retain(|o| !o.key.ends_with('/'));
+    listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
+    listing.objects.dedup();
+    Ok(listing)
 }
 
 /// The prefixes to list in full, by the stream they belong to (`None`: outside the layout).
