@@ -87,7 +87,7 @@ pub enum ReportCommand {
     /// --partitioned a scheduled scan's report root (day partitions projected in Athena).
     Ddl {
         #[arg(long)]
-        dialect: tagtrail::report::tables::Dialect,
+        dialect: tagtrail::sql::ddl::ReportEngine,
         /// Where the reports are: s3://bucket/prefix for Athena, a folder or URL DuckDB reads.
         #[arg(long)]
         location: String,
@@ -361,11 +361,16 @@ pub struct ScanArgs {
     /// Findings held in memory before a sorted run is spilled to a temporary file in --out.
     #[arg(long, value_name = "ROWS", default_value_t = tagtrail::report::sorter::RUN_ROWS, help_heading = "Outputs")]
     pub spill_rows: usize,
-    /// Read the inputs once and judge by the inventory alone.
+    /// Judge each record as it is read, by the inventory alone.
     ///
-    /// No tag history from the trail's tag calls, no session tags, no duplicate detection.
+    /// No tag history from the trail's tag calls, no session tags, no duplicate detection;
+    /// nothing kept aside on disk until the read ends.
     #[arg(long, help_heading = "Inventory and rules")]
     pub single_pass: bool,
+    /// Read the inputs twice, the history first: the order before judging was deferred, kept
+    /// for tests to compare the default with (local files only).
+    #[arg(long, hide = true, conflicts_with = "single_pass")]
+    pub two_pass_reference: bool,
     /// Read the scan's options from this TOML file, each key named as its flag.
     ///
     /// `fail-on = "never"`, `paths = ["trail/"]`; flags given on the command line win.

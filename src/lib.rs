@@ -9,11 +9,13 @@
 //! [`resolve`] names what was touched, from `resources[]`, LookupEvents names, the rules and
 //! access-denied messages; [`history`] knows the product tags at each instant (the trail's tag
 //! calls, session tags, snapshots) and which records are duplicates; [`policy`] holds the
-//! exceptions; [`verdict`] turns a resolution and the tags at its time into findings; [`report`] writes them as Parquet, CSV and a summary. [`pipeline`] runs
-//! the stages over all cores for any stream of inputs and counts every record in exactly one
-//! bucket of a [`tally::Tally`]; `scan` is the main job; [`authoring`] holds the tools that run
-//! the rules over corpora for rule authors; `sql` prints the same rules and verdicts as SQL
-//! for Athena and Spark.
+//! exceptions; [`verdict`] turns a resolution and the tags at its time into findings;
+//! [`report`] sorts them and hands them to its sinks (Parquet, CSV, JSON, HTML, OCSF, ASFF).
+//! [`pipeline`] runs the stages over all cores for any stream of inputs and counts every record
+//! in exactly one bucket of a [`tally::Tally`]; `scan` is the main job: one read, judging
+//! deferred until the history is complete, the findings returned sorted (it writes no file);
+//! [`authoring`] holds the tools that run the rules over corpora for rule authors; `sql` prints
+//! the same rules and verdicts as SQL for Athena and Spark.
 
 pub mod arn;
 pub mod authoring;

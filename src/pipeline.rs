@@ -45,7 +45,7 @@ pub struct Plan {
 
 impl Plan {
     /// Whether the plan reads inputs that can be read once only: standard input, S3,
-    /// LookupEvents. A second pass over them needs a spool.
+    /// LookupEvents.
     pub fn reads_once(&self) -> bool {
         #[cfg(feature = "aws")]
         let live = self.live.is_some();
@@ -223,35 +223,11 @@ where
     }
 }
 
-/// How a run reads the live sources of its plan.
-#[derive(Clone, Copy)]
-pub enum LiveMode<'s> {
-    /// Fetch them.
-    Fetch,
-    /// Fetch them and keep them in the spool, for a second pass.
-    Record(&'s source::spool::Spool),
-    /// Read what an earlier pass kept, instead of fetching again.
-    Replay(&'s source::spool::Spool),
-}
-
 /// Runs every source of `plan`: local inputs first, then the live ones. Live sources that
 /// fail (a bucket or region that denies access) are counted as rejected input with their
 /// reason; the rest of the run goes on.
 pub fn run_plan<T: Send>(
     plan: &Plan,
-    window: &Window,
-    resolver: &Resolver,
-    triage: &Triage,
-    map: impl Fn(ResolvedEvent, &Event, &str) -> T + Sync,
-    sink: impl FnMut(T) + Send,
-) -> Result<Tally, SourceError> {
-    run_plan_live(plan, LiveMode::Fetch, window, resolver, triage, map, sink)
-}
-
-/// [`run_plan`], with the live sources read as `live` says.
-pub fn run_plan_live<T: Send>(
-    plan: &Plan,
-    live: LiveMode,
     window: &Window,
     resolver: &Resolver,
     triage: &Triage,
@@ -274,24 +250,12 @@ pub fn run_plan_live<T: Send>(
     // S3 objects are hashed whenever evidence is gathered: their digests come later in the
     // listing than their logs.
     run.evidence = plan.integrity.as_deref();
-    // Standard input and the live sources can be read once only: a second pass replays them.
-    if let LiveMode::Replay(spool) = live {
-        run.pending(spool.replay(), max);
-        return Ok(run.finish());
-    }
     if let Some(Inputs::Stdin) = &plan.local {
-        let stdin = std::iter::once(source::read_stdin(max)?);
-        match live {
-            LiveMode::Record(spool) => run.pending(spool.record(stdin), max),
-            _ => run.pending(stdin, max),
-        }
+        run.pending(std::iter::once(source::read_stdin(max)?), max);
     }
     #[cfg(feature = "aws")]
     if let Some(sources) = &plan.live {
-        match live {
-            LiveMode::Record(spool) => run.pending(spool.record(sources.stream(window)), max),
-            _ => run.pending(sources.stream(window), max),
-        }
+        run.pending(sources.stream(window), max);
     }
     Ok(run.finish())
 }

@@ -15,6 +15,9 @@ use aws_sdk_securityhub::Client;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::report::sinks::Sink;
+use crate::report::summary::Summary;
+use crate::report::{exchange, FindingRow, ReportError};
 use crate::source::Window;
 
 /// Findings a `BatchImportFindings` call takes at most.
@@ -37,6 +40,25 @@ impl Hub {
             self.account,
             self.account
         )
+    }
+}
+
+/// The ASFF records of a scan's findings, gathered from the findings stream for [`publish`]:
+/// a sink (`report::sinks`) beside the report files.
+pub struct Gathered<'a>(pub &'a mut Vec<Value>);
+
+impl Sink for Gathered<'_> {
+    fn name(&self) -> &'static str {
+        "gather security hub records"
+    }
+
+    fn push(&mut self, row: &FindingRow) -> Result<(), ReportError> {
+        self.0.push(exchange::asff(row, None));
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, _: &Summary) -> Result<Vec<std::path::PathBuf>, ReportError> {
+        Ok(Vec::new())
     }
 }
 

@@ -94,6 +94,25 @@ impl Tally {
         count(&mut self.unresolved_by_reason, code);
     }
 
+    /// A record counted as resolved (or unresolved, under `unresolved`'s code) that proved to
+    /// be skipped after all, for `reason`: moved to skipped.
+    pub fn skip_instead(&mut self, unresolved: Option<&str>, reason: &str) {
+        match unresolved {
+            None => self.resolved -= 1,
+            Some(code) => {
+                self.unresolved -= 1;
+                if let Some(n) = self.unresolved_by_reason.get_mut(code) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.unresolved_by_reason.remove(code);
+                    }
+                }
+            }
+        }
+        self.read -= 1;
+        self.skip(reason);
+    }
+
     /// Counts a resolved record.
     pub fn resolve(&mut self) {
         self.read += 1;

@@ -282,6 +282,7 @@ mod tests {
                 input: "t".into(),
                 position: Position::default(),
             },
+            delivery: Default::default(),
         }
     }
 

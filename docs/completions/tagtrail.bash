@@ -1347,7 +1347,7 @@ _tagtrail() {
             return 0
             ;;
         tagtrail__subcmd__scan)
-            opts="-v -h --demo --logs --lookup-events --accounts --logs-role --concurrency --profile --regions --assume-role --inventory --tag-key --ignore-tag-case --policy --rules --add-rules --exclude-low-confidence --since --until --max-file-mib --out --format --fail-on --allow-partial --require-integrity --notify --require-notify --security-hub --spill-rows --single-pass --config --state --lookback --lock-lease --now --verbose --log-format --help"
+            opts="-v -h --demo --logs --lookup-events --accounts --logs-role --concurrency --profile --regions --assume-role --inventory --tag-key --ignore-tag-case --policy --rules --add-rules --exclude-low-confidence --since --until --max-file-mib --out --format --fail-on --allow-partial --require-integrity --notify --require-notify --security-hub --spill-rows --single-pass --two-pass-reference --config --state --lookback --lock-lease --now --verbose --log-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

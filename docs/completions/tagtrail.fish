@@ -74,7 +74,8 @@ complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l require-integ
 complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l notify -d 'Send this one-off scan\'s findings to the targets of the config file\'s `[notify]` table'
 complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l require-notify -d 'Exit 2 when a notification could not be delivered (scheduled runs keep it in the state\'s outbox and send it again next run either way)'
 complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l security-hub -d 'Import the findings into AWS Security Hub'
-complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l single-pass -d 'Read the inputs once and judge by the inventory alone'
+complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l single-pass -d 'Judge each record as it is read, by the inventory alone'
+complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -l two-pass-reference -d 'Read the inputs twice, the history first: the order before judging was deferred, kept for tests to compare the default with (local files only)'
 complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug); RUST_LOG overrides'
 complete -c tagtrail -n "__fish_tagtrail_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tagtrail -n "__fish_tagtrail_using_subcommand resolve" -l inventory -d 'Tag inventory used to complete names into ARNs (Secrets Manager suffixes, IAM paths)' -r -F

@@ -16,7 +16,10 @@ pub(super) fn run(command: ReportCommand) -> Result<u8> {
             partitioned,
             table,
         } => {
-            print!("{}", tables::ddl(dialect, &location, partitioned, &table));
+            print!(
+                "{}",
+                tagtrail::sql::ddl::findings_table(dialect, &location, partitioned, &table)
+            );
             Ok(0)
         }
         ReportCommand::Diff { old, new } => diff(&old, &new),

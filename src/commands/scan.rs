@@ -9,11 +9,13 @@ use chrono::Utc;
 use tagtrail::inventory::{self, Inventory, Snapshots, TagKey};
 use tagtrail::notify::{Delivered, Notice, Notifier, NotifyConfig, Transport};
 use tagtrail::policy::Policy;
+use tagtrail::report::sinks::{self, Outputs, Sink};
 use tagtrail::report::{Format, Layout};
-use tagtrail::scan::{ExitStatus, ScanOptions, ScanOutcome};
+use tagtrail::scan::{ExitStatus, Passes, ScanOptions, ScanOutcome};
 use tagtrail::schedule::root::{s3::S3Root, Root};
 use tagtrail::schedule::store::{Location, Store};
 use tagtrail::schedule::Schedule;
+use tagtrail::security_hub::Gathered;
 use tagtrail::source::s3::S3Url;
 use tagtrail::tally::Problem;
 
@@ -93,6 +95,14 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
     if let Some(live) = plan.live.as_mut() {
         live.digests = true;
     }
+    let out_dir = args.out.clone().map_or_else(
+        || PathBuf::from("reports").join(Utc::now().format("%Y%m%dT%H%M%SZ").to_string()),
+        PathBuf::from,
+    );
+    let mut formats = args.format;
+    if args.security_hub && !formats.contains(&Format::Asff) {
+        formats.push(Format::Asff);
+    }
     let options = ScanOptions {
         plan,
         window: window(&args.common)?,
@@ -102,24 +112,17 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
             args.common.exclude_low_confidence,
         )?,
         snapshots,
-        single_pass: args.single_pass,
+        passes: match (args.single_pass, args.two_pass_reference) {
+            (true, _) => Passes::Single,
+            (_, true) => Passes::TwoPassReference,
+            _ => Passes::Deferred,
+        },
         inventory_problems,
         policy: match policy_file {
             Some(path) => Policy::load(&path).context("reading the policy file")?,
             None => Policy::default(),
         },
-        out_dir: args.out.clone().map_or_else(
-            || PathBuf::from("reports").join(Utc::now().format("%Y%m%dT%H%M%SZ").to_string()),
-            PathBuf::from,
-        ),
-        layout: Layout::Flat,
-        formats: {
-            let mut formats = args.format;
-            if args.security_hub && !formats.contains(&Format::Asff) {
-                formats.push(Format::Asff);
-            }
-            formats
-        },
+        scratch_dir: out_dir.clone(),
         fail_on: match args.fail_on {
             FailOn::Never => None,
             FailOn::Kind(kind) => Some(kind),
@@ -149,7 +152,12 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
                 Store::open_s3(aws.runtime.handle(), client, bucket, key, args.lock_lease)?
             }
         };
-        let outcome = tagtrail::schedule::run(options, &schedule, store, state)?;
+        let mut asff = Vec::new();
+        let gathered: Vec<Box<dyn Sink + '_>> = match args.security_hub {
+            true => vec![Box::new(Gathered(&mut asff))],
+            false => Vec::new(),
+        };
+        let outcome = tagtrail::schedule::run(options, formats, gathered, &schedule, store, state)?;
         let run = &outcome.run;
         tracing::info!(
             target: "tagtrail::done",
@@ -184,16 +192,33 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
             None => false,
         };
         drop(out);
-        let mut outcome = outcome.scan;
+        let (published, mut outcome) = (outcome.written, outcome.scan);
         require_delivery(&mut outcome, undelivered, args.require_notify);
         if args.security_hub {
             // Scheduled runs report each finding once: earlier runs' findings stay active.
-            import_to_security_hub(session.as_ref(), &mut outcome, None)?;
+            import_to_security_hub(session.as_ref(), &mut outcome, &asff, None)?;
         }
-        return finish(outcome, &schedule.root.name());
+        return finish(outcome, &published, &schedule.root.name());
     }
-    let mut outcome = match notify.filter(|_| args.notify) {
-        None => tagtrail::scan::scan(&options)?,
+    let outputs = Outputs {
+        dir: out_dir,
+        layout: Layout::Flat,
+        formats,
+    };
+    let mut asff = Vec::new();
+    let write = |outcome: &mut ScanOutcome, asff: &mut Vec<serde_json::Value>| {
+        let mut sinks: Vec<Box<dyn Sink + '_>> = outputs.sinks()?;
+        if args.security_hub {
+            sinks.push(Box::new(Gathered(asff)));
+        }
+        sinks::drain(outcome.take_findings(), &outcome.summary, sinks)
+    };
+    let (mut outcome, written) = match notify.filter(|_| args.notify) {
+        None => {
+            let mut outcome = tagtrail::scan::scan(&options)?;
+            let written = write(&mut outcome, &mut asff)?;
+            (outcome, written)
+        }
         Some(config) => {
             let (mut found, mut below) = (Vec::new(), 0);
             let mut outcome = tagtrail::scan::scan_reporting(&options, &mut |row| {
@@ -203,8 +228,9 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
                 }
                 true
             })?;
+            let written = write(&mut outcome, &mut asff)?;
             let notifier = notifier(config, session.as_ref())?;
-            let run = options.out_dir.display().to_string();
+            let run = options.scratch_dir.display().to_string();
             let mut routed = notifier.config.route(found, &run);
             let delivered = notifier.deliver(&mut routed.batches);
             let mut out = io::stdout().lock();
@@ -217,33 +243,29 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
             )?;
             let undelivered = print_delivered(&mut out, &delivered, routed.batches.len())?;
             require_delivery(&mut outcome, undelivered, args.require_notify);
-            outcome
+            (outcome, written)
         }
     };
     if args.security_hub {
-        import_to_security_hub(session.as_ref(), &mut outcome, Some(&options.window))?;
+        import_to_security_hub(session.as_ref(), &mut outcome, &asff, Some(&options.window))?;
     }
-    finish(outcome, &options.out_dir.display().to_string())
+    finish(
+        outcome,
+        &written,
+        &options.scratch_dir.display().to_string(),
+    )
 }
 
-/// Imports the scan's `findings.asff.json` into Security Hub, prints what it did, and makes
-/// the exit code 2 when findings were refused.
+/// Imports the scan's findings, as the ASFF records gathered from them, into Security Hub,
+/// prints what it did, and makes the exit code 2 when findings were refused.
 fn import_to_security_hub(
     session: Option<&AwsSession>,
     outcome: &mut ScanOutcome,
+    findings: &[serde_json::Value],
     archive: Option<&tagtrail::source::Window>,
 ) -> Result<()> {
     use tagtrail::security_hub::{publish, Hub};
     let aws = session.context("the AWS session")?;
-    let path = outcome
-        .written
-        .iter()
-        .find(|p| p.to_string_lossy().contains("findings.asff.json"))
-        .context("the scan wrote no findings.asff.json")?;
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let findings: Vec<serde_json::Value> =
-        serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
     let region = aws
         .config
         .region()
@@ -262,7 +284,7 @@ fn import_to_security_hub(
             account: identity.account.unwrap_or_default(),
         };
         let client = aws_sdk_securityhub::Client::new(&aws.config);
-        anyhow::Ok(publish(&client, &hub, &findings, archive).await?)
+        anyhow::Ok(publish(&client, &hub, findings, archive).await?)
     })?;
     tracing::info!(
         imported = published.imported,
@@ -346,7 +368,7 @@ fn require_delivery(outcome: &mut ScanOutcome, undelivered: bool, required: bool
 }
 
 /// Prints the summary and the report files, and logs the final line.
-fn finish(outcome: ScanOutcome, reports: &str) -> Result<u8> {
+fn finish(outcome: ScanOutcome, written: &[PathBuf], reports: &str) -> Result<u8> {
     let (tally, findings) = (&outcome.tally, &outcome.summary.findings);
     // One line for schedulers and log collectors, whatever the log level.
     tracing::info!(
@@ -366,7 +388,7 @@ fn finish(outcome: ScanOutcome, reports: &str) -> Result<u8> {
     let mut out = io::stdout().lock();
     write!(out, "{}", outcome.summary.to_text())?;
     writeln!(out, "\nreports")?;
-    for path in &outcome.written {
+    for path in written {
         writeln!(out, "  {}", path.display())?;
     }
     Ok(outcome.exit.code())

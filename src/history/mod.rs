@@ -1,7 +1,7 @@
 //! The product tag each resource and principal had when an event happened.
 //!
-//! A scan reads its inputs twice. The first pass ([`observe`]) keeps only what changes tags
-//! or identities: the trail's own tag calls (which ones, and how their requests carry tags, is
+//! A scan reads its inputs once. As each record is resolved, [`observe`] keeps only what
+//! changes tags or identities: the trail's own tag calls (which ones, and how their requests carry tags, is
 //! data: `data/tag-calls.toml`), role sessions and their session tags (`sessions`), records
 //! CloudTrail delivered again with corrections, and the owner's copies of cross-account calls.
 //! [`History`] orders them in time; [`Tags`] answers "which product, from which source" for an
@@ -23,7 +23,7 @@ use crate::arn;
 use crate::event::Event;
 use crate::inventory::{Product, Snapshot, Snapshots, TagKey};
 use crate::principal::Principal;
-use crate::resolve::ResolvedEvent;
+use crate::resolve::{Delivery, ResolvedEvent};
 use crate::ruleset::Record;
 pub use calls::{ProductChange, TagCalls};
 use sessions::SessionStart;
@@ -70,7 +70,7 @@ impl fmt::Display for TagSource {
     }
 }
 
-/// What the first pass keeps of one record.
+/// What the history keeps of one record.
 #[derive(Debug, Clone)]
 pub enum Observed {
     /// A successful tag call changed the product tag of these resources.
@@ -91,8 +91,7 @@ pub enum Observed {
     CallerCopy(String, Principal),
 }
 
-/// Whether the first pass needs a record at all: most records are dropped before they are
-/// resolved.
+/// Whether the history needs a record at all: most records it never looks at.
 pub fn is_observed(event: &Event, calls: &TagCalls) -> bool {
     event.addendum.is_some()
         || event.shared_event_id.is_some()
@@ -100,7 +99,7 @@ pub fn is_observed(event: &Event, calls: &TagCalls) -> bool {
         || calls.may_change_tags(event)
 }
 
-/// What the first pass keeps of one resolved record.
+/// What the history keeps of one resolved record.
 pub fn observe(
     event: &Event,
     record: &impl Record,
@@ -156,7 +155,7 @@ pub struct Change {
     pub product: Option<Arc<str>>,
 }
 
-/// Everything the first pass learnt, ordered in time.
+/// Everything the read observed, ordered in time.
 #[derive(Debug, Default)]
 pub struct History {
     /// Product changes per ARN (IAM users and roles without their path), oldest first.
@@ -258,7 +257,7 @@ impl Carried {
 }
 
 impl History {
-    /// Orders what the first pass observed.
+    /// Orders what the read observed.
     pub fn build(observed: impl IntoIterator<Item = Observed>) -> History {
         History::build_after(&Carried::default(), observed)
     }
@@ -453,30 +452,16 @@ impl History {
         self.owner_copies.contains(shared) || self.carried_owners.contains_key(shared)
     }
 
-    /// Why the second pass skips a record: a duplicate of one it reports.
-    pub fn duplicate(&self, event: &Event) -> Option<&'static str> {
-        if event.addendum.is_none()
-            && event
-                .event_id
-                .as_deref()
-                .is_some_and(|id| self.replaced.contains(id))
-        {
+    /// Why a record is skipped: a duplicate of one reported.
+    pub fn duplicate(&self, event_id: Option<&str>, delivery: &Delivery) -> Option<&'static str> {
+        if !delivery.corrects && event_id.is_some_and(|id| self.replaced.contains(id)) {
             return Some("duplicate: replaced by a later delivery with corrections (addendum)");
         }
-        if !event.is_owner_copy()
-            && event
-                .shared_event_id
-                .as_deref()
-                .is_some_and(|id| self.owner_copy_read(id))
-        {
+        let shared = delivery.shared_event_id.as_deref();
+        if !delivery.owner_copy && shared.is_some_and(|id| self.owner_copy_read(id)) {
             return Some("duplicate: the caller's copy of a cross-account call (the owner's copy is reported)");
         }
-        if event.is_owner_copy()
-            && event
-                .shared_event_id
-                .as_deref()
-                .is_some_and(|id| self.carried_callers.contains_key(id))
-        {
+        if delivery.owner_copy && shared.is_some_and(|id| self.carried_callers.contains_key(id)) {
             return Some("duplicate: the owner's copy of a cross-account call whose caller's copy an earlier run reported");
         }
         None
@@ -484,11 +469,14 @@ impl History {
 
     /// The principal of a cross-account call as its caller's copy names it, for the owner's
     /// copy when that names only the caller's account.
-    pub fn caller_of(&self, event: &Event, principal: &Principal) -> Option<Principal> {
-        if principal.arn.is_some() || !event.is_owner_copy() {
+    pub fn caller_of(&self, event: &ResolvedEvent) -> Option<Principal> {
+        let principal = &event.resolution.principal;
+        if principal.arn.is_some() || !event.delivery.owner_copy {
             return None;
         }
-        let caller = self.callers.get(event.shared_event_id.as_deref()?)?;
+        let caller = self
+            .callers
+            .get(event.delivery.shared_event_id.as_deref()?)?;
         Some(Principal {
             cross_account: true,
             ..caller.clone()

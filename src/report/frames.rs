@@ -4,115 +4,144 @@
 use polars::prelude::*;
 
 use super::rows::FindingRow;
-use super::ReportError;
 
-/// Builds the findings frame, in the order of `rows`.
+/// The findings columns of the documented schema ([`super::SCHEMA`]), built from each row as it
+/// comes: no batch of rows is held to build them.
+pub struct Columns {
+    rows: usize,
+    event_time: PrimitiveChunkedBuilder<Int64Type>,
+    text: Vec<(StringChunkedBuilder, Text)>,
+    flags: Vec<(BooleanChunkedBuilder, Flag)>,
+    /// `source`, formatted into `scratch` first.
+    source: StringChunkedBuilder,
+    scratch: String,
+}
+
+type Text = fn(&FindingRow) -> Option<&str>;
+type Flag = fn(&FindingRow) -> Option<bool>;
+
+/// The string columns, each with its cell of a row.
+const TEXT: [(&str, Text); 17] = [
+    ("event_id", |r| r.event_id.as_deref()),
+    ("event_source", |r| Some(&*r.event_source)),
+    ("event_name", |r| Some(&*r.event_name)),
+    ("aws_region", |r| r.aws_region.as_deref()),
+    ("account_id", |r| r.account_id.as_deref()),
+    ("principal_arn", |r| r.principal_arn.as_deref()),
+    ("principal_type", |r| Some(r.principal_type.as_str())),
+    ("principal_account", |r| r.principal_account.as_deref()),
+    ("principal_product", |r| r.principal_product.as_deref()),
+    ("principal_tag_source", |r| {
+        r.principal_tag_source.as_deref()
+    }),
+    ("resource_arn", |r| r.resource_arn.as_deref()),
+    ("resource_product", |r| r.resource_product.as_deref()),
+    ("resource_tag_source", |r| r.resource_tag_source.as_deref()),
+    ("previous_resource_product", |r| {
+        r.previous_resource_product.as_deref()
+    }),
+    ("kind", |r| Some(r.kind.as_str())),
+    ("resolved_via", |r| r.resolved_via.as_deref()),
+    ("error_code", |r| r.error_code.as_deref()),
+];
+
+/// The boolean columns, each with its cell of a row.
+const FLAGS: [(&str, Flag); 3] = [
+    ("cross_account", |r| Some(r.cross_account)),
+    ("denied", |r| Some(r.denied)),
+    ("read_only", |r| r.read_only),
+];
+
+impl Default for Columns {
+    fn default() -> Self {
+        Columns::with_capacity(0)
+    }
+}
+
+impl Columns {
+    fn with_capacity(rows: usize) -> Self {
+        Columns {
+            rows: 0,
+            event_time: PrimitiveChunkedBuilder::new("event_time".into(), rows),
+            text: TEXT
+                .iter()
+                .map(|&(name, cell)| (StringChunkedBuilder::new(name.into(), rows), cell))
+                .collect(),
+            flags: FLAGS
+                .iter()
+                .map(|&(name, cell)| (BooleanChunkedBuilder::new(name.into(), rows), cell))
+                .collect(),
+            source: StringChunkedBuilder::new("source".into(), rows),
+            scratch: String::new(),
+        }
+    }
+
+    /// Appends one row's cells.
+    pub fn push(&mut self, row: &FindingRow) {
+        use std::fmt::Write;
+        self.rows += 1;
+        self.event_time
+            .append_option(row.event_time.map(|t| t.timestamp_millis()));
+        for (column, cell) in &mut self.text {
+            column.append_option(cell(row));
+        }
+        for (column, cell) in &mut self.flags {
+            column.append_option(cell(row));
+        }
+        self.scratch.clear();
+        let _ = write!(self.scratch, "{}", row.source);
+        self.source.append_value(&self.scratch);
+    }
+
+    /// Rows pushed since the last frame.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The rows pushed since the last frame, as a frame of the documented schema; the columns
+    /// start empty again.
+    pub fn take_frame(&mut self) -> PolarsResult<DataFrame> {
+        let Columns {
+            rows,
+            event_time,
+            text,
+            flags,
+            source,
+            ..
+        } = std::mem::replace(self, Columns::with_capacity(BATCH));
+        let mut columns: Vec<Column> = Vec::with_capacity(super::SCHEMA.len());
+        columns.push(
+            event_time
+                .finish()
+                .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+                .into_series()
+                .into_column(),
+        );
+        columns.extend(text.into_iter().map(|(c, _)| c.finish().into_column()));
+        columns.extend(flags.into_iter().map(|(c, _)| c.finish().into_column()));
+        columns.push(source.finish().into_column());
+        // In the documented order.
+        let order: Vec<&str> = super::SCHEMA.iter().map(|(name, _, _)| *name).collect();
+        DataFrame::new(rows, columns)?.select(order)
+    }
+}
+
+/// Builds the findings frame of `rows`, in their order.
 pub fn frame(rows: &[FindingRow]) -> PolarsResult<DataFrame> {
-    use rayon::prelude::*;
-    type Build<'a> = Box<dyn Fn() -> Column + Send + Sync + 'a>;
-    fn text<'a>(
-        name: &'static str,
-        rows: &'a [FindingRow],
-        f: impl Fn(&'a FindingRow) -> Option<&'a str> + Send + Sync + 'a,
-    ) -> Build<'a> {
-        Box::new(move || Column::new(name.into(), rows.iter().map(&f).collect::<Vec<_>>()))
-    }
-    fn flag<'a>(
-        name: &'static str,
-        rows: &'a [FindingRow],
-        f: impl Fn(&FindingRow) -> Option<bool> + Send + Sync + 'a,
-    ) -> Build<'a> {
-        Box::new(move || Column::new(name.into(), rows.iter().map(&f).collect::<Vec<_>>()))
-    }
-    let builders: Vec<Build> = vec![
-        Box::new(|| {
-            Int64Chunked::from_iter_options(
-                "event_time".into(),
-                rows.iter()
-                    .map(|r| r.event_time.map(|t| t.timestamp_millis())),
-            )
-            .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
-            .into_series()
-            .into_column()
-        }),
-        text("event_id", rows, |r| r.event_id.as_deref()),
-        text("event_source", rows, |r| Some(&*r.event_source)),
-        text("event_name", rows, |r| Some(&*r.event_name)),
-        text("aws_region", rows, |r| r.aws_region.as_deref()),
-        text("account_id", rows, |r| r.account_id.as_deref()),
-        text("principal_arn", rows, |r| r.principal_arn.as_deref()),
-        text("principal_type", rows, |r| Some(r.principal_type.as_str())),
-        text("principal_account", rows, |r| {
-            r.principal_account.as_deref()
-        }),
-        flag("cross_account", rows, |r| Some(r.cross_account)),
-        text("principal_product", rows, |r| {
-            r.principal_product.as_deref()
-        }),
-        text("principal_tag_source", rows, |r| {
-            r.principal_tag_source.as_deref()
-        }),
-        text("resource_arn", rows, |r| r.resource_arn.as_deref()),
-        text("resource_product", rows, |r| r.resource_product.as_deref()),
-        text("resource_tag_source", rows, |r| {
-            r.resource_tag_source.as_deref()
-        }),
-        text("previous_resource_product", rows, |r| {
-            r.previous_resource_product.as_deref()
-        }),
-        text("kind", rows, |r| Some(r.kind.as_str())),
-        text("resolved_via", rows, |r| r.resolved_via.as_deref()),
-        text("error_code", rows, |r| r.error_code.as_deref()),
-        flag("denied", rows, |r| Some(r.denied)),
-        flag("read_only", rows, |r| r.read_only),
-        Box::new(|| {
-            Column::new(
-                "source".into(),
-                rows.iter()
-                    .map(|r| r.source.to_string())
-                    .collect::<Vec<_>>(),
-            )
-        }),
-    ];
-    // Columns are independent: built on all cores.
-    let columns: Vec<Column> = builders.par_iter().map(|build| build()).collect();
-    DataFrame::new(rows.len(), columns)
+    let mut columns = Columns::with_capacity(rows.len());
+    rows.iter().for_each(|row| columns.push(row));
+    columns.take_frame()
 }
 
 /// Rows per frame when writing (and per Parquet row group): memory for the frames stays bounded
 /// whatever the row count. A few frames are alive at a time (one being built, and per file one
-/// being written and [`FRAMES_AHEAD`] waiting); with 20,000 rows the 1M-event benchmark peaked
-/// ~30 MB higher at the same speed.
+/// being written and one waiting); with 20,000 rows the 1M-event benchmark peaked ~30 MB higher
+/// at the same speed.
 pub(super) const BATCH: usize = 10_000;
-
-/// Hands frames of [`BATCH`] rows (one, empty, when there are none) to `take` until it returns
-/// `false` or the rows end.
-pub(super) fn build_frames(
-    rows: impl Iterator<Item = std::io::Result<FindingRow>>,
-    mut take: impl FnMut(DataFrame) -> bool,
-) -> Result<(), ReportError> {
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut rows = rows.peekable();
-    let mut first = true;
-    while first || rows.peek().is_some() {
-        first = false;
-        batch.clear();
-        for row in rows.by_ref().take(BATCH) {
-            batch.push(row.map_err(|source| ReportError::Io {
-                path: "findings spill file".into(),
-                source,
-            })?);
-        }
-        let frame = frame(&batch).map_err(|source| ReportError::Polars {
-            path: "findings".into(),
-            source,
-        })?;
-        if !take(frame) {
-            break;
-        }
-    }
-    Ok(())
-}
 
 /// Prefixes `'` to string cells that start with `=`, `+`, `-`, `@`, tab or carriage return
 /// (OWASP's CSV injection advice), so a spreadsheet shows them as text.

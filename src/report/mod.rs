@@ -1,7 +1,8 @@
-//! Findings → rows with a fixed schema (`rows`) → polars frames (`frames`) → Parquet and CSV
-//! (`writers`), in report order through an external merge sort (`sorter`); the run →
-//! `summary.json` and a table for people (`summary`); OCSF and ASFF records for security
-//! systems (`exchange`); the tag inventory as tables for SQL engines (`inventory_tables`).
+//! Findings → rows with a fixed schema (`rows`), in report order through an external merge sort
+//! (`sorter`), → the outputs asked for, each a sink (`sinks`): columns built row by row
+//! (`frames`) → Parquet and CSV (`writers`); the run → `summary.json` and a table for people
+//! (`summary`); OCSF and ASFF records for security systems (`exchange`); the HTML page
+//! (`html`). The tag inventory as tables for SQL engines (`inventory_tables`).
 //!
 //! Files are written under a temporary name and renamed, so a crash never leaves half a report.
 
@@ -12,6 +13,8 @@ pub mod html;
 #[cfg(feature = "reports")]
 pub mod inventory_tables;
 pub(crate) mod rows;
+#[cfg(feature = "reports")]
+pub mod sinks;
 pub mod sorter;
 pub mod summary;
 #[cfg(feature = "reports")]
@@ -28,7 +31,7 @@ pub use frames::frame;
 pub(crate) use rows::shared;
 pub use rows::{FindingRow, SCHEMA};
 #[cfg(feature = "reports")]
-pub use writers::{write_bytes, write_findings, write_partitioned, JsonStream};
+pub use writers::{write_bytes, FindingsTables, JsonStream};
 
 /// A failure to write a report.
 #[derive(Debug, Error)]

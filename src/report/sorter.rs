@@ -122,6 +122,13 @@ pub enum Sorted {
     },
 }
 
+impl Default for Sorted {
+    /// No rows.
+    fn default() -> Self {
+        Sorted::Memory(Vec::new().into_iter())
+    }
+}
+
 impl Iterator for Sorted {
     type Item = io::Result<FindingRow>;
 

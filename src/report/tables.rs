@@ -1,5 +1,6 @@
-//! The reports as tables: the `CREATE` statement that makes a report folder queryable in Athena
-//! or DuckDB, and the findings new and gone between two reports.
+//! Reports read back: the findings of a report folder, and those new and gone between two
+//! reports (`tagtrail report diff`). The statement that makes a report folder a table is in
+//! `sql::ddl`, with the other tables' DDL.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -7,88 +8,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use super::rows::SCHEMA;
 use super::ReportError;
-
-/// Where the statement runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Athena,
-    Duckdb,
-}
-
-impl std::str::FromStr for Dialect {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "athena" => Ok(Dialect::Athena),
-            "duckdb" => Ok(Dialect::Duckdb),
-            _ => Err(format!(
-                "`{text}` is not a dialect: expected athena or duckdb"
-            )),
-        }
-    }
-}
-
-/// The statement that exposes the findings under `location` as table `table`: a one-off
-/// scan's folder (`findings.parquet`), or with `partitioned` a scheduled scan's report root
-/// (`findings/dt=YYYY-MM-DD/<run>.parquet`).
-pub fn ddl(dialect: Dialect, location: &str, partitioned: bool, table: &str) -> String {
-    let location = location.trim_end_matches('/');
-    match dialect {
-        Dialect::Athena => athena(location, partitioned, table),
-        Dialect::Duckdb => {
-            let (files, hive) = if partitioned {
-                (
-                    format!("{location}/findings/dt=*/*.parquet"),
-                    ", hive_partitioning = true",
-                )
-            } else {
-                (format!("{location}/findings.parquet"), "")
-            };
-            format!(
-                "CREATE OR REPLACE VIEW {table} AS\nSELECT * FROM read_parquet('{}'{hive});\n",
-                files.replace('\'', "''")
-            )
-        }
-    }
-}
-
-fn athena(location: &str, partitioned: bool, table: &str) -> String {
-    let columns: Vec<String> = SCHEMA
-        .iter()
-        .map(|(name, kind, doc)| {
-            let kind = match *kind {
-                "bool" => "boolean",
-                "string" => "string",
-                _ => "timestamp",
-            };
-            // Hive, whose DDL Athena speaks, escapes a quote with a backslash.
-            format!("  `{name}` {kind} COMMENT '{}'", doc.replace('\'', "\\'"))
-        })
-        .collect();
-    let mut out = format!(
-        "CREATE EXTERNAL TABLE IF NOT EXISTS `{table}` (\n{}\n)\n",
-        columns.join(",\n")
-    );
-    if partitioned {
-        out.push_str("PARTITIONED BY (`dt` string)\n");
-        out.push_str(&format!(
-            "STORED AS PARQUET\nLOCATION '{location}/findings/'\n"
-        ));
-        out.push_str(&format!(
-            "TBLPROPERTIES (\n  'projection.enabled' = 'true',\n  'projection.dt.type' = 'date',\n  \
-             'projection.dt.format' = 'yyyy-MM-dd',\n  'projection.dt.range' = '2015-01-01,NOW',\n  \
-             'projection.dt.interval' = '1',\n  'projection.dt.interval.unit' = 'DAYS',\n  \
-             'storage.location.template' = '{location}/findings/dt=${{dt}}/'\n);\n"
-        ));
-    } else {
-        // Athena reads every file under LOCATION: the one-off folder's CSV and JSON must not
-        // be there, so the Parquet file is expected in a folder of its own.
-        out.push_str(&format!("STORED AS PARQUET\nLOCATION '{location}/'\n;\n"));
-    }
-    out
-}
 
 /// What identifies a finding, and what a reader needs to recognise it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -245,20 +165,5 @@ mod tests {
             ]
         );
         assert_eq!(ids(&gone), [("1".into(), "product-mismatch".into())]);
-    }
-
-    #[test]
-    fn athena_ddl_projects_the_day_partitions_and_duckdb_reads_them() {
-        let text = ddl(Dialect::Athena, "s3://b/reports/", true, "findings");
-        assert!(text.contains("PARTITIONED BY (`dt` string)"), "{text}");
-        assert!(
-            text.contains("'storage.location.template' = 's3://b/reports/findings/dt=${dt}/'"),
-            "{text}"
-        );
-        assert!(text.contains("`event_time` timestamp"), "{text}");
-        let text = ddl(Dialect::Duckdb, "/r", true, "findings");
-        assert!(
-            text.contains("read_parquet('/r/findings/dt=*/*.parquet', hive_partitioning = true)")
-        );
     }
 }

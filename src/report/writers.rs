@@ -1,5 +1,6 @@
-//! Findings frames → `findings.parquet` and `findings.csv`, each written on a thread of its
-//! own from a small frame buffer; `summary.json` and other small files. Every file is written
+//! Findings → `findings.parquet` and `findings.csv` ([`FindingsTables`]), each written on a
+//! thread of its own from a small frame buffer; JSON streams; `summary.json` and other small
+//! files. Every file is written
 //! under a temporary name (`tempfile`) and renamed when complete, so a crash never leaves half
 //! a report, and a failure deletes what it had written.
 
@@ -12,25 +13,135 @@ use polars::polars_utils::compression::ZstdLevel;
 use polars::prelude::*;
 use tempfile::TempPath;
 
-use super::frames::{build_frames, frame, neutralize_formulas};
+use super::frames::{frame, neutralize_formulas, Columns, BATCH};
 use super::rows::FindingRow;
 use super::ReportError;
 
-/// Writes `findings.parquet` and/or `findings.csv` from rows already in report order, a batch
-/// of [`BATCH`] rows at a time (one frame feeds both files, written in parallel), each under a
-/// temporary name renamed when complete. CSV cells a spreadsheet would run as a formula are
-/// neutralised. Returns the paths written.
-pub fn write_findings(
-    rows: impl Iterator<Item = std::io::Result<FindingRow>> + Send,
-    dir: &Path,
+/// `findings.parquet` and/or `findings.csv`, in one folder or partitioned by event day, as a
+/// sink (`report::sinks`): each finding's cells go straight into the columns, and every [`BATCH`] rows a
+/// frame goes to each file, written on a thread of its own (Parquet compresses a row group on
+/// one thread: the files do not wait for each other, the slowest sets the pace). Each file is
+/// written under a temporary name and renamed once every file of its folder is complete; a
+/// failure leaves none of them. CSV cells a spreadsheet would run as a formula are neutralised.
+pub struct FindingsTables {
+    dir: PathBuf,
+    /// Partitioned by event day: the run's file stem and the suffix of every name.
+    partitioned: Option<(String, String)>,
     parquet: bool,
     csv: bool,
-) -> Result<Vec<PathBuf>, ReportError> {
-    let names = [
-        parquet.then(|| "findings.parquet".to_string()),
-        csv.then(|| "findings.csv".to_string()),
-    ];
-    write_findings_as(rows, dir, names)
+    columns: Columns,
+    open: Option<OpenFiles>,
+    written: Vec<PathBuf>,
+}
+
+impl FindingsTables {
+    /// `findings.parquet` and `findings.csv` (those asked for) in `dir`.
+    pub fn flat(dir: &Path, parquet: bool, csv: bool) -> Self {
+        FindingsTables {
+            dir: dir.to_path_buf(),
+            partitioned: None,
+            parquet,
+            csv,
+            columns: Columns::default(),
+            open: None,
+            written: Vec::new(),
+        }
+    }
+
+    /// Hive-style partitions by event day under `dir`: `findings/dt=YYYY-MM-DD/<stem>.parquet`
+    /// and `.csv`, each name followed by `suffix`; rows come in report order (so in time order)
+    /// and the partitions one after another. No finding, no file.
+    pub fn partitioned(dir: &Path, stem: &str, suffix: &str, parquet: bool, csv: bool) -> Self {
+        FindingsTables {
+            partitioned: Some((stem.to_string(), suffix.to_string())),
+            ..FindingsTables::flat(dir, parquet, csv)
+        }
+    }
+
+    fn open(&self, partition: Option<String>) -> Result<OpenFiles, ReportError> {
+        let (dir, [parquet, csv]) = match (&self.partitioned, &partition) {
+            (Some((stem, suffix)), Some(partition)) => (
+                self.dir.join("findings").join(partition),
+                [
+                    format!("{stem}.parquet{suffix}"),
+                    format!("{stem}.csv{suffix}"),
+                ],
+            ),
+            _ => (
+                self.dir.clone(),
+                ["findings.parquet".into(), "findings.csv".into()],
+            ),
+        };
+        let mut writers = Vec::new();
+        for (name, is_parquet) in [(parquet, true), (csv, false)] {
+            if (is_parquet && self.parquet) || (!is_parquet && self.csv) {
+                writers.push(FileWriter::start(FindingsFile::create(
+                    &dir, &name, is_parquet,
+                )?));
+            }
+        }
+        Ok(OpenFiles {
+            partition,
+            writers,
+            frames: 0,
+        })
+    }
+
+    /// Sends the rows gathered so far as one frame to every open file.
+    fn send(&mut self) -> Result<(), ReportError> {
+        let frame = self
+            .columns
+            .take_frame()
+            .map_err(|source| ReportError::Polars {
+                path: self.dir.display().to_string(),
+                source,
+            })?;
+        match self.open.as_mut() {
+            Some(open) => open.send(Arc::new(frame)),
+            None => Ok(()),
+        }
+    }
+
+    /// Completes the open files (a file of no rows still has its header) and names them.
+    fn close(&mut self) -> Result<(), ReportError> {
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|o| o.frames == 0 || !self.columns.is_empty())
+        {
+            self.send()?;
+        }
+        if let Some(open) = self.open.take() {
+            self.written.extend(open.close()?);
+        }
+        Ok(())
+    }
+
+    /// The next finding, in report order.
+    pub fn push(&mut self, row: &FindingRow) -> Result<(), ReportError> {
+        if !self.parquet && !self.csv {
+            return Ok(());
+        }
+        let partition = self.partitioned.as_ref().map(|_| partition_of(row));
+        if self.open.as_ref().is_none_or(|o| o.partition != partition) {
+            self.close()?;
+            self.open = Some(self.open(partition)?);
+        }
+        self.columns.push(row);
+        if self.columns.len() >= BATCH {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    /// After the last finding: completes the files; the files written.
+    pub fn finish(mut self) -> Result<Vec<PathBuf>, ReportError> {
+        if self.open.is_none() && self.partitioned.is_none() && (self.parquet || self.csv) {
+            self.open = Some(self.open(None)?);
+        }
+        self.close()?;
+        Ok(std::mem::take(&mut self.written))
+    }
 }
 
 /// The partition of a finding: its event's day, `dt=YYYY-MM-DD` (Hive's default partition
@@ -42,109 +153,90 @@ fn partition_of(row: &FindingRow) -> String {
     }
 }
 
-/// Writes rows already in report order (so in event time order) into Hive-style partitions
-/// by event day: `findings/dt=YYYY-MM-DD/<stem>.parquet` and `.csv`, each name followed by
-/// `suffix`, one partition after another. Returns the paths written.
-pub fn write_partitioned(
-    rows: impl Iterator<Item = std::io::Result<FindingRow>> + Send,
-    dir: &Path,
-    stem: &str,
-    suffix: &str,
-    parquet: bool,
-    csv: bool,
-) -> Result<Vec<PathBuf>, ReportError> {
-    let mut rows = rows.peekable();
-    let mut written = Vec::new();
-    while let Some(first) = rows.peek() {
-        let partition = match first {
-            Ok(row) => partition_of(row),
-            // The error ends the rows: a writer reports it.
-            Err(_) => String::new(),
-        };
-        let names = [
-            parquet.then(|| format!("{stem}.parquet{suffix}")),
-            csv.then(|| format!("{stem}.csv{suffix}")),
-        ];
-        let same = std::iter::from_fn(|| {
-            rows.next_if(|row| row.as_ref().map_or(true, |r| partition_of(r) == partition))
-        });
-        let folder = dir.join("findings").join(&partition);
-        written.extend(write_findings_as(same, &folder, names)?);
-    }
-    Ok(written)
+/// The findings files of one folder being written.
+struct OpenFiles {
+    partition: Option<String>,
+    writers: Vec<FileWriter>,
+    frames: usize,
 }
 
-/// Writes the findings files named (Parquet when the first name is given, CSV the second).
-fn write_findings_as(
-    rows: impl Iterator<Item = std::io::Result<FindingRow>> + Send,
-    dir: &Path,
-    names: [Option<String>; 2],
-) -> Result<Vec<PathBuf>, ReportError> {
-    let [parquet, csv] = names;
-    if parquet.is_none() && csv.is_none() {
-        // Other files may read the rows as they pass: they still go through.
-        for row in rows {
-            row.map_err(|source| ReportError::Io {
-                path: dir.display().to_string(),
-                source,
-            })?;
+impl OpenFiles {
+    fn send(&mut self, frame: Arc<DataFrame>) -> Result<(), ReportError> {
+        self.frames += 1;
+        for writer in &mut self.writers {
+            if !writer.send(frame.clone()) {
+                // The writer stopped on an error: it explains the stop.
+                return Err(writer.stop().err().unwrap_or_else(|| ReportError::Io {
+                    path: "findings".into(),
+                    source: std::io::Error::other("a findings writer stopped"),
+                }));
+            }
         }
-        return Ok(Vec::new());
+        Ok(())
     }
-    let mut files: Vec<FindingsFile> = Vec::new();
-    let opened = [(parquet, true), (csv, false)]
-        .into_iter()
-        .filter_map(|(name, is_parquet)| Some((name?, is_parquet)))
-        .try_for_each(|(name, is_parquet)| {
-            files.push(FindingsFile::create(dir, &name, is_parquet)?);
-            Ok(())
-        });
-    let written = opened.and_then(|()| write_batches(rows, &mut files));
-    // Every file complete before any is renamed: a failure leaves the previous reports, and
-    // the temporary files are deleted when `files` is dropped.
-    written
-        .and_then(|()| files.iter_mut().try_for_each(FindingsFile::finish))
-        .and_then(|()| files.iter_mut().try_for_each(FindingsFile::persist))?;
-    Ok(files.into_iter().map(|file| file.target).collect())
+
+    /// Every file complete before any is renamed: a failure leaves none of them (the temporary
+    /// files are deleted when dropped).
+    fn close(mut self) -> Result<Vec<PathBuf>, ReportError> {
+        let mut files = Vec::new();
+        for writer in &mut self.writers {
+            files.push(writer.stop()?);
+        }
+        files.iter_mut().try_for_each(FindingsFile::finish)?;
+        files.iter_mut().try_for_each(FindingsFile::persist)?;
+        Ok(files.into_iter().map(|file| file.target).collect())
+    }
 }
 
-/// Gathers rows into frames of [`BATCH`] rows and writes each to every file. Frames are merged
-/// and built on one thread and every file is written on a thread of its own, each taking frames
-/// from a buffer of [`FRAMES_AHEAD`], so no file waits for another and the slowest writer sets
-/// the pace. On the 1M-event benchmark, writing both files frame by frame in lockstep left most
-/// of a core idle in the report phase: Parquet compresses a row group on one thread.
-fn write_batches(
-    rows: impl Iterator<Item = std::io::Result<FindingRow>> + Send,
-    files: &mut [FindingsFile],
-) -> Result<(), ReportError> {
-    let (senders, receivers): (Vec<_>, Vec<_>) = files
-        .iter()
-        .map(|_| std::sync::mpsc::sync_channel::<Arc<DataFrame>>(FRAMES_AHEAD))
-        .unzip();
-    // `move`: should building a frame panic, the senders go with the closure, so the writers
-    // stop and the scope can end.
-    std::thread::scope(move |scope| {
-        let writers: Vec<_> = files
-            .iter_mut()
-            .zip(receivers)
-            .map(|(file, frames)| {
-                // A writer that fails drops its receiver, which stops the frames.
-                scope.spawn(move || frames.into_iter().try_for_each(|frame| file.write(&frame)))
-            })
-            .collect();
-        let built = build_frames(rows, |frame| {
-            let frame = Arc::new(frame);
-            senders.iter().all(|to| to.send(frame.clone()).is_ok())
+/// One findings file written on its own thread, from frames it takes from a buffer of
+/// [`FRAMES_AHEAD`].
+struct FileWriter {
+    frames: Option<std::sync::mpsc::SyncSender<Arc<DataFrame>>>,
+    thread: Option<std::thread::JoinHandle<Result<FindingsFile, ReportError>>>,
+}
+
+impl FileWriter {
+    fn start(mut file: FindingsFile) -> Self {
+        let (frames, taken) = std::sync::mpsc::sync_channel::<Arc<DataFrame>>(FRAMES_AHEAD);
+        // A writer that fails drops its receiver, which stops the frames.
+        let thread = std::thread::spawn(move || {
+            taken.into_iter().try_for_each(|frame| file.write(&frame))?;
+            Ok(file)
         });
-        drop(senders);
-        let written = writers.into_iter().try_for_each(|writer| {
-            writer
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        });
-        // A writer's own error explains a stop better than the frames it no longer took.
-        written.and(built)
-    })
+        FileWriter {
+            frames: Some(frames),
+            thread: Some(thread),
+        }
+    }
+
+    /// False when the writer has stopped.
+    fn send(&mut self, frame: Arc<DataFrame>) -> bool {
+        self.frames
+            .as_ref()
+            .is_some_and(|to| to.send(frame).is_ok())
+    }
+
+    /// Ends the frames and waits for the writer: the file it wrote, or why it stopped.
+    fn stop(&mut self) -> Result<FindingsFile, ReportError> {
+        self.frames = None;
+        let thread = self.thread.take().ok_or_else(|| ReportError::Io {
+            path: "findings".into(),
+            source: std::io::Error::other("a findings writer stopped twice"),
+        })?;
+        thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+impl Drop for FileWriter {
+    /// A writer left behind (another output failed) ends, and its temporary file goes with it.
+    fn drop(&mut self) {
+        self.frames = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Frames a writer may have waiting beyond the one it writes.
@@ -156,6 +248,8 @@ struct FindingsFile {
     /// Deleted on drop unless persisted as `target`.
     temp: Option<TempPath>,
     writer: Option<FindingsWriter>,
+    /// Time spent writing (logged per file, target `tagtrail::stages`, for `bench/run.sh`).
+    busy: std::time::Duration,
 }
 
 enum FindingsWriter {
@@ -194,6 +288,7 @@ impl FindingsFile {
             target,
             temp: Some(temp),
             writer: Some(writer),
+            busy: Default::default(),
         })
     }
 
@@ -205,6 +300,7 @@ impl FindingsFile {
     }
 
     fn write(&mut self, frame: &DataFrame) -> Result<(), ReportError> {
+        let started = std::time::Instant::now();
         let written = match self.writer.as_mut() {
             Some(FindingsWriter::Parquet(w)) => w.write_batch(frame),
             Some(FindingsWriter::Csv(w)) => {
@@ -212,6 +308,7 @@ impl FindingsFile {
             }
             None => Ok(()),
         };
+        self.busy += started.elapsed();
         written.map_err(|e| self.polars(e))
     }
 
@@ -227,11 +324,14 @@ impl FindingsFile {
     }
 
     fn finish(&mut self) -> Result<(), ReportError> {
-        let finished = match self.writer.take() {
-            Some(FindingsWriter::Parquet(w)) => w.finish().map(drop),
-            Some(FindingsWriter::Csv(mut w)) => w.finish(),
-            None => Ok(()),
+        let started = std::time::Instant::now();
+        let (stage, finished) = match self.writer.take() {
+            Some(FindingsWriter::Parquet(w)) => ("write parquet", w.finish().map(drop)),
+            Some(FindingsWriter::Csv(mut w)) => ("write csv", w.finish()),
+            None => return Ok(()),
         };
+        let seconds = (self.busy + started.elapsed()).as_secs_f64();
+        tracing::info!(target: "tagtrail::stages", stage, seconds);
         finished.map_err(|e| self.polars(e))
     }
 }
@@ -350,12 +450,30 @@ fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, TempPath, fs::File), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::frames::BATCH;
     use crate::report::rows::tests::row;
     use crate::verdict::Kind;
 
+    /// Hands `rows` to `tables` as the scan's sinks do, then completes them.
+    fn drain(
+        rows: impl Iterator<Item = std::io::Result<FindingRow>>,
+        mut tables: FindingsTables,
+    ) -> Result<Vec<PathBuf>, ReportError> {
+        for row in rows {
+            let row = row.map_err(|source| ReportError::Io {
+                path: "rows".into(),
+                source,
+            })?;
+            tables.push(&row)?;
+        }
+        tables.finish()
+    }
+
+    fn tables(dir: &Path) -> FindingsTables {
+        FindingsTables::flat(dir, true, true)
+    }
+
     /// Rows over several frames, then a failure reading them back: every frame goes out in
-    /// order through the writer thread, and a failure leaves no findings file behind.
+    /// order through the writer threads, and a failure leaves no findings file behind.
     #[test]
     fn findings_cross_frames_in_order_and_a_failure_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
@@ -369,7 +487,7 @@ mod tests {
                 )
             })
             .collect();
-        let written = write_findings(rows.iter().cloned().map(Ok), dir.path(), true, true).unwrap();
+        let written = drain(rows.iter().cloned().map(Ok), tables(dir.path())).unwrap();
         assert_eq!(written.len(), 2);
         let csv = fs::read_to_string(dir.path().join("findings.csv")).unwrap();
         let ids: Vec<&str> = csv
@@ -389,9 +507,55 @@ mod tests {
                 std::io::ErrorKind::UnexpectedEof,
                 "spill file cut short",
             ))));
-        let err = write_findings(broken, failing.path(), true, true).unwrap_err();
+        let err = drain(broken, tables(failing.path())).unwrap_err();
         assert!(err.to_string().contains("cut short"), "{err}");
         assert_eq!(fs::read_dir(failing.path()).unwrap().count(), 0);
+    }
+
+    /// No finding: the flat files still have their columns; partitioned, there is no file.
+    #[test]
+    fn no_finding_writes_empty_tables_or_no_partition() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = drain(std::iter::empty(), tables(dir.path())).unwrap();
+        assert_eq!(written.len(), 2);
+        let csv = fs::read_to_string(dir.path().join("findings.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 1);
+        assert!(csv.starts_with("event_time,event_id,"), "{csv}");
+        let partitioned =
+            FindingsTables::partitioned(&dir.path().join("root"), "run", "", true, true);
+        assert!(drain(std::iter::empty(), partitioned).unwrap().is_empty());
+    }
+
+    /// Rows of three days go to three partitions, in order, each with both files.
+    #[test]
+    fn partitions_follow_the_days_of_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = 86_400;
+        let rows = (0..9).map(|i| {
+            Ok(row(
+                i / 3 * day,
+                &format!("e-{i}"),
+                Kind::UntaggedResource,
+                None,
+            ))
+        });
+        let tables = FindingsTables::partitioned(dir.path(), "run1", ".staged", true, true);
+        let written = drain(rows, tables).unwrap();
+        let names: Vec<String> = written
+            .iter()
+            .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names.len(), 6, "{names:?}");
+        assert!(
+            names[0].starts_with("findings/dt=2023-11-14/run1.parquet.staged"),
+            "{names:?}"
+        );
+        assert!(
+            names[5].starts_with("findings/dt=2023-11-16/run1.csv.staged"),
+            "{names:?}"
+        );
+        let last = fs::read_to_string(&written[5]).unwrap();
+        assert_eq!(last.lines().count(), 4, "{last}");
     }
 
     /// A file that cannot be written stops the frames; the other file's writer ends too, and
@@ -412,10 +576,21 @@ mod tests {
                     .unwrap(),
             )),
             target,
+            busy: Default::default(),
         };
-        let rows = (0..(5 * BATCH as i64))
-            .map(|i| Ok(row(i, &format!("e-{i}"), Kind::ProductMismatch, None)));
-        let err = write_batches(rows, &mut [good, bad]).unwrap_err();
+        let mut open = OpenFiles {
+            partition: None,
+            writers: vec![FileWriter::start(good), FileWriter::start(bad)],
+            frames: 0,
+        };
+        let rows: Vec<FindingRow> = (0..(5 * BATCH as i64))
+            .map(|i| row(i, &format!("e-{i}"), Kind::ProductMismatch, None))
+            .collect();
+        let err = rows
+            .chunks(BATCH)
+            .try_for_each(|rows| open.send(Arc::new(frame(rows).unwrap())))
+            .and_then(|()| open.close().map(drop))
+            .unwrap_err();
         assert!(err.to_string().contains("findings.csv"), "{err}");
     }
 }

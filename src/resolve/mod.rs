@@ -133,6 +133,34 @@ pub struct ResolvedEvent {
     pub resolution: Resolution,
     /// The input and the record's position in it.
     pub source: RecordSource,
+    /// Which delivery of its event the record is.
+    pub delivery: Delivery,
+}
+
+/// Which delivery of an event a record is: what tells a duplicate from the record reported,
+/// once the whole trail has been read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// The record corrects an earlier delivery of its event (`addendum`).
+    pub corrects: bool,
+    /// `sharedEventID`: both copies of a cross-account call carry it.
+    pub shared_event_id: Option<String>,
+    /// The copy logged in the account that received the call (see [`Event::is_owner_copy`]).
+    pub owner_copy: bool,
+}
+
+impl Delivery {
+    pub fn of(event: &Event) -> Self {
+        Delivery {
+            corrects: event.addendum.is_some(),
+            shared_event_id: event
+                .shared_event_id
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            owner_copy: event.is_owner_copy(),
+        }
+    }
 }
 
 impl ResolvedEvent {
@@ -156,6 +184,7 @@ impl ResolvedEvent {
             request_logged: event.request_parameters.is_some_and(|r| r.get() != "{}"),
             resolution,
             source,
+            delivery: Delivery::of(event),
         }
     }
 }

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use crate::integrity::Evidence;
 use crate::notify::{Delivered, Notice, Notifier};
 use crate::pipeline::{Inputs, Plan};
-use crate::report::Layout;
+use crate::report::sinks::{Outputs, Sink};
+use crate::report::{Format, Layout};
 use crate::scan::{ExitStatus, ScanError, ScanOptions, ScanOutcome};
 use crate::source::layout::TrailFile;
 use crate::source::{self, Pending, SourceError};
@@ -108,6 +109,8 @@ pub struct DigestReport {
 /// A scheduled run's outcome.
 pub struct ScheduledOutcome {
     pub scan: ScanOutcome,
+    /// The report files under the root, as paths.
+    pub written: Vec<std::path::PathBuf>,
     pub run: RunRecord,
     /// The report files this run added under the root.
     pub published: Vec<String>,
@@ -134,9 +137,12 @@ struct Selected {
     digest: bool,
 }
 
-/// Runs one scheduled scan of `options.plan` (local folders or `--logs` S3 URLs).
-pub fn run(
+/// Runs one scheduled scan of `options.plan` (local folders or `--logs` S3 URLs), writes its
+/// reports in `formats`, staged, and hands the findings to the sinks of `also` too.
+pub fn run<'s>(
     mut options: ScanOptions,
+    formats: Vec<Format>,
+    also: Vec<Box<dyn Sink + 's>>,
     schedule: &Schedule,
     mut store: Store,
     mut state: State,
@@ -164,10 +170,14 @@ pub fn run(
 
     let mut holder = None;
     let staging = root.staging_dir(&run, &mut holder)?;
-    options.out_dir = staging.clone();
-    options.layout = Layout::Partitioned {
-        run: run.clone(),
-        suffix: root::STAGED.into(),
+    options.scratch_dir = staging.clone();
+    let outputs = Outputs {
+        dir: staging.clone(),
+        layout: Layout::Partitioned {
+            run: run.clone(),
+            suffix: root::STAGED.into(),
+        },
+        formats,
     };
     // Tag changes and sessions of earlier runs judge this run's records too.
     options.carried = std::mem::take(&mut state.history);
@@ -187,7 +197,11 @@ pub fn run(
         }
         first
     })?;
-    state.history = if options.single_pass {
+    let mut sinks = outputs.sinks().map_err(ScanError::from)?;
+    sinks.extend(also);
+    let mut written = crate::report::sinks::drain(outcome.take_findings(), &outcome.summary, sinks)
+        .map_err(ScanError::from)?;
+    state.history = if options.passes == crate::scan::Passes::Single {
         std::mem::take(&mut options.carried)
     } else {
         outcome.history.carry(schedule.now, schedule.lookback)
@@ -261,11 +275,11 @@ pub fn run(
             .map_err(crate::report::ReportError::Json)
             .map_err(ScanError::from)?;
         let run_dir = staging.join("runs").join(&run);
-        outcome.written.push(
+        written.push(
             crate::report::write_bytes(&run_dir, &format!("run.json{}", root::STAGED), &run_json)
                 .map_err(ScanError::from)?,
         );
-        published = root.stage(&run, &staging, &outcome.written)?;
+        published = root.stage(&run, &staging, &written)?;
         fail::fail_point!("schedule::staged");
         state.publishing = Some(Publishing {
             run: run.clone(),
@@ -292,7 +306,7 @@ pub fn run(
     };
     root.clean(None)?;
     store.release()?;
-    outcome.written = published
+    let written = published
         .iter()
         .map(|name| {
             std::path::PathBuf::from(format!("{}/{name}", root.name().trim_end_matches('/')))
@@ -300,6 +314,7 @@ pub fn run(
         .collect();
     Ok(ScheduledOutcome {
         scan: outcome,
+        written,
         run: record,
         published,
         notified,
@@ -422,7 +437,7 @@ fn other_path(pending: Pending) -> Option<std::path::PathBuf> {
     match pending {
         Pending::File(path) => Some(path),
         Pending::Unreadable(problem) => Some(problem.source.into()),
-        Pending::Fetched { .. } | Pending::Spooled { .. } => None,
+        Pending::Fetched { .. } => None,
     }
 }
 

@@ -15,7 +15,6 @@ pub mod live;
 pub mod lookup_api;
 #[cfg(feature = "aws")]
 pub mod s3;
-pub mod spool;
 pub mod window;
 
 use std::fs;
@@ -71,12 +70,6 @@ pub enum Pending {
         /// See [`Input::signature`].
         signature: Option<String>,
     },
-    /// A fetched input kept on disk (`spool`), reported under its own name.
-    Spooled {
-        name: String,
-        path: PathBuf,
-        signature: Option<String>,
-    },
     Unreadable(Problem),
 }
 
@@ -92,20 +85,6 @@ impl Pending {
                 raw,
                 signature,
             } => decompress(name, raw, buffer, max_bytes).map(|input| Input { signature, ..input }),
-            Pending::Spooled {
-                name,
-                path,
-                signature,
-            } => read_file_reusing(&path, buffer, max_bytes)
-                .map(|input| Input {
-                    name: name.clone(),
-                    signature,
-                    ..input
-                })
-                .map_err(|problem| Problem {
-                    source: name,
-                    ..problem
-                }),
             Pending::Unreadable(problem) => Err(problem),
         }
     }
@@ -123,7 +102,7 @@ impl Pending {
     pub fn name(&self) -> String {
         match self {
             Pending::File(path) => path.display().to_string(),
-            Pending::Fetched { name, .. } | Pending::Spooled { name, .. } => name.clone(),
+            Pending::Fetched { name, .. } => name.clone(),
             Pending::Unreadable(problem) => problem.source.clone(),
         }
     }

@@ -1,10 +1,12 @@
-//! The tables the query reads: the CloudTrail table as AWS documents it for Athena (with
-//! partition projection over the trail's `AWSLogs/.../CloudTrail/<region>/YYYY/MM/DD`
-//! layout), the rule tables and the inventory tables.
+//! Every table's DDL: the tables the query reads (the CloudTrail table as AWS documents it for
+//! Athena, with partition projection over the trail's `AWSLogs/.../CloudTrail/<region>/YYYY/MM/DD`
+//! layout; the rule tables; the inventory tables), and the findings table a report folder
+//! makes (`tagtrail report ddl`, for Athena or DuckDB).
 
 use crate::report::inventory_tables::{ALIAS_SCHEMA, INVENTORY_SCHEMA};
 
 use super::rules::TABLES;
+use crate::report::SCHEMA;
 
 /// The columns of the CloudTrail table (Athena's documented table, plus `ARNPrefix` in
 /// `resources`, which S3 data events log). Names as CloudTrail spells them: Athena and Spark
@@ -166,4 +168,109 @@ pub fn spark_schemas() -> serde_json::Value {
         );
     }
     out.into()
+}
+
+/// Where the findings table's statement runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportEngine {
+    Athena,
+    Duckdb,
+}
+
+impl std::str::FromStr for ReportEngine {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "athena" => Ok(ReportEngine::Athena),
+            "duckdb" => Ok(ReportEngine::Duckdb),
+            _ => Err(format!(
+                "`{text}` is not a dialect: expected athena or duckdb"
+            )),
+        }
+    }
+}
+
+/// The statement that exposes the findings under `location` as table `table`: a one-off
+/// scan's folder (`findings.parquet`), or with `partitioned` a scheduled scan's report root
+/// (`findings/dt=YYYY-MM-DD/<run>.parquet`).
+pub fn findings_table(
+    dialect: ReportEngine,
+    location: &str,
+    partitioned: bool,
+    table: &str,
+) -> String {
+    let location = location.trim_end_matches('/');
+    match dialect {
+        ReportEngine::Athena => athena_findings(location, partitioned, table),
+        ReportEngine::Duckdb => {
+            let (files, hive) = if partitioned {
+                (
+                    format!("{location}/findings/dt=*/*.parquet"),
+                    ", hive_partitioning = true",
+                )
+            } else {
+                (format!("{location}/findings.parquet"), "")
+            };
+            format!(
+                "CREATE OR REPLACE VIEW {table} AS\nSELECT * FROM read_parquet('{}'{hive});\n",
+                files.replace('\'', "''")
+            )
+        }
+    }
+}
+
+fn athena_findings(location: &str, partitioned: bool, table: &str) -> String {
+    let columns: Vec<String> = SCHEMA
+        .iter()
+        .map(|(name, kind, doc)| {
+            let kind = match *kind {
+                "bool" => "boolean",
+                "string" => "string",
+                _ => "timestamp",
+            };
+            // Hive, whose DDL Athena speaks, escapes a quote with a backslash.
+            format!("  `{name}` {kind} COMMENT '{}'", doc.replace('\'', "\\'"))
+        })
+        .collect();
+    let mut out = format!(
+        "CREATE EXTERNAL TABLE IF NOT EXISTS `{table}` (\n{}\n)\n",
+        columns.join(",\n")
+    );
+    if partitioned {
+        out.push_str("PARTITIONED BY (`dt` string)\n");
+        out.push_str(&format!(
+            "STORED AS PARQUET\nLOCATION '{location}/findings/'\n"
+        ));
+        out.push_str(&format!(
+            "TBLPROPERTIES (\n  'projection.enabled' = 'true',\n  'projection.dt.type' = 'date',\n  \
+             'projection.dt.format' = 'yyyy-MM-dd',\n  'projection.dt.range' = '2015-01-01,NOW',\n  \
+             'projection.dt.interval' = '1',\n  'projection.dt.interval.unit' = 'DAYS',\n  \
+             'storage.location.template' = '{location}/findings/dt=${{dt}}/'\n);\n"
+        ));
+    } else {
+        // Athena reads every file under LOCATION: the one-off folder's CSV and JSON must not
+        // be there, so the Parquet file is expected in a folder of its own.
+        out.push_str(&format!("STORED AS PARQUET\nLOCATION '{location}/'\n;\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn athena_ddl_projects_the_day_partitions_and_duckdb_reads_them() {
+        let text = findings_table(ReportEngine::Athena, "s3://b/reports/", true, "findings");
+        assert!(text.contains("PARTITIONED BY (`dt` string)"), "{text}");
+        assert!(
+            text.contains("'storage.location.template' = 's3://b/reports/findings/dt=${dt}/'"),
+            "{text}"
+        );
+        assert!(text.contains("`event_time` timestamp"), "{text}");
+        let text = findings_table(ReportEngine::Duckdb, "/r", true, "findings");
+        assert!(
+            text.contains("read_parquet('/r/findings/dt=*/*.parquet', hive_partitioning = true)")
+        );
+    }
 }

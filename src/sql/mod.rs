@@ -12,7 +12,7 @@
 //! (`.instancesSet.items[0].instanceId`): each rule path becomes a regular expression over
 //! those, `[key=value]` a check on the element's sibling.
 
-mod ddl;
+pub mod ddl;
 mod rules;
 
 use std::fmt;

@@ -271,6 +271,14 @@ fn compare(
 ) {
     let scanned = dir.join(format!("{what}-scan/findings.parquet"));
     scan(paths, inventory, scanned.parent().unwrap(), extra);
+    crate::scan::history::same_as_two_pass_reference(what, scanned.parent().unwrap(), |out| {
+        scan(
+            paths,
+            inventory,
+            out,
+            &[extra, &["--two-pass-reference"]].concat(),
+        )
+    });
     let expected = findings(&scanned);
     let (columns, whole) = whole_rows(&scanned);
     for engine in ["duckdb", "spark"] {

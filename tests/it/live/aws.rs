@@ -567,7 +567,7 @@ fn a_log_archive_bucket_is_read_with_a_role(moto: &Moto) {
         .filter(|h| h.starts_with("GET /archive-bucket/org/AWSLogs"))
         .collect();
     assert!(!gets.is_empty());
-    // Each object is downloaded once, though a scan reads its inputs twice (the spool).
+    // Each object is downloaded once: the scan reads its inputs once.
     let mut keys: Vec<&str> = gets.iter().map(|h| h.split(' ').nth(1).unwrap()).collect();
     let count = keys.len();
     keys.sort();

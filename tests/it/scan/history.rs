@@ -119,6 +119,25 @@ fn scan(trail: &[Value], inventory: &Path, out: &Path, engines: &[&str]) -> (BTr
         stdout(&run),
         stderr(&run)
     );
+    same_as_two_pass_reference("history scenario", &reports, |reference| {
+        let run = tagtrail(
+            out,
+            &[
+                "scan",
+                trail_file.to_str().unwrap(),
+                "--inventory",
+                inventory.to_str().unwrap(),
+                "--out",
+                reference.to_str().unwrap(),
+                "--format",
+                "csv,json",
+                "--fail-on",
+                "never",
+                "--two-pass-reference",
+            ],
+        );
+        assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    });
     let text = std::fs::read_to_string(reports.join("findings.csv")).unwrap();
     let summary =
         serde_json::from_str(&std::fs::read_to_string(reports.join("summary.json")).unwrap())
@@ -142,6 +161,34 @@ fn scan(trail: &[Value], inventory: &Path, out: &Path, engines: &[&str]) -> (BTr
         println!("{engine}: the same {} findings as the scan", rows.len());
     }
     (rows, summary)
+}
+
+/// Checks that the scan whose reports are in `reports` (one read, judging deferred) found,
+/// counted and wrote what the order before it finds: a first read for the history alone, then
+/// a second that judges. `reference` runs that scan into the folder it is given.
+pub(crate) fn same_as_two_pass_reference(
+    what: &str,
+    reports: &Path,
+    reference: impl FnOnce(&Path),
+) {
+    let folder = reports.with_file_name(format!(
+        "{}-reference",
+        reports.file_name().unwrap().to_string_lossy()
+    ));
+    reference(&folder);
+    for file in ["findings.csv", "summary.json"] {
+        let (one, two) = (
+            std::fs::read_to_string(reports.join(file)).unwrap(),
+            std::fs::read_to_string(folder.join(file)).unwrap(),
+        );
+        let differ = one.lines().zip(two.lines()).find(|(a, b)| a != b);
+        assert!(
+            one == two,
+            "{what}: {file} differs from the two-pass reference ({} and {} lines; first: {differ:?})",
+            one.lines().count(),
+            two.lines().count()
+        );
+    }
 }
 
 /// The columns of a [`Row`].
