@@ -230,7 +230,7 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
             })?;
             let written = write(&mut outcome, &mut asff)?;
             let notifier = notifier(config, session.as_ref())?;
-            let run = options.scratch_dir.display().to_string();
+            let run = outputs.dir.display().to_string();
             let mut routed = notifier.config.route(found, &run);
             let delivered = notifier.deliver(&mut routed.batches);
             let mut out = io::stdout().lock();
@@ -249,11 +249,7 @@ pub(super) fn scan(args: ScanArgs) -> Result<u8> {
     if args.security_hub {
         import_to_security_hub(session.as_ref(), &mut outcome, &asff, Some(&options.window))?;
     }
-    finish(
-        outcome,
-        &written,
-        &options.scratch_dir.display().to_string(),
-    )
+    finish(outcome, &written, &outputs.dir.display().to_string())
 }
 
 /// Imports the scan's findings, as the ASFF records gathered from them, into Security Hub,

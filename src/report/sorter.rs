@@ -202,7 +202,8 @@ impl Eq for Head {}
 // u32: the number of the string in the sorter's `StringTable`, or one of the two markers below.
 // Only this module writes and reads it, in one process.
 
-const NONE: u32 = u32::MAX;
+/// An absent string (also in `scan::deferred`, which writes strings the same way).
+pub(crate) const NONE: u32 = u32::MAX;
 /// A repeated string the table had no room for: its length and UTF-8 follow.
 const WHOLE: u32 = u32::MAX - 1;
 
@@ -260,7 +261,8 @@ fn put_shared(buf: &mut Vec<u8>, strings: &mut StringTable, s: Option<&Arc<str>>
     }
 }
 
-fn put_str(buf: &mut Vec<u8>, s: Option<&str>) {
+/// A string as a u32 length then UTF-8; absent as [`NONE`].
+pub(crate) fn put_str(buf: &mut Vec<u8>, s: Option<&str>) {
     match s {
         Some(s) => {
             buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
@@ -270,7 +272,8 @@ fn put_str(buf: &mut Vec<u8>, s: Option<&str>) {
     }
 }
 
-fn put_u64(buf: &mut Vec<u8>, n: Option<u64>) {
+/// A presence byte, then the number (0 when absent).
+pub(crate) fn put_u64(buf: &mut Vec<u8>, n: Option<u64>) {
     buf.push(n.is_some() as u8);
     buf.extend_from_slice(&n.unwrap_or(0).to_le_bytes());
 }

@@ -14,6 +14,7 @@ use chrono::DateTime;
 
 use crate::event::{Position, RecordSource};
 use crate::principal::{Principal, PrincipalKind};
+use crate::report::sorter::{put_str, put_u64, NONE};
 use crate::resolve::{Delivery, Resolution, ResolvedEvent, Touched, Unresolved, Via};
 
 /// Bytes of encoded records read back at once.
@@ -111,24 +112,8 @@ impl Chunks {
 }
 
 // The format: fixed-width integers little-endian, strings as a u32 length then UTF-8, an
-// absent string as u32::MAX. Only this module writes and reads it, in one process.
-
-const NONE: u32 = u32::MAX;
-
-fn put_str(buf: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        Some(s) => {
-            buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
-            buf.extend_from_slice(s.as_bytes());
-        }
-        None => buf.extend_from_slice(&NONE.to_le_bytes()),
-    }
-}
-
-fn put_u64(buf: &mut Vec<u8>, n: Option<u64>) {
-    buf.push(n.is_some() as u8);
-    buf.extend_from_slice(&n.unwrap_or(0).to_le_bytes());
-}
+// absent string as u32::MAX (the sorter's spill files write them so too). Only this module
+// writes and reads it, in one process.
 
 fn put_flag(buf: &mut Vec<u8>, b: Option<bool>) {
     buf.push(match b {

@@ -97,9 +97,8 @@ fn scan(trail: &[Value], inventory: &Path, out: &Path, engines: &[&str]) -> (BTr
     let lines: Vec<String> = trail.iter().map(Value::to_string).collect();
     std::fs::write(&trail_file, lines.join("\n")).unwrap();
     let reports = out.join("reports");
-    let run = tagtrail(
-        out,
-        &[
+    let run_into = |reports: &Path, extra: &[&str]| {
+        let mut args = vec![
             "scan",
             trail_file.to_str().unwrap(),
             "--inventory",
@@ -110,33 +109,20 @@ fn scan(trail: &[Value], inventory: &Path, out: &Path, engines: &[&str]) -> (BTr
             "csv,json",
             "--fail-on",
             "never",
-        ],
-    );
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&run),
-        stderr(&run)
-    );
-    same_as_two_pass_reference("history scenario", &reports, |reference| {
-        let run = tagtrail(
-            out,
-            &[
-                "scan",
-                trail_file.to_str().unwrap(),
-                "--inventory",
-                inventory.to_str().unwrap(),
-                "--out",
-                reference.to_str().unwrap(),
-                "--format",
-                "csv,json",
-                "--fail-on",
-                "never",
-                "--two-pass-reference",
-            ],
+        ];
+        args.extend_from_slice(extra);
+        let run = tagtrail(out, &args);
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{}{}",
+            stdout(&run),
+            stderr(&run)
         );
-        assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    };
+    run_into(&reports, &[]);
+    same_as_two_pass_reference("history scenario", &reports, |reference| {
+        run_into(reference, &["--two-pass-reference"])
     });
     let text = std::fs::read_to_string(reports.join("findings.csv")).unwrap();
     let summary =
