@@ -504,12 +504,23 @@ fn held_targets<'f>(
 /// one of them or inside one. `GetParameters` names a parameter that does not exist, which
 /// CloudTrail leaves out of `resources[]`.
 fn drop_contradicted<T>(found: &mut Vec<(crate::ruleset::Extracted, T)>, event: &Event) {
-    let Some(listed) = event.resources.as_ref().filter(|r| !r.is_empty()) else {
+    let Some(listed) = event
+        .resources
+        .as_ref()
+        .filter(|r| !r.is_empty() && !found.is_empty())
+    else {
         return;
     };
-    let listed: Vec<(String, &'static crate::sar::Format)> = listed
+    let listed: Vec<String> = listed
         .iter()
         .filter_map(|r| r.arn.as_deref().and_then(arn::normalize))
+        .collect();
+    // What the record lists itself is never contradicted: most records need no type at all.
+    if found.iter().all(|(e, _)| listed.contains(&e.arn)) {
+        return;
+    }
+    let listed: Vec<(String, &'static crate::sar::Format)> = listed
+        .into_iter()
         .filter_map(|a| crate::sar::type_of(&a).map(|t| (a, t)))
         .collect();
     if listed.is_empty() {
