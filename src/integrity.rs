@@ -79,7 +79,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -762,7 +763,7 @@ mod tests {
             &mut signature,
         )
         .unwrap();
-        signature.iter().map(|b| format!("{b:02x}")).collect()
+        hex(&signature)
     }
 
     /// A digest of `hour` listing `logs`, after `previous` (its key, content and signature),

@@ -116,10 +116,7 @@ impl FindingRow {
 
     /// The finding's id in OCSF and Security Hub: 32 hex digits of [`FindingRow::digest`].
     pub fn finding_id(&self) -> String {
-        self.digest()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::integrity::hex(&self.digest()[..16])
     }
 
     /// The report order: time, then event id, then resource and kind, so reruns are identical.
